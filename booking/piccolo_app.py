@@ -1,0 +1,27 @@
+"""Piccolo app for the catalogue, accounts and (later) bookings."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from booking.tables import (
+    Closure,
+    OpeningHours,
+    Organisation,
+    OrganisationRate,
+    User,
+    Venue,
+    VenueRate,
+    Workspace,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="booking",
+    migrations_folder_path=os.path.join(HERE, "..", "migrations", "booking"),
+    table_classes=[Organisation, Venue, OpeningHours, Closure, Workspace, VenueRate,
+                   OrganisationRate, User],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,1 @@
+"""API shapes of the catalogue and accounts, one module per concept."""

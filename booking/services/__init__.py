@@ -1,0 +1,1 @@
+"""Business rules of the catalogue and accounts, one module per concept; no HTTP here."""

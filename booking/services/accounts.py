@@ -1,0 +1,129 @@
+"""Users: creation, password hashing (argon2id), sign-in checks, pseudonyms."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.columns.combination import WhereRaw
+
+from booking.errors import DuplicateEmail, InvalidCredentials, InvalidValue, NotFound
+from booking.identity import ORGANISATION_ROLES, VENUE_ROLES, Role
+from booking.tables import Organisation, User, Venue
+
+_hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
+# A hash to verify against when the email is unknown, so that timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def use_fast_hashing() -> None:
+    """Tests only: argon2id with minimal cost, so that hundreds of sign-ins stay fast."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip()
+    local, sep, domain = email.rpartition("@")
+    if not sep or not local or "." not in domain or " " in email:
+        raise InvalidValue("This is not an email address.", field="email")
+    return f"{local}@{domain.lower()}"
+
+
+def new_pseudonym() -> str:
+    # 10 chars of base32: stable, opaque, short enough for a statement line.
+    return secrets.token_hex(5).upper()
+
+
+def hash_token(token: str) -> str:
+    """Opaque secrets (invitations, door devices, feed tokens) are stored as SHA-256 only."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def email_taken(email: str) -> bool:
+    return await User.exists().where(WhereRaw("lower(email) = lower({})", email))
+
+
+async def create_user(
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str | None = None,
+    venue_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
+    monthly_allowance_units: int | None = None,
+) -> User:
+    """Create a user tied to exactly the membership its role needs."""
+    email = normalise_email(email)
+    if role in VENUE_ROLES:
+        if venue_id is None or organisation_id is not None:
+            raise InvalidValue("Venue roles belong to exactly one venue.", field="venue_id")
+        if not await Venue.exists().where(Venue.id == venue_id):
+            raise NotFound("No such venue.", field="venue_id")
+    elif role in ORGANISATION_ROLES:
+        if organisation_id is None or venue_id is not None:
+            raise InvalidValue(
+                "Organisation roles belong to exactly one organisation.", field="organisation_id"
+            )
+        if not await Organisation.exists().where(Organisation.id == organisation_id):
+            raise NotFound("No such organisation.", field="organisation_id")
+    elif venue_id is not None or organisation_id is not None:
+        raise InvalidValue("A network admin belongs to no venue or organisation.", field="role")
+    if await email_taken(email):
+        raise DuplicateEmail(field="email")
+    user = User(
+        email=email,
+        display_name=display_name.strip() or email,
+        password_hash=hash_password(password) if password else None,
+        role=role.value,
+        venue=venue_id,
+        organisation=organisation_id,
+        monthly_allowance_units=monthly_allowance_units,
+        pseudonym=new_pseudonym(),
+    )
+    await user.save()
+    return user
+
+
+async def authenticate(email: str, password: str) -> User:
+    """The active user with this email and password, or InvalidCredentials (same for every cause)."""
+    user = await User.objects().where(WhereRaw("lower(email) = lower({})", email.strip())).first()
+    candidate = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(candidate, password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidCredentials() from None
+    if user is None or not user.password_hash or not user.active:
+        raise InvalidCredentials()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        await user.save([User.password_hash])
+    return user
+
+
+async def get_active_user(user_id: uuid.UUID) -> User | None:
+    return await User.objects().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
+
+
+async def set_password(user_id: uuid.UUID, password: str) -> None:
+    await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

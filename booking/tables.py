@@ -1,0 +1,168 @@
+"""Piccolo tables of the catalogue: organisations, venues, their hours, closures, workspaces, rates, users.
+
+Users live here rather than in `service/` because agents are users and every later
+domain (bookings, passes, visits) points at them; `service/` only authenticates them.
+Invariants the database can hold are in the migrations (CHECKs, unique indexes,
+exclusion constraints, triggers); Python checks exist for friendly messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time
+
+from piccolo.columns import (
+    UUID,
+    Array,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    SmallInt,
+    Text,
+    Time,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Organisation(Table, tablename="organisation"):
+    """An employer (local authority or company) whose agents use the pass and who pays for it."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    name = Varchar(length=200)
+    siren = Varchar(length=9)
+    siret = Varchar(length=14, null=True, default=None)
+    kind = Varchar(length=20)  # public_body | company
+    billing_address = Text()
+    billing_email = Varchar(length=254)
+    chorus_service_code = Varchar(length=100, null=True, default=None)
+    chorus_engagement_number = Varchar(length=100, null=True, default=None)
+    monthly_allowance_units = Integer(default=8)
+    booking_horizon_days = Integer(default=30)
+    cancellation_deadline_hours = Integer(default=24)
+    bill_no_shows = Boolean(default=True)
+    bill_late_cancellations = Boolean(default=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Venue(Table, tablename="venue"):
+    """A tiers-lieu that hosts agents; visible to agents once approved by the network."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    name = Varchar(length=200)
+    legal_name = Varchar(length=200)
+    siret = Varchar(length=14)
+    vat_number = Varchar(length=20, null=True, default=None)
+    # Venues under the VAT franchise (art. 293 B du CGI) charge no VAT on their statements.
+    charges_vat = Boolean(default=True)
+    iban = Varchar(length=34)
+    bic = Varchar(length=11, null=True, default=None)
+    address = Text()
+    postcode = Varchar(length=5)
+    commune = Varchar(length=100)
+    insee_code = Varchar(length=5)
+    latitude = Numeric(digits=(9, 6))
+    longitude = Numeric(digits=(9, 6))
+    timezone = Varchar(length=64, default="Europe/Paris")
+    contact_email = Varchar(length=254)
+    contact_phone = Varchar(length=30, null=True, default=None)
+    website = Varchar(length=300, null=True, default=None)
+    description = Text(default="")
+    services = Array(base_column=Varchar(length=40))
+    status = Varchar(length=20, default="applied")  # applied | approved | suspended | closed
+    morning_start = Time(default=time(8, 30))
+    morning_end = Time(default=time(13, 0))
+    afternoon_start = Time(default=time(13, 0))
+    afternoon_end = Time(default=time(18, 0))
+    created_at = Timestamptz(default=TimestamptzNow())
+    status_changed_at = Timestamptz(default=TimestamptzNow())
+
+
+class OpeningHours(Table, tablename="opening_hours"):
+    """One opening range on one weekday (0 = Monday); a day may have several."""
+
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.cascade, null=False)
+    weekday = SmallInt()
+    opens = Time()
+    closes = Time()
+
+
+class Closure(Table, tablename="closure"):
+    """Days (inclusive, in the venue's local calendar) on which the venue is closed."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.cascade, null=False)
+    starts_on = Date()
+    ends_on = Date()
+    reason = Varchar(length=200)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Workspace(Table, tablename="workspace"):
+    """A bookable place in a venue: a desk area of `capacity` seats, or a whole room."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=20)  # desk | meeting_room | private_office | lab
+    name = Varchar(length=200)
+    capacity = Integer()
+    booking_unit = Varchar(length=10)  # half_day | day | hour
+    equipment = Array(base_column=Varchar(length=40))
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class VenueRate(Table, tablename="venue_rate"):
+    """What the network pays a venue per unit of a workspace kind, from a date on. Never updated."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    workspace_kind = Varchar(length=20)
+    unit = Varchar(length=10)
+    amount_cents = Integer()
+    vat_rate = Numeric(digits=(5, 4))
+    effective_from = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class OrganisationRate(Table, tablename="organisation_rate"):
+    """What an organisation pays per unit, from a date on; no organisation = the network's default card."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    organisation = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    workspace_kind = Varchar(length=20)
+    unit = Varchar(length=10)
+    amount_cents = Integer()
+    vat_rate = Numeric(digits=(5, 4))
+    effective_from = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="app_user"):
+    """A person who signs in: agent, venue staff or admin, organisation admin, network admin."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    email = Varchar(length=254)
+    display_name = Varchar(length=200)
+    password_hash = Varchar(length=200, null=True, default=None)
+    role = Varchar(length=20)  # agent | venue_staff | venue_admin | org_admin | network_admin
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=True, default=None)
+    organisation = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    # Agents only: overrides the organisation's monthly allowance when set.
+    monthly_allowance_units = Integer(null=True, default=None)
+    # Stable pseudonymous id shown on venue-facing documents instead of the name.
+    pseudonym = Varchar(length=12)
+    invitation_token_hash = Varchar(length=64, null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    deactivated_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,110 @@
+"""The application factory: wires settings, database, Redis, auth, errors and the domains' routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from booking import controllers as booking_controllers
+from booking.identity import Principal
+from service import problems
+from service.auth import PUBLIC, AuthMiddleware, authorize
+from service.logs import configure as configure_logs
+from service.observability import HealthController, RequestContextMiddleware
+from service.piccolo_conf import DB
+from service.settings import Settings, load
+
+API_PREFIX = "/api/v1"
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+    opt = PUBLIC
+
+
+def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        DB.config = {"dsn": settings.database_url}
+        await DB.start_connection_pool(min_size=2, max_size=settings.database_pool_size)
+        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
+        app.state.db = DB
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await DB.close_connection_pool()
+
+    return lifespan
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("Sign in first.")
+    return user
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load()
+    settings.check()
+    configure_logs(settings.log_level, settings.log_json)
+    api = Router(path=API_PREFIX, route_handlers=booking_controllers.API_CONTROLLERS)
+    return Litestar(
+        route_handlers=[
+            api,
+            HealthController,
+            MetricsController,
+            *booking_controllers.PUBLIC_CONTROLLERS,
+        ],
+        lifespan=[app_resources(settings)],
+        middleware=[
+            RequestContextMiddleware(),
+            DefineMiddleware(AuthMiddleware),
+            PrometheusConfig(app_name="tierslieux", group_path=True).middleware,
+        ],
+        guards=[authorize],
+        dependencies={"principal": Provide(provide_principal)},
+        exception_handlers=problems.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Pass Tiers-Lieux API",
+            version="1.0.0",
+            description="Book workspaces across the network, scan passes, reconcile the month.",
+            path="/schema",
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        cors_config=None,
+        state=State({"settings": settings}),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for `uvicorn --factory`."""
+    return create_app()
+

@@ -1,0 +1,86 @@
+"""Request ids, access logs and the health endpoints."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar import Controller, Request, get
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.response import Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from piccolo.engine.postgres import PostgresEngine
+
+from service.auth import PUBLIC
+
+log = structlog.get_logger("tierslieux.access")
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    """Gives each request an id (kept from X-Request-ID when sane), logs one JSON line per request."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        incoming = MutableScopeHeaders.from_message(scope).get("x-request-id")  # type: ignore[arg-type]
+        request_id = (
+            incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableScopeHeaders.from_message(message)  # type: ignore[arg-type]
+                headers["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class HealthController(Controller):
+    path = ""
+    include_in_schema = True
+    tags = ["operations"]
+
+    @get("/healthz", opt=PUBLIC, summary="The process is up")
+    async def healthz(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", opt=PUBLIC, summary="PostgreSQL and Redis are reachable")
+    async def readyz(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        checks: dict[str, str] = {}
+        engine: PostgresEngine = request.app.state.db
+        try:
+            await engine.run_ddl("SELECT 1")
+            checks["postgresql"] = "ok"
+        except Exception as exc:  # report, don't raise: this endpoint exists to say what is down
+            checks["postgresql"] = f"error: {type(exc).__name__}"
+        try:
+            await request.app.state.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return Response(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )

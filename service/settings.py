@@ -1,0 +1,81 @@
+"""Settings read from the environment, once, with clear errors for bad values."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["production", "demo", "test"]
+
+# Demo and test instances sign tokens with this; production refuses it.
+INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-production"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "production"
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str = INSECURE_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    database_pool_size: int = 20
+    access_token_minutes: int = 12 * 60
+    login_attempts_per_15_minutes: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode == "demo"
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe for the mode."""
+        if self.mode == "production":
+            if self.secret_key == INSECURE_SECRET or len(self.secret_key) < 32:
+                raise SettingsError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters in "
+                    "production (generate one with: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'); use `tierslieux demo` to try the "
+                    "service without one."
+                )
+            if not self.database_url:
+                raise SettingsError("DATABASE_URL must be set in production.")
+            if not self.redis_url:
+                raise SettingsError("REDIS_URL must be set in production.")
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    chosen = mode or env.get("APP_ENV", "production")
+    if chosen not in ("production", "demo", "test"):
+        raise SettingsError(f"APP_ENV must be production, demo or test, got {chosen!r}")
+    return Settings(
+        mode=chosen,  # type: ignore[arg-type]
+        database_url=env.get("DATABASE_URL") or None,
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=env.get("SECRET_KEY") or INSECURE_SECRET,
+        base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        data_dir=Path(env.get("DATA_DIR") or "var"),
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
+        access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
+        login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
+        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        log_json=(env.get("LOG_FORMAT") or "json") == "json",
+    )
