@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from collections.abc import Callable
+from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings
-from typing import Any
-
 from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -26,6 +24,7 @@ from service import problems
 from service.auth import PUBLIC, AuthMiddleware, authorize
 from service.logs import configure as configure_logs
 from service.observability import HealthController, RequestContextMiddleware
+from service.openapi import document_problems
 from service.piccolo_conf import DB
 from service.settings import Settings, load
 
@@ -67,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.check()
     configure_logs(settings.log_level, settings.log_json)
     api = Router(path=API_PREFIX, route_handlers=booking_controllers.API_CONTROLLERS)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             HealthController,
@@ -78,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             RequestContextMiddleware(),
             DefineMiddleware(AuthMiddleware),
-            PrometheusConfig(app_name="tierslieux", group_path=True).middleware,
+            PrometheusConfig(
+                app_name="tierslieux", prefix="tierslieux", group_path=True
+            ).middleware,
         ],
         guards=[authorize],
         dependencies={"principal": Provide(provide_principal)},
@@ -88,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Book workspaces across the network, scan passes, reconcile the month.",
             path="/schema",
-            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+            ),
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
@@ -102,9 +105,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    document_problems(app)
+    return app
 
 
 def app_from_env() -> Litestar:
     """Entry point for `uvicorn --factory`."""
     return create_app()
-

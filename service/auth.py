@@ -137,7 +137,10 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
 async def _user_principal(settings: Settings, token: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, settings.secret_key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
+            token,
+            settings.secret_key,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "sub"]},
         )
         user_id = uuid.UUID(claims["sub"])
     except (jwt.PyJWTError, ValueError, KeyError):
@@ -159,8 +162,7 @@ async def _device_principal(token: str) -> Principal:
     device = (
         await DoorDevice.select(DoorDevice.id, DoorDevice.venue, DoorDevice.name)
         .where(
-            (DoorDevice.token_hash == accounts.hash_token(token))
-            & DoorDevice.revoked_at.is_null()
+            (DoorDevice.token_hash == accounts.hash_token(token)) & DoorDevice.revoked_at.is_null()
         )
         .first()
     )

@@ -46,7 +46,9 @@ async def check_server_version(dsn: str) -> int:
     finally:
         await connection.close()
     if version < MIN_SERVER_VERSION:
-        raise MigrationFailed(f"PostgreSQL {MIN_SERVER_VERSION} or newer is needed, found {version}")
+        raise MigrationFailed(
+            f"PostgreSQL {MIN_SERVER_VERSION} or newer is needed, found {version}"
+        )
     return version
 
 

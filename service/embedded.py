@@ -37,7 +37,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float, log_file: Path) -> None:
+def _wait_for_port(
+    port: int, process: subprocess.Popen[bytes], timeout: float, log_file: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -104,8 +106,14 @@ class EmbeddedPostgres:
             return pwd.getpwnam(POSTGRES_SYSTEM_USER)
         except KeyError:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin",
-                 POSTGRES_SYSTEM_USER],
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "-s",
+                    "/usr/sbin/nologin",
+                    POSTGRES_SYSTEM_USER,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -122,8 +130,16 @@ class EmbeddedPostgres:
                 path.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR else 0))
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
                 check=True,
                 capture_output=True,
                 **self._user_kwargs(),  # type: ignore[arg-type]
@@ -154,10 +170,23 @@ class EmbeddedPostgres:
         log_file = self.data_dir / "server.log"
         with log_file.open("ab") as out:
             self.process = subprocess.Popen(
-                [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", str(self.data_dir),
-                 "-c", "max_connections=300", "-c", "fsync=off" if self.ephemeral else "fsync=on",
-                 "-c", "shared_buffers=128MB"],
+                [
+                    str(self.bin_dir / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(self.data_dir),
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "fsync=off" if self.ephemeral else "fsync=on",
+                    "-c",
+                    "shared_buffers=128MB",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -199,9 +228,20 @@ class EmbeddedRedis:
         log_file = self.data_dir / "server.log"
         persistence = ["--save", "60 1", "--appendonly", "no"] if self.persist else ["--save", ""]
         self.process = subprocess.Popen(
-            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.data_dir), "--logfile", str(log_file), "--daemonize", "no",
-             *persistence],
+            [
+                str(binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--logfile",
+                str(log_file),
+                "--daemonize",
+                "no",
+                *persistence,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

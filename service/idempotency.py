@@ -51,7 +51,9 @@ def _replay_receive(body: bytes) -> Receive:
     return receive  # type: ignore[return-value]
 
 
-async def _send_problem(send: Send, scope: Scope, problem: problems.ProblemType, detail: str) -> None:
+async def _send_problem(
+    send: Send, scope: Scope, problem: problems.ProblemType, detail: str
+) -> None:
     body = json.dumps(
         {
             "type": problem.uri,
@@ -86,7 +88,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
         if not key or len(key) > MAX_KEY_LENGTH:
             await _send_problem(
-                send, scope, problems.VALIDATION,
+                send,
+                scope,
+                problems.VALIDATION,
                 f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.",
             )
             return
@@ -108,13 +112,17 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 await self._claim(owner, key, scope, request_hash)
             elif record.request_hash != request_hash:
                 await _send_problem(
-                    send, scope, problems.IDEMPOTENCY_KEY_REUSED,
+                    send,
+                    scope,
+                    problems.IDEMPOTENCY_KEY_REUSED,
                     "This Idempotency-Key was already used for a different request.",
                 )
                 return
             elif record.status_code is None:
                 await _send_problem(
-                    send, scope, problems.IDEMPOTENCY_IN_PROGRESS,
+                    send,
+                    scope,
+                    problems.IDEMPOTENCY_IN_PROGRESS,
                     "The first request with this Idempotency-Key has not finished; retry shortly.",
                 )
                 return
@@ -146,7 +154,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
                     {
                         IdempotencyRecord.status_code: status,
                         IdempotencyRecord.response_headers: json.dumps(
-                            [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response_headers]
+                            [
+                                [k.decode("latin-1"), v.decode("latin-1")]
+                                for k, v in response_headers
+                            ]
                         ),
                         IdempotencyRecord.response_body: b"".join(response_body),
                     }
@@ -166,7 +177,12 @@ class IdempotencyMiddleware(ASGIMiddleware):
                   AND idempotency_record.request_hash = excluded.request_hash
             RETURNING 1 AS claimed
             """,
-            owner, key, scope["method"], scope["path"][:500], request_hash, stale_before,
+            owner,
+            key,
+            scope["method"],
+            scope["path"][:500],
+            request_hash,
+            stale_before,
         )
         return bool(rows)
 
@@ -175,5 +191,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         pairs = json.loads(stored) if isinstance(stored, str) else stored
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
         headers.append((b"idempotent-replayed", b"true"))
-        await send({"type": "http.response.start", "status": record.status_code, "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": record.status_code, "headers": headers}
+        )
         await send({"type": "http.response.body", "body": bytes(record.response_body)})

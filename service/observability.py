@@ -28,7 +28,9 @@ class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         incoming = MutableScopeHeaders.from_message(scope).get("x-request-id")  # type: ignore[arg-type]
         request_id = (
-            incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+            incoming
+            if incoming and len(incoming) <= 64 and incoming.isprintable()
+            else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)

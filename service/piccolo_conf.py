@@ -10,7 +10,6 @@ from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
 
-
 class Engine(PostgresEngine):
     """Piccolo's engine without its connect-at-import version probe.
 
@@ -23,7 +22,9 @@ class Engine(PostgresEngine):
 
 
 DB = Engine(
-    config={"dsn": os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/tierslieux"},
+    config={
+        "dsn": os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/tierslieux"
+    },
     log_queries=False,
 )
 

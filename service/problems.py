@@ -184,14 +184,18 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     if isinstance(exc, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
         return problem_response(VALIDATION, "A value is outside what is allowed.", request)
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return problem_response(CONFLICT, "A referenced record does not exist or is in use.", request)
+        return problem_response(
+            CONFLICT, "A referenced record does not exist or is in use.", request
+        )
     return internal_error_handler(request, exc)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return problem_response(
-        INTERNAL, "An unexpected error occurred; it has been logged.", request,
+        INTERNAL,
+        "An unexpected error occurred; it has been logged.",
+        request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
     )
 

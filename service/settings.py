@@ -10,7 +10,7 @@ from typing import Literal
 Mode = Literal["production", "demo", "test"]
 
 # Demo and test instances sign tokens with this; production refuses it.
-INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-production"  # noqa: S105
+INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-production"
 
 
 class SettingsError(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from piccolo.columns import UUID, Bytea, ForeignKey, JSONB, OnDelete, SmallInt, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Bytea, ForeignKey, OnDelete, SmallInt, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from redis.asyncio import Redis
 from booking.services import accounts
 from service.app import app_resources, create_app
 from service.database import migrate, use_database, with_database
-from service.embedded import EmbeddedPostgres, EmbeddedRedis
+from service.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from service.settings import Settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-signing"
@@ -137,5 +140,65 @@ async def client(app: Litestar, redis: Redis) -> AsyncIterator[httpx.AsyncClient
     # that pytest-asyncio would enter and exit in different tasks.
     async with app_resources(app.state.settings)(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local"
+        ) as http:
             yield http
+
+
+@pytest.fixture
+def live_server(settings: Settings, redis: Redis) -> Iterator[str]:
+    """The app served by a real uvicorn process on a free port, on this test's database.
+
+    For what must cross a real socket: concurrent-request races and schemathesis.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "SECRET_KEY": settings.secret_key,
+        "BASE_URL": settings.base_url,
+        "DATA_DIR": str(settings.data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.app:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("uvicorn did not become ready within 30 s")
+        time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

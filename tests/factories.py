@@ -60,7 +60,10 @@ async def make_venue(*, hours: bool = True, **fields: Any) -> Venue:
     await venue.save()
     if hours:
         await OpeningHours.insert(
-            *[OpeningHours(venue=venue.id, weekday=d, opens=time(8), closes=time(19)) for d in range(5)]
+            *[
+                OpeningHours(venue=venue.id, weekday=d, opens=time(8), closes=time(19))
+                for d in range(5)
+            ]
         )
     return venue
 

@@ -20,7 +20,9 @@ class AuthController(Controller):
     tags = ["accounts"]
 
     @post("/token", opt=PUBLIC, status_code=200, summary="Exchange email and password for a JWT")
-    async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]) -> TokenResponse:
+    async def token(
+        self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]
+    ) -> TokenResponse:
         settings = request.app.state.settings
         throttle = LoginThrottle(request.app.state.redis, settings.login_attempts_per_15_minutes)
         client = request.client.host if request.client else "unknown"

@@ -57,9 +57,7 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="booking", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="booking", description=DESCRIPTION)
 
     manager.add_table(
         class_name="OrganisationRate",
@@ -68,9 +66,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="VenueRate", tablename="venue_rate", schema=None, columns=None
-    )
+    manager.add_table(class_name="VenueRate", tablename="venue_rate", schema=None, columns=None)
 
     manager.add_table(
         class_name="Organisation",
@@ -79,13 +75,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="User", tablename="app_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="app_user", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Venue", tablename="venue", schema=None, columns=None
-    )
+    manager.add_table(class_name="Venue", tablename="venue", schema=None, columns=None)
 
     manager.add_table(
         class_name="OpeningHours",
@@ -94,13 +86,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Closure", tablename="closure", schema=None, columns=None
-    )
+    manager.add_table(class_name="Closure", tablename="closure", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Workspace", tablename="workspace", schema=None, columns=None
-    )
+    manager.add_table(class_name="Workspace", tablename="workspace", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="OrganisationRate",

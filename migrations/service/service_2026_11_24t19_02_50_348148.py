@@ -48,9 +48,7 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="service", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="service", description=DESCRIPTION)
 
     manager.add_table(
         class_name="IdempotencyRecord",

@@ -24,9 +24,7 @@ async def test_sign_in_returns_a_bearer_token_that_identifies_the_user(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["token_type"] == "bearer"
-    me = await client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json() == {
         "id": str(user.id),
@@ -62,7 +60,9 @@ async def test_inactive_user_cannot_sign_in_nor_use_an_old_token(
     headers = auth(settings, user)
     await User.update({User.active: False}).where(User.id == user.id)
 
-    sign_in = await client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    sign_in = await client.post(
+        "/api/v1/auth/token", json={"email": user.email, "password": PASSWORD}
+    )
     me = await client.get("/api/v1/me", headers=headers)
 
     assert sign_in.status_code == 401
@@ -79,7 +79,9 @@ async def test_guessing_is_throttled_per_email(client: AsyncClient, settings: Se
         assert response.status_code == 401
 
     # Even the right password is refused until the window passes.
-    blocked = await client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    blocked = await client.post(
+        "/api/v1/auth/token", json={"email": user.email, "password": PASSWORD}
+    )
 
     assert blocked.status_code == 429, blocked.text
     assert blocked.json()["type"] == "urn:tierslieux:problem:too-many-attempts"

@@ -1,0 +1,108 @@
+"""OpenAPI document: errors are documented as problem+json, with the statuses every route may give."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
+
+from service.auth import Access
+from service.problems import PROBLEM_JSON
+
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["type", "title", "status", "detail"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, description="Stable URN, see docs/errors.md"),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING, description="What went wrong, for a person"),
+        "instance": Schema(type=OpenAPIType.STRING),
+        "field": Schema(type=OpenAPIType.STRING, description="The offending field, when one is"),
+        "request_id": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING),
+                    "message": Schema(type=OpenAPIType.STRING),
+                },
+            ),
+        ),
+    },
+)
+
+_DESCRIPTIONS = {
+    "400": "Malformed request (bad JSON, bad header)",
+    "401": "Not signed in, or the token is invalid",
+    "403": "Your role or scope may not do this",
+    "404": "No such resource",
+    "405": "Method not allowed",
+    "409": "Conflicts with the current state",
+    "413": "Request too large",
+    "415": "Unsupported media type",
+    "422": "Invalid value; `field` names it",
+    "429": "Too many requests",
+    "500": "Unexpected error (logged with the request id)",
+    "503": "A dependency is unavailable",
+}
+
+
+def document_problems(app: Litestar) -> None:
+    """Rewrite every error response of the generated document as problem+json."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    document = plugin.provide_openapi()
+    if document.components.schemas is None:
+        document.components.schemas = {}
+    document.components.schemas["Problem"] = PROBLEM_SCHEMA
+    problem_content = {
+        PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    }
+    access_by_path = _access_by_operation(app)
+    for path, item in (document.paths or {}).items():
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            access = access_by_path.get((path, method.upper()))
+            codes = {"400", "405", "415", "422", "500"}
+            if access is not None and not access.public:
+                codes |= {"401", "403", "404"}
+                operation.security = [{"bearer": []}]
+            elif access is not None:
+                operation.security = []
+            if "{" in path:
+                codes.add("404")
+            if method in ("post", "put", "patch", "delete"):
+                codes |= {"409", "413"}
+            if path.endswith("/auth/token"):
+                codes.add("429")
+            if path == "/readyz":
+                codes.add("503")
+            for code in codes | {c for c in responses if c.startswith(("4", "5"))}:
+                responses[code] = OpenAPIResponse(
+                    description=_DESCRIPTIONS.get(code, "Error"), content=problem_content
+                )
+            operation.responses = responses
+    plugin._openapi_schema = None  # drop the rendered copy, if any
+
+
+def _access_by_operation(app: Litestar) -> dict[tuple[str, str], Access]:
+    found: dict[tuple[str, str], Access] = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            access = handler.opt.get("access")
+            if not isinstance(access, Access):
+                continue
+            path = route.path_format
+            for method in getattr(handler, "http_methods", ()):
+                found[(path, method)] = access
+    return found
