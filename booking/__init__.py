@@ -1,0 +1,1 @@
+"""Venues, workspaces, hours and closures, organisations, agents, availability, bookings, calendars."""

@@ -77,7 +77,7 @@ async def _send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class IdempotencyMiddleware(ASGIMiddleware):
+class Idempotency(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
@@ -195,3 +195,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             {"type": "http.response.start", "status": record.status_code, "headers": headers}
         )
         await send({"type": "http.response.body", "body": bytes(record.response_body)})
+
+
+# The instance a handler lists: `@post(..., middleware=[IdempotencyMiddleware])`.
+IdempotencyMiddleware = Idempotency()

@@ -1,0 +1,165 @@
+"""Idempotency-Key: a retry returns the first response, another body with the same key is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar, post
+from litestar.params import JSONBody
+
+from booking.identity import Role
+from booking.tables import Organisation
+from service.app import app_resources, create_app
+from service.auth import allow
+from service.idempotency import IdempotencyMiddleware
+from service.settings import Settings
+from service.tables import IdempotencyRecord
+from tests.factories import VALID_SIREN, auth, make_user
+
+
+class NewOrganisation(msgspec.Struct):
+    name: str
+
+
+@post(
+    "/api/v1/test-organisations",
+    opt=allow(Role.NETWORK_ADMIN),
+    middleware=[IdempotencyMiddleware],
+)
+async def create_organisation(data: JSONBody[NewOrganisation]) -> dict[str, str]:
+    # Slow enough that concurrent retries overlap the first request.
+    await asyncio.sleep(0.05)
+    if data.name == "boom":
+        raise RuntimeError("simulated crash")
+    organisation = Organisation(
+        name=data.name, siren=VALID_SIREN, kind="company", billing_address="x",
+        billing_email="b@example.org",
+    )
+    await organisation.save()
+    return {"id": str(organisation.id), "name": organisation.name}
+
+
+@pytest.fixture
+async def idem_client(settings: Settings, redis: object) -> AsyncIterator[httpx.AsyncClient]:
+    app: Litestar = create_app(settings)
+    app.register(create_organisation)
+    async with app_resources(settings)(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield http
+
+
+async def _admin_headers(settings: Settings, key: str | None) -> dict[str, str]:
+    admin = await make_user(Role.NETWORK_ADMIN)
+    headers = auth(settings, admin)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+async def test_a_retry_returns_the_first_response_and_creates_nothing_more(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await _admin_headers(settings, str(uuid.uuid4()))
+
+    first = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+    retry = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert await Organisation.count() == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await _admin_headers(settings, "key-1")
+    await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+
+    other = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "Roubaix"}, headers=headers
+    )
+
+    assert other.status_code == 422
+    assert other.json()["type"] == "urn:tierslieux:problem:idempotency-key-reused"
+    assert await Organisation.count() == 1
+
+
+async def test_concurrent_retries_create_exactly_one_row(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await _admin_headers(settings, "race-key")
+
+    responses = await asyncio.gather(
+        *[
+            idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+            for _ in range(20)
+        ]
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) >= 1
+    assert set(statuses) <= {201, 409}, statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json()["type"] == "urn:tierslieux:problem:idempotency-in-progress"
+    assert await Organisation.count() == 1
+
+
+async def test_without_a_key_each_post_runs(idem_client: httpx.AsyncClient, settings: Settings) -> None:
+    headers = await _admin_headers(settings, None)
+
+    for _ in range(2):
+        response = await idem_client.post(
+            "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+        )
+        assert response.status_code == 201
+
+    assert await Organisation.count() == 2
+    assert await IdempotencyRecord.count() == 0
+
+
+async def test_a_server_error_releases_the_key_so_a_retry_runs_again(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await _admin_headers(settings, "crash-key")
+
+    crashed = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "boom"}, headers=headers
+    )
+
+    assert crashed.status_code == 500
+    assert await IdempotencyRecord.count() == 0
+
+
+async def test_keys_are_per_caller(idem_client: httpx.AsyncClient, settings: Settings) -> None:
+    first = await _admin_headers(settings, "shared-key")
+    second = await _admin_headers(settings, "shared-key")
+
+    a = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=first)
+    b = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=second)
+
+    assert a.json()["id"] != b.json()["id"]
+    assert await Organisation.count() == 2
+
+
+async def test_an_overlong_key_is_refused(idem_client: httpx.AsyncClient, settings: Settings) -> None:
+    headers = await _admin_headers(settings, "k" * 201)
+
+    response = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "Idempotency-Key"
+    assert await Organisation.count() == 0
+
+
