@@ -5,10 +5,15 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from booking.tables import (
+    Booking,
+    BookingSeries,
+    CalendarFeed,
     Closure,
     OpeningHours,
     Organisation,
     OrganisationRate,
+    Outbox,
+    SeatOccupancy,
     User,
     Venue,
     VenueRate,
@@ -20,8 +25,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="booking",
     migrations_folder_path=os.path.join(HERE, "..", "migrations", "booking"),
-    table_classes=[Organisation, Venue, OpeningHours, Closure, Workspace, VenueRate,
-                   OrganisationRate, User],
+    table_classes=[
+        Organisation,
+        Venue,
+        OpeningHours,
+        Closure,
+        Workspace,
+        VenueRate,
+        OrganisationRate,
+        User,
+        BookingSeries,
+        Booking,
+        SeatOccupancy,
+        Outbox,
+        CalendarFeed,
+    ],
     migration_dependencies=[],
     commands=[],
 )

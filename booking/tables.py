@@ -166,3 +166,102 @@ class User(Table, tablename="app_user"):
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     deactivated_at = Timestamptz(null=True, default=None)
+
+
+class BookingSeries(Table, tablename="booking_series"):
+    """A recurring booking (RFC 5545 RRULE); each occurrence is a Booking row."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
+    rrule = Text()
+    slot = Varchar(length=10, null=True, default=None)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    cancelled_from = Date(null=True, default=None)
+
+
+class Booking(Table, tablename="booking"):
+    """A reservation of seats in a workspace for a time range, by or for one agent.
+
+    Desks: `slot` is morning/afternoon/day and `seats` is 1; rooms are taken whole
+    (`exclusive`), by the hour or the half-day. `allowance_units` is what the booking
+    weighs against the agent's monthly allowance (half-days).
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
+    series = ForeignKey(
+        references=BookingSeries, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    local_date = Date()
+    slot = Varchar(length=10, null=True, default=None)  # morning | afternoon | day | None (hours)
+    unit = Varchar(length=10)  # half_day | day | hour
+    quantity = Integer(default=1)  # units of `unit` (hours for an hourly room)
+    seats = Integer(default=1)
+    exclusive = Boolean(default=False)
+    allowance_units = Integer(default=1)
+    status = Varchar(length=20, default="confirmed")
+    # confirmed -> checked_in -> completed; or cancelled | late_cancelled | no_show
+    walk_in = Boolean(default=False)
+    sequence = Integer(default=0)  # iCalendar SEQUENCE, grows on every change
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancelled_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    cancelled_by_venue = Boolean(default=False)
+    cancel_reason = Text(null=True, default=None)
+    checked_in_at = Timestamptz(null=True, default=None)
+    checked_out_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)
+
+
+class SeatOccupancy(Table, tablename="seat_occupancy"):
+    """Seats taken in a shared workspace per local date and half-day, never above capacity.
+
+    The CHECK on this counter is what makes overbooking impossible: concurrent bookings
+    of the last seat serialise on the row, and the one that would exceed it fails.
+    """
+
+    workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
+    local_date = Date()
+    half = Varchar(length=2)  # am | pm
+    seats_taken = Integer(default=0)
+    capacity = Integer()
+
+
+class Outbox(Table, tablename="outbox"):
+    """Messages to send, written in the same transaction as the change they announce."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    kind = Varchar(length=40)
+    recipient = Varchar(length=254)
+    subject = Varchar(length=300)
+    body = Text()
+    calendar = Text(null=True, default=None)  # text/calendar attachment, if any
+    calendar_method = Varchar(length=10, null=True, default=None)
+    booking = ForeignKey(references=Booking, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+    last_error = Text(null=True, default=None)
+
+
+class CalendarFeed(Table, tablename="calendar_feed"):
+    """A subscribable calendar behind a revocable secret token (agent's or venue's bookings)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    kind = Varchar(length=10)  # agent | venue
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=True, default=None)
+    token_hash = Varchar(length=64, unique=True)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
