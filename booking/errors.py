@@ -60,3 +60,52 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+# Bookings: one class per reason a booking is refused.
+
+
+class CapacityExhausted(Conflict):
+    default_detail = "No seat is left in this workspace for that slot."
+
+
+class RoomTaken(Conflict):
+    default_detail = "This room is already booked for an overlapping time."
+
+
+class AgentAlreadyBooked(Conflict):
+    default_detail = "You already have a booking at an overlapping time."
+
+
+class AllowanceExceeded(Conflict):
+    default_detail = "This booking would exceed the monthly allowance."
+
+
+class OutsideOpeningHours(InvalidValue):
+    default_detail = "The venue is not open at that time."
+
+
+class VenueClosed(Conflict):
+    default_detail = "The venue is closed on that day."
+
+
+class InThePast(InvalidValue):
+    default_detail = "This time is already past."
+
+
+class BeyondHorizon(InvalidValue):
+    default_detail = "This date is beyond your organisation's booking horizon."
+
+
+class Inactive(Conflict):
+    default_detail = "The agent or organisation is inactive."
+
+
+class WorkspaceUnavailable(Conflict):
+    default_detail = (
+        "This workspace cannot be booked (inactive, or its venue is not open to bookings)."
+    )
+
+
+class BookingNotCancellable(Conflict):
+    default_detail = "Only a confirmed booking can be cancelled."

@@ -9,8 +9,8 @@ from litestar.params import Parameter
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Parameter(ge=1, le=500, default=50, description="Page size")]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000, default=0, description="Items to skip")]
+Limit = Annotated[int, Parameter(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="Items to skip")]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -61,6 +61,18 @@ register(booking_errors.InvalidStatusChange, "invalid-status-change", 409, "Stat
 register(booking_errors.RateAlreadyDefined, "rate-already-defined", 409, "Rate already defined")
 register(booking_errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(booking_errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
+# Bookings
+register(booking_errors.CapacityExhausted, "capacity-exhausted", 409, "No seat left")
+register(booking_errors.RoomTaken, "room-taken", 409, "Room already booked")
+register(booking_errors.AgentAlreadyBooked, "agent-already-booked", 409, "Already booked elsewhere")
+register(booking_errors.AllowanceExceeded, "allowance-exceeded", 409, "Monthly allowance exceeded")
+register(booking_errors.OutsideOpeningHours, "outside-opening-hours", 422, "Outside opening hours")
+register(booking_errors.VenueClosed, "venue-closed", 409, "Venue closed")
+register(booking_errors.InThePast, "in-the-past", 422, "In the past")
+register(booking_errors.BeyondHorizon, "beyond-horizon", 422, "Beyond the booking horizon")
+register(booking_errors.Inactive, "inactive", 409, "Agent or organisation inactive")
+register(booking_errors.WorkspaceUnavailable, "workspace-unavailable", 409, "Workspace unavailable")
+register(booking_errors.BookingNotCancellable, "booking-not-cancellable", 409, "Not cancellable")
 
 # Problems raised by the HTTP layer itself.
 VALIDATION = ProblemType("validation-error", 422, "Invalid request")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from booking.identity import Role
 from booking.services import accounts
@@ -110,3 +111,11 @@ async def make_user(
 def auth(settings: Settings, user: User) -> dict[str, str]:
     token, _ = issue_access_token(settings, user.id, user.role)
     return {"Authorization": f"Bearer {token}"}
+
+
+def next_weekday(days_ahead: int = 1, weekday: int | None = None) -> date:
+    """A working day at least `days_ahead` days from today (Paris), optionally a given weekday."""
+    day = datetime.now(ZoneInfo("Europe/Paris")).date() + timedelta(days=days_ahead)
+    while day.weekday() >= 5 or (weekday is not None and day.weekday() != weekday):
+        day += timedelta(days=1)
+    return day

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -38,7 +37,10 @@ async def create_organisation(data: JSONBody[NewOrganisation]) -> dict[str, str]
     if data.name == "boom":
         raise RuntimeError("simulated crash")
     organisation = Organisation(
-        name=data.name, siren=VALID_SIREN, kind="company", billing_address="x",
+        name=data.name,
+        siren=VALID_SIREN,
+        kind="company",
+        billing_address="x",
         billing_email="b@example.org",
     )
     await organisation.save()
@@ -68,8 +70,12 @@ async def test_a_retry_returns_the_first_response_and_creates_nothing_more(
 ) -> None:
     headers = await _admin_headers(settings, str(uuid.uuid4()))
 
-    first = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
-    retry = await idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+    first = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+    )
+    retry = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+    )
 
     assert first.status_code == 201, first.text
     assert retry.status_code == 201
@@ -114,7 +120,9 @@ async def test_concurrent_retries_create_exactly_one_row(
     assert await Organisation.count() == 1
 
 
-async def test_without_a_key_each_post_runs(idem_client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_without_a_key_each_post_runs(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
     headers = await _admin_headers(settings, None)
 
     for _ in range(2):
@@ -151,7 +159,9 @@ async def test_keys_are_per_caller(idem_client: httpx.AsyncClient, settings: Set
     assert await Organisation.count() == 2
 
 
-async def test_an_overlong_key_is_refused(idem_client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_an_overlong_key_is_refused(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
     headers = await _admin_headers(settings, "k" * 201)
 
     response = await idem_client.post(
@@ -161,5 +171,3 @@ async def test_an_overlong_key_is_refused(idem_client: httpx.AsyncClient, settin
     assert response.status_code == 422
     assert response.json()["field"] == "Idempotency-Key"
     assert await Organisation.count() == 0
-
-

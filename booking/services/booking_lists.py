@@ -1,0 +1,106 @@
+"""Reading bookings: one booking, an agent's, a venue's arrivals, an organisation's month."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking.tables import Booking
+
+_SELECT = """
+SELECT b.id, b.status, b.agent AS agent_id, u.display_name AS agent_name,
+       b.organisation AS organisation_id, o.name AS organisation_name,
+       b.venue AS venue_id, v.name AS venue_name,
+       v.address || ', ' || v.postcode || ' ' || v.commune AS address,
+       b.workspace AS workspace_id, w.name AS workspace_name, w.kind AS workspace_kind,
+       b.local_date, b.slot, b.unit, b.quantity, b.starts_at, b.ends_at, v.timezone,
+       b.allowance_units, b.walk_in, b.series AS series_id, b.sequence, b.created_at,
+       b.cancelled_at, b.cancel_reason, b.cancelled_by_venue
+  FROM booking b
+  JOIN app_user u ON u.id = b.agent
+  JOIN organisation o ON o.id = b.organisation
+  JOIN venue v ON v.id = b.venue
+  JOIN workspace w ON w.id = b.workspace
+"""
+
+
+def _localise(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    zone = ZoneInfo(row["timezone"])
+    row["starts_at"] = row["starts_at"].astimezone(zone)
+    row["ends_at"] = row["ends_at"].astimezone(zone)
+    row["calendar_url"] = f"{base_url}/api/v1/bookings/{row['id']}.ics"
+    return row
+
+
+async def one(booking_id: uuid.UUID, base_url: str) -> dict[str, Any]:
+    rows = await Booking.raw(_SELECT + " WHERE b.id = {}", booking_id)
+    return _localise(rows[0], base_url)
+
+
+async def _page(
+    where: str, args: list[Any], order: str, limit: int, offset: int, base_url: str
+) -> tuple[list[dict[str, Any]], int]:
+    total_rows = await Booking.raw(f"SELECT count(*) AS n FROM booking b WHERE {where}", *args)
+    rows = await Booking.raw(
+        f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT {{}} OFFSET {{}}", *args, limit, offset
+    )
+    return [_localise(row, base_url) for row in rows], int(total_rows[0]["n"])
+
+
+async def for_agent(
+    agent_id: uuid.UUID, *, upcoming: bool, today: date, limit: int, offset: int, base_url: str
+) -> tuple[list[dict[str, Any]], int]:
+    if upcoming:
+        return await _page(
+            "b.agent = {} AND b.local_date >= {}",
+            [agent_id, today],
+            "b.starts_at ASC",
+            limit,
+            offset,
+            base_url,
+        )
+    return await _page(
+        "b.agent = {} AND b.local_date < {}",
+        [agent_id, today],
+        "b.starts_at DESC",
+        limit,
+        offset,
+        base_url,
+    )
+
+
+async def arrivals(
+    venue_id: uuid.UUID, day: date, *, limit: int, offset: int, base_url: str
+) -> tuple[list[dict[str, Any]], int]:
+    """Who is expected (or already in) at the venue on its local date `day`."""
+    return await _page(
+        "b.venue = {} AND b.local_date = {} AND b.status IN ('confirmed', 'checked_in', 'completed')",
+        [venue_id, day],
+        "b.starts_at ASC, u.display_name ASC",
+        limit,
+        offset,
+        base_url,
+    )
+
+
+async def for_organisation(
+    organisation_id: uuid.UUID,
+    *,
+    month: date | None,
+    agent_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+    base_url: str,
+) -> tuple[list[dict[str, Any]], int]:
+    where = "b.organisation = {}"
+    args: list[Any] = [organisation_id]
+    if month is not None:
+        following = (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+        where += " AND b.local_date >= {} AND b.local_date < {}"
+        args += [month.replace(day=1), following]
+    if agent_id is not None:
+        where += " AND b.agent = {}"
+        args.append(agent_id)
+    return await _page(where, args, "b.starts_at DESC", limit, offset, base_url)
