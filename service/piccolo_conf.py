@@ -32,5 +32,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "booking.piccolo_app",
         "service.piccolo_app",
+        "passes.piccolo_app",
     ]
 )
