@@ -28,6 +28,8 @@ class Settings:
     database_pool_size: int = 20
     access_token_minutes: int = 12 * 60
     login_attempts_per_15_minutes: int = 10
+    # Production: "<key id>:<base64url seed>,…" (see docs/key-rotation.md); demo/test: DATA_DIR.
+    pass_signing_keys: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -76,6 +78,7 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
         login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
+        pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
     )
