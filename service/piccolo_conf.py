@@ -33,5 +33,6 @@ APP_REGISTRY = AppRegistry(
         "booking.piccolo_app",
         "service.piccolo_app",
         "passes.piccolo_app",
+        "billing.piccolo_app",
     ]
 )

@@ -1,0 +1,41 @@
+"""Piccolo app for the monthly reconciliation."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from billing.tables import (
+    BillingPeriod,
+    Document,
+    DocumentFile,
+    DocumentLine,
+    DocumentUsage,
+    NumberSequence,
+    Payment,
+    Payout,
+    StripeInvoice,
+    UsageLine,
+    WebhookEvent,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="billing",
+    migrations_folder_path=os.path.join(HERE, "..", "migrations", "billing"),
+    table_classes=[
+        BillingPeriod,
+        NumberSequence,
+        UsageLine,
+        Document,
+        DocumentLine,
+        DocumentUsage,
+        DocumentFile,
+        Payment,
+        Payout,
+        StripeInvoice,
+        WebhookEvent,
+    ],
+    migration_dependencies=["passes.piccolo_app"],
+    commands=[],
+)

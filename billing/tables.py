@@ -1,0 +1,182 @@
+"""Piccolo tables of the monthly reconciliation: periods, usage lines, documents, payments, payouts.
+
+Issued documents and their lines are immutable (triggers in the migrations refuse UPDATE
+and DELETE); what changes after issue — payment, payout — lives in its own tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigSerial,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from booking.tables import Booking, Organisation, User, Venue, Workspace
+from passes.tables import Anomaly, Visit
+
+
+class BillingPeriod(Table, tablename="billing_period"):
+    """A calendar month (Europe/Paris) and where its close stands."""
+
+    month = Date(unique=True)  # first day of the month
+    status = Varchar(length=10, default="open")  # open | closing | closed
+    started_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    step = Varchar(length=40, null=True, default=None)
+    progress = JSONB(default={})
+
+
+class NumberSequence(Table, tablename="number_sequence"):
+    """The last number given per issuer, series and year: locked and bumped inside the issuing
+    transaction, so that numbers are gapless and never given twice (French law)."""
+
+    issuer = Varchar(length=60)  # "network" or "venue:<uuid>"
+    series = Varchar(length=10)
+    year = SmallInt()
+    last_number = Integer(default=0)
+
+
+class UsageLine(Table, tablename="usage_line"):
+    """One billable fact of a month, with both prices copied from the visit or the booking."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    period = Date()  # first day of the month it is billed in
+    kind = Varchar(length=30)  # visit | no_show | late_cancellation | anomaly | adjustment
+    visit = ForeignKey(references=Visit, on_delete=OnDelete.restrict, null=True, default=None)
+    booking = ForeignKey(references=Booking, on_delete=OnDelete.restrict, null=True, default=None)
+    anomaly = ForeignKey(references=Anomaly, on_delete=OnDelete.restrict, null=True, default=None)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
+    local_date = Date()
+    workspace_kind = Varchar(length=20)
+    unit = Varchar(length=10)
+    quantity = Integer()
+    organisation_price_cents = Integer()
+    organisation_vat_rate = Numeric(digits=(5, 4))
+    venue_price_cents = Integer()
+    venue_vat_rate = Numeric(digits=(5, 4))
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Document(Table, tablename="document"):
+    """An issued invoice, self-billing statement or credit note. Never updated, never deleted."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    kind = Varchar(length=20)  # invoice | statement | credit_note
+    number = Varchar(length=40)
+    issuer = Varchar(length=60)
+    series = Varchar(length=10)
+    year = SmallInt()
+    sequence_number = Integer()
+    period = Date()
+    organisation = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=True, default=None)
+    corrects = ForeignKey(references="self", on_delete=OnDelete.restrict, null=True, default=None)
+    issued_on = Date()
+    due_on = Date()
+    currency = Varchar(length=3, default="EUR")
+    total_excl_cents = Integer()
+    total_vat_cents = Integer()
+    total_incl_cents = Integer()
+    # Seller and buyer as they were at issue (names, addresses, SIRET, VAT numbers, IBAN).
+    seller = JSONB()
+    buyer = JSONB()
+    mentions = JSONB(default=[])
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DocumentLine(Table, tablename="document_line"):
+    """A line of a document: quantity × unit price, VAT rounded half-up on the line."""
+
+    id = BigSerial(primary_key=True)
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    position = Integer()
+    description = Text()
+    workspace_kind = Varchar(length=20)
+    unit = Varchar(length=10)
+    quantity = Integer()
+    unit_price_cents = Integer()
+    vat_rate = Numeric(digits=(5, 4))
+    excl_cents = Integer()
+    vat_cents = Integer()
+    incl_cents = Integer()
+
+
+class DocumentUsage(Table, tablename="document_usage"):
+    """Which usage lines a document line accounts for (the transparency trail)."""
+
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    line = ForeignKey(references=DocumentLine, on_delete=OnDelete.restrict, null=False)
+    usage = ForeignKey(references=UsageLine, on_delete=OnDelete.restrict, null=False)
+
+
+class Payment(Table, tablename="payment"):
+    """Money received against an invoice (Stripe or bank transfer)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    amount_cents = Integer()
+    method = Varchar(length=20)  # stripe | bank_transfer | manual
+    reference = Varchar(length=200)
+    received_on = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Payout(Table, tablename="payout"):
+    """What the network pays a venue for a statement, and how far that payment has gone."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    statement = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    amount_cents = Integer()
+    method = Varchar(length=20)  # sepa | stripe_connect
+    status = Varchar(length=20, default="pending")  # pending | in_file | sent | paid | failed
+    reference = Varchar(length=200, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class StripeInvoice(Table, tablename="stripe_invoice"):
+    """The Stripe invoice created for one of our invoices, and the events already applied."""
+
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    stripe_invoice_id = Varchar(length=100)
+    status = Varchar(length=20)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookEvent(Table, tablename="webhook_event"):
+    """Stripe events already processed: a replayed event is recognised and ignored."""
+
+    event_id = Varchar(length=100, unique=True)
+    kind = Varchar(length=100)
+    received_at = Timestamptz(default=TimestamptzNow())
+    payload = JSONB()
+
+
+class DocumentFile(Table, tablename="document_file"):
+    """A rendering of a document (PDF/A-3 with Factur-X, plain PDF, CII XML), made by a worker."""
+
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=20)  # facturx_pdf | pdf | cii_xml
+    content = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
