@@ -90,7 +90,9 @@ class Document(Table, tablename="document"):
         references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
     )
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=True, default=None)
-    corrects = ForeignKey(references="self", on_delete=OnDelete.restrict, null=True, default=None)
+    corrects: ForeignKey[Document] = ForeignKey(
+        references="self", on_delete=OnDelete.restrict, null=True, default=None
+    )
     issued_on = Date()
     due_on = Date()
     currency = Varchar(length=3, default="EUR")

@@ -1,0 +1,251 @@
+"""The monthly close: usage lines, then one invoice per organisation and one statement per venue.
+
+One close at a time: a PostgreSQL advisory lock held on a dedicated connection for the
+whole run (released by PostgreSQL itself if the worker dies). Idempotent and resumable:
+every step skips what is already done and each document is its own transaction, so a
+close killed at any point and run again ends with the same documents, none twice, no
+gap in the numbers. A dry run does the same work inside one transaction and rolls it back.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from piccolo.engine.postgres import PostgresEngine
+
+from billing.documents import Issued, NetworkIdentity, issue_invoice, issue_statement
+from billing.tables import BillingPeriod, Document
+from billing.usage import Collected, collect, month_bounds
+from booking.errors import Conflict, InvalidValue
+
+NETWORK_TZ = ZoneInfo("Europe/Paris")
+# Any constant both sides agree on; it names "the billing close" among advisory locks.
+CLOSE_LOCK = 7_202_611
+
+
+class CloseInProgress(Conflict):
+    default_detail = "A close is already running; try again when it has finished."
+
+
+class PeriodNotOver(InvalidValue):
+    default_detail = "A month can be closed once it is over (Europe/Paris)."
+
+
+class ClosedPeriodUnchanged(Conflict):
+    default_detail = "This month is closed; late usage goes into the next month."
+
+
+@dataclass
+class CloseResult:
+    month: date
+    status: str
+    dry_run: bool
+    collected: Collected | None
+    invoices: list[Issued] = field(default_factory=list)
+    statements: list[Issued] = field(default_factory=list)
+
+    @property
+    def organisations_excl_cents(self) -> int:
+        return sum(d.total_excl_cents for d in self.invoices)
+
+    @property
+    def venues_excl_cents(self) -> int:
+        return sum(d.total_excl_cents for d in self.statements)
+
+    @property
+    def network_share_cents(self) -> int:
+        return self.organisations_excl_cents - self.venues_excl_cents
+
+
+# Called between steps with the step name; tests use it to kill a close half-way.
+Checkpoint = Callable[[str], Awaitable[None]]
+
+
+async def _no_checkpoint(step: str) -> None:
+    return None
+
+
+def paris_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(NETWORK_TZ).date()
+
+
+async def _progress(first: date, **fields: Any) -> None:
+    updates: dict[Any, Any] = {}
+    if "status" in fields:
+        updates[BillingPeriod.status] = fields["status"]
+    if "step" in fields:
+        updates[BillingPeriod.step] = fields["step"]
+    if "progress" in fields:
+        updates[BillingPeriod.progress] = fields["progress"]
+    if "started_at" in fields:
+        updates[BillingPeriod.started_at] = fields["started_at"]
+    if "closed_at" in fields:
+        updates[BillingPeriod.closed_at] = fields["closed_at"]
+    await BillingPeriod.update(updates).where(BillingPeriod.month == first)
+
+
+async def _issued(first: date, kind: str) -> list[Issued]:
+    rows = (
+        await Document.select(
+            Document.id,
+            Document.number,
+            Document.total_excl_cents,
+            Document.total_vat_cents,
+            Document.total_incl_cents,
+        )
+        .where((Document.period == first) & (Document.kind == kind))
+        .order_by(Document.sequence_number)
+    )
+    return [
+        Issued(
+            kind,
+            r["id"],
+            r["number"],
+            r["total_excl_cents"],
+            r["total_vat_cents"],
+            r["total_incl_cents"],
+        )
+        for r in rows
+    ]
+
+
+async def _parties_to_bill(first: date, column: str, kind: str) -> list[Any]:
+    rows = await Document.raw(
+        f"""
+        SELECT DISTINCT u.{column} AS party FROM usage_line u
+         WHERE u.period = {{}}
+           AND NOT EXISTS (SELECT 1 FROM document d
+                            WHERE d.period = u.period AND d.kind = '{kind}'
+                              AND d.{column} = u.{column})
+         ORDER BY 1
+        """,
+        first,
+    )
+    return [r["party"] for r in rows]
+
+
+async def _run(
+    first: date,
+    network: NetworkIdentity,
+    issued_on: date,
+    checkpoint: Checkpoint,
+    *,
+    transactional: bool,
+) -> Collected:
+    """The steps; with `transactional`, each step opens its own transaction."""
+    db = BillingPeriod._meta.db
+
+    async def step(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        await checkpoint(name)
+        if transactional:
+            async with db.transaction():
+                return await work()
+        return await work()
+
+    collected: Collected = await step("usage", lambda: collect(first))
+    organisations = await _parties_to_bill(first, "organisation", "invoice")
+    for index, organisation_id in enumerate(organisations):
+        await step(
+            f"invoice {index + 1}/{len(organisations)}",
+            functools.partial(issue_invoice, first, organisation_id, network, issued_on),
+        )
+        if transactional:
+            await _progress(first, step="invoices", progress={"invoices": index + 1})
+    venues = await _parties_to_bill(first, "venue", "statement")
+    for index, venue_id in enumerate(venues):
+        await step(
+            f"statement {index + 1}/{len(venues)}",
+            functools.partial(issue_statement, first, venue_id, network, issued_on),
+        )
+        if transactional:
+            await _progress(first, step="statements", progress={"statements": index + 1})
+    await checkpoint("done")
+    return collected
+
+
+async def close_period(
+    month: date,
+    network: NetworkIdentity,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    checkpoint: Checkpoint = _no_checkpoint,
+) -> CloseResult:
+    first, _ = month_bounds(month)
+    today = paris_today(now)
+    if first >= today.replace(day=1):
+        raise PeriodNotOver(field="period")
+    db = BillingPeriod._meta.db
+    assert isinstance(db, PostgresEngine)
+    lock = await db.get_new_connection()
+    try:
+        if not await lock.fetchval("SELECT pg_try_advisory_lock($1)", CLOSE_LOCK):
+            raise CloseInProgress()
+        await BillingPeriod.raw(
+            "INSERT INTO billing_period (month, status, progress) VALUES ({}, 'open', '{{}}') "
+            "ON CONFLICT (month) DO NOTHING",
+            first,
+        )
+        period = await BillingPeriod.select().where(BillingPeriod.month == first).first()
+        assert period is not None
+        if period["status"] == "closed":
+            return CloseResult(
+                first,
+                "closed",
+                dry_run,
+                None,
+                await _issued(first, "invoice"),
+                await _issued(first, "statement"),
+            )
+        if dry_run:
+            async with db.transaction() as transaction:
+                collected = await _run(first, network, today, checkpoint, transactional=False)
+                result = CloseResult(
+                    first,
+                    period["status"],
+                    True,
+                    collected,
+                    await _issued(first, "invoice"),
+                    await _issued(first, "statement"),
+                )
+                await transaction.rollback()
+            return result
+        await _progress(
+            first, status="closing", step="usage", started_at=period["started_at"] or now_utc()
+        )
+        collected = await _run(first, network, today, checkpoint, transactional=True)
+        await _progress(first, status="closed", step="done", closed_at=now_utc())
+        return CloseResult(
+            first,
+            "closed",
+            False,
+            collected,
+            await _issued(first, "invoice"),
+            await _issued(first, "statement"),
+        )
+    finally:
+        await lock.close()  # closing the session releases the advisory lock
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+async def period_status(month: date) -> dict[str, Any]:
+    first, _ = month_bounds(month)
+    row = await BillingPeriod.select().where(BillingPeriod.month == first).first()
+    if row is None:
+        return {
+            "month": first,
+            "status": "open",
+            "step": None,
+            "progress": {},
+            "started_at": None,
+            "closed_at": None,
+        }
+    return row
