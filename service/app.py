@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from billing.controllers import BILLING_API_CONTROLLERS
 from booking import controllers as booking_controllers
 from booking.identity import Principal
 from service import problems
@@ -65,7 +66,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
     settings.check()
     configure_logs(settings.log_level, settings.log_json)
-    api = Router(path=API_PREFIX, route_handlers=booking_controllers.API_CONTROLLERS)
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            *booking_controllers.API_CONTROLLERS,
+            *BILLING_API_CONTROLLERS,
+        ],
+    )
     app = Litestar(
         route_handlers=[
             api,

@@ -32,6 +32,15 @@ class Settings:
     pass_signing_keys: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
+    # The régie as it appears on invoices (seller) and statements (buyer).
+    network_name: str = "Réseau des tiers-lieux (démo)"
+    network_legal_form: str = "Association loi 1901"
+    network_siret: str = "73282932000074"
+    network_vat_number: str | None = "FR44732829320"
+    network_address: str = "1 place du Théâtre, 59000 Lille"
+    network_email: str = "facturation@tiers-lieux.invalid"
+    network_iban: str = "FR7630006000011234567890189"
+    network_bic: str = "AGRIFRPP"
 
     @property
     def is_demo(self) -> bool:
@@ -63,6 +72,18 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+_NETWORK_VARIABLES = {
+    "network_name": "NETWORK_NAME",
+    "network_legal_form": "NETWORK_LEGAL_FORM",
+    "network_siret": "NETWORK_SIRET",
+    "network_vat_number": "NETWORK_VAT_NUMBER",
+    "network_address": "NETWORK_ADDRESS",
+    "network_email": "NETWORK_EMAIL",
+    "network_iban": "NETWORK_IBAN",
+    "network_bic": "NETWORK_BIC",
+}
+
+
 def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     chosen = mode or env.get("APP_ENV", "production")
@@ -81,4 +102,9 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
+        **{
+            name: env[variable]
+            for name, variable in _NETWORK_VARIABLES.items()
+            if env.get(variable)
+        },
     )

@@ -1,0 +1,186 @@
+"""The reconciliation over HTTP: periods and their close, documents, their lines, summaries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from billing import services
+from billing.close import close_period, period_status
+from billing.jobs import network_identity
+from billing.schemas import (
+    CloseAccepted,
+    DocumentDetail,
+    DocumentSummary,
+    DryRunResult,
+    PeriodOut,
+    UsageOut,
+)
+from booking.identity import Role
+from service.auth import CurrentPrincipal, allow
+from service.pagination import Limit, Offset, Page
+
+NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
+
+
+def _csv(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response[bytes]:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return Response(
+        out.getvalue().encode("utf-8-sig"),  # BOM: spreadsheets then read the accents right
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class BillingPeriodController(Controller):
+    path = "/billing/periods"
+    tags = ["billing"]
+
+    @get("/{period:str}", opt=NETWORK_ONLY, summary="A month's close status and progress")
+    async def read(self, period: str) -> PeriodOut:
+        return PeriodOut.from_row(await period_status(services.parse_period(period)))
+
+    @post(
+        "/{period:str}/close",
+        opt=NETWORK_ONLY,
+        status_code=HTTP_202_ACCEPTED,
+        summary="Close a month (queued to a worker); ?dry_run=true answers the totals at once",
+        responses=None,
+    )
+    async def close(
+        self, request: Request[Any, Any, Any], period: str, dry_run: bool = False
+    ) -> Response[Any]:
+        month = services.parse_period(period)
+        if dry_run:
+            result = await close_period(
+                month, network_identity(request.app.state.settings), dry_run=True
+            )
+            return Response(DryRunResult.from_result(result), status_code=200)
+        # One job id per month: asking twice while it runs queues it once.
+        await request.app.state.redis.enqueue_job(
+            "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
+        )
+        status = await period_status(month)
+        return Response(
+            CloseAccepted(period=month.strftime("%Y-%m"), status=status["status"], queued=True),
+            status_code=HTTP_202_ACCEPTED,
+        )
+
+    @get(
+        "/{period:str}/summary",
+        opt=NETWORK_ONLY,
+        summary="Totals by organisation, venue and commune (JSON, or CSV with ?format=csv)",
+        responses=None,
+    )
+    async def summary(
+        self,
+        period: str,
+        format: Literal["json", "csv"] = "json",
+        by: Literal["organisation", "venue", "commune"] = "venue",
+    ) -> Response[Any]:
+        data = await services.summary(services.parse_period(period))
+        if format == "csv":
+            rows = data[f"by_{by}"]
+            columns = list(rows[0].keys()) if rows else ["name", "revenue_excl_cents"]
+            return _csv(rows, columns, f"synthese-{period}-{by}.csv")
+        return Response(data)
+
+
+def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> type[Controller]:
+    class DocumentController(Controller):
+        path = route
+        tags = ["billing"]
+
+        @get("", opt=allow(*readers), summary=f"List {kind}s (filter by period YYYY-MM)")
+        async def list_documents(
+            self,
+            principal: CurrentPrincipal,
+            period: str | None = None,
+            limit: Limit = 50,
+            offset: Offset = 0,
+        ) -> Page[DocumentSummary]:
+            rows, total = await services.list_documents(
+                principal,
+                kind,
+                services.parse_period(period) if period else None,
+                limit,
+                offset,
+            )
+            return Page([DocumentSummary.from_row(r) for r in rows], total, limit, offset)
+
+        @get("/{document_id:uuid}", opt=allow(*readers), summary=f"One {kind} with its lines")
+        async def read(self, principal: CurrentPrincipal, document_id: uuid.UUID) -> DocumentDetail:
+            return DocumentDetail.from_row(
+                await services.get_document(principal, kind, document_id)
+            )
+
+        @get(
+            "/{document_id:uuid}/usage",
+            opt=allow(*readers),
+            summary=f"Every visit and billable fact behind the {kind}'s lines",
+        )
+        async def usage(
+            self, principal: CurrentPrincipal, document_id: uuid.UUID
+        ) -> list[UsageOut]:
+            rows = await services.usage_behind(principal, kind, document_id)
+            return [UsageOut.from_row(r) for r in rows]
+
+        @get(
+            "/{document_id:uuid}/lines.csv",
+            opt=allow(*readers),
+            summary=f"The {kind}'s usage as CSV",
+            responses=None,
+        )
+        async def lines_csv(
+            self, principal: CurrentPrincipal, document_id: uuid.UUID
+        ) -> Response[bytes]:
+            rows = await services.usage_behind(principal, kind, document_id)
+            columns = [
+                "local_date",
+                "venue",
+                "commune",
+                "organisation",
+                "agent",
+                "workspace",
+                "workspace_kind",
+                "unit",
+                "quantity",
+                "kind",
+                "organisation_price_cents",
+                "organisation_vat_rate",
+                "venue_price_cents",
+                "venue_vat_rate",
+            ]
+            return _csv(rows, columns, f"{kind}-{document_id}.csv")
+
+    DocumentController.__name__ = f"{kind.title().replace('_', '')}Controller"
+    return DocumentController
+
+
+InvoiceController = _document_controller(
+    "invoice", "/invoices", (Role.NETWORK_ADMIN, Role.ORG_ADMIN)
+)
+StatementController = _document_controller(
+    "statement", "/statements", (Role.NETWORK_ADMIN, Role.VENUE_ADMIN)
+)
+CreditNoteController = _document_controller(
+    "credit_note",
+    "/credit-notes",
+    (Role.NETWORK_ADMIN, Role.ORG_ADMIN, Role.VENUE_ADMIN),
+)
+
+BILLING_API_CONTROLLERS: list[type] = [
+    BillingPeriodController,
+    InvoiceController,
+    StatementController,
+    CreditNoteController,
+]

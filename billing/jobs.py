@@ -1,0 +1,62 @@
+"""Background work of the reconciliation: the monthly close, run by arq workers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+from arq import cron
+
+from billing.close import NETWORK_TZ, close_period, paris_today
+from billing.documents import NetworkIdentity
+
+log = structlog.get_logger(__name__)
+
+
+def network_identity(settings: Any) -> NetworkIdentity:
+    return NetworkIdentity(
+        name=settings.network_name,
+        legal_form=settings.network_legal_form,
+        siret=settings.network_siret,
+        vat_number=settings.network_vat_number,
+        address=settings.network_address,
+        email=settings.network_email,
+        iban=settings.network_iban,
+        bic=settings.network_bic,
+    )
+
+
+async def close_month(ctx: dict[str, Any], month: str) -> dict[str, Any]:
+    """Close `month` (YYYY-MM); safe to run twice, resumes a close that died."""
+    result = await close_period(
+        date.fromisoformat(f"{month}-01"), network_identity(ctx["settings"])
+    )
+    log.info(
+        "billing.closed",
+        month=month,
+        invoices=len(result.invoices),
+        statements=len(result.statements),
+        network_share_cents=result.network_share_cents,
+    )
+    return {"month": month, "invoices": len(result.invoices), "statements": len(result.statements)}
+
+
+async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str | None:
+    """On the 1st at 02:00 Europe/Paris, close the month before.
+
+    arq's cron speaks UTC and Paris is UTC+1 or UTC+2, so this runs every hour of the
+    1st and acts at 02:00 local time only.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(NETWORK_TZ)
+    if moment.day != 1 or moment.hour != 2:
+        return None
+    today = paris_today(now)
+    previous = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+    month = previous.strftime("%Y-%m")
+    await close_month(ctx, month)
+    return month
+
+
+FUNCTIONS = [close_month]
+CRON_JOBS = [cron(monthly_close, day=1, minute=0, run_at_startup=False)]
