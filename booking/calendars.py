@@ -20,6 +20,7 @@ from icalendar import (
     TimezoneDaylight,
     TimezoneStandard,
     vCalAddress,
+    vDuration,
     vPeriod,
     vText,
 )
@@ -122,7 +123,8 @@ def _calendar(method: str | None, name: str | None = None) -> Calendar:
         calendar.add("name", name)  # RFC 7986
         calendar.add("x-wr-calname", name)  # what Google and Outlook read
         calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", FEED_REFRESH)
+        # An X- property has no known type: say it is a duration, or it is written "1:00:00".
+        calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     return calendar
 
 
