@@ -109,3 +109,10 @@ class WorkspaceUnavailable(Conflict):
 
 class BookingNotCancellable(Conflict):
     default_detail = "Only a confirmed booking can be cancelled."
+
+
+# Calendar feeds
+
+
+class FeedAlreadyRevoked(Conflict):
+    default_detail = "This calendar feed is already revoked."

@@ -73,6 +73,7 @@ register(booking_errors.BeyondHorizon, "beyond-horizon", 422, "Beyond the bookin
 register(booking_errors.Inactive, "inactive", 409, "Agent or organisation inactive")
 register(booking_errors.WorkspaceUnavailable, "workspace-unavailable", 409, "Workspace unavailable")
 register(booking_errors.BookingNotCancellable, "booking-not-cancellable", 409, "Not cancellable")
+register(booking_errors.FeedAlreadyRevoked, "feed-already-revoked", 409, "Feed already revoked")
 
 # Problems raised by the HTTP layer itself.
 VALIDATION = ProblemType("validation-error", 422, "Invalid request")

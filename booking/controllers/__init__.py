@@ -7,6 +7,11 @@ from booking.controllers.bookings import (
     OrganisationBookingsController,
     VenueArrivalsController,
 )
+from booking.controllers.feeds import (
+    MyCalendarFeedsController,
+    PublicCalendarsController,
+    VenueCalendarFeedsController,
+)
 
 # Mounted under /api/v1.
 API_CONTROLLERS: list[type] = [
@@ -16,6 +21,8 @@ API_CONTROLLERS: list[type] = [
     MyBookingsController,
     VenueArrivalsController,
     OrganisationBookingsController,
+    MyCalendarFeedsController,
+    VenueCalendarFeedsController,
 ]
 # Mounted at the root (open data).
-PUBLIC_CONTROLLERS: list[type] = []
+PUBLIC_CONTROLLERS: list[type] = [PublicCalendarsController]
