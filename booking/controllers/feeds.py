@@ -46,7 +46,9 @@ def _calendar(
     request: Request[Any, Any, Any], document: feeds.CalendarDocument, *, cache: str
 ) -> Response[bytes]:
     headers = {"ETag": document.etag, "Cache-Control": cache}
-    if document.etag in request.headers.get("if-none-match", ""):
+    # A substring test also matches the weak form W/"…" that compressing proxies send back.
+    wanted = request.headers.get("if-none-match", "")
+    if document.etag in wanted or wanted.strip() == "*":
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(document.body, media_type=CALENDAR_MEDIA_TYPE, headers=headers)
 

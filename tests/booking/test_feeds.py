@@ -161,6 +161,8 @@ async def test_an_unchanged_feed_answers_304(client: httpx.AsyncClient, settings
 
     first = await client.get(url)
     again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    weak = await client.get(url, headers={"If-None-Match": f'"x", W/{first.headers["etag"]}'})
+    other = await client.get(url, headers={"If-None-Match": '"something-else"'})
     await client.post(f"/api/v1/bookings/{booking_id}/cancel", headers=headers)
     changed = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
 
@@ -168,6 +170,8 @@ async def test_an_unchanged_feed_answers_304(client: httpx.AsyncClient, settings
     assert first.headers["etag"].startswith('"')
     assert again.status_code == 304, again.text
     assert again.content == b""
+    assert weak.status_code == 304
+    assert other.status_code == 200
     assert changed.status_code == 200
     assert changed.headers["etag"] != first.headers["etag"]
     assert _uids(changed.content) == {f"{booking_id}@pass-tiers-lieux": "CANCELLED"}
