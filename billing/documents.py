@@ -14,7 +14,7 @@ from typing import Any
 
 from billing import numbering
 from billing.money import line_amounts
-from billing.tables import Document, DocumentLine
+from billing.tables import Document
 from booking.tables import Organisation, Venue
 
 PAYMENT_TERM_DAYS = 30
@@ -142,23 +142,42 @@ async def _write(
     )
     await document.save()
     if lines:
-        await DocumentLine.insert(
-            *[
-                DocumentLine(
-                    document=document.id,
-                    position=position,
-                    description=_describe(row, with_venue),
-                    workspace_kind=row["workspace_kind"],
-                    unit=row["unit"],
-                    quantity=int(row["quantity"]),
-                    unit_price_cents=int(row["price"]),
-                    vat_rate=Decimal(row["vat"]),
-                    excl_cents=amounts.excl_cents,
-                    vat_cents=amounts.vat_cents,
-                    incl_cents=amounts.incl_cents,
+        # COPY on the issuing transaction's connection: an organisation's invoice may have
+        # thousands of lines (one per venue, workspace kind and price), and row-by-row
+        # inserts through the ORM dominated the close.
+        transaction = Document._meta.db.current_transaction.get()
+        assert transaction is not None, "documents are issued inside a transaction"
+        await transaction.connection.copy_records_to_table(
+            "document_line",
+            columns=[
+                "document",
+                "position",
+                "description",
+                "workspace_kind",
+                "unit",
+                "quantity",
+                "unit_price_cents",
+                "vat_rate",
+                "excl_cents",
+                "vat_cents",
+                "incl_cents",
+            ],
+            records=[
+                (
+                    document.id,
+                    position,
+                    _describe(row, with_venue),
+                    row["workspace_kind"],
+                    row["unit"],
+                    int(row["quantity"]),
+                    int(row["price"]),
+                    Decimal(row["vat"]),
+                    amounts.excl_cents,
+                    amounts.vat_cents,
+                    amounts.incl_cents,
                 )
                 for position, row, amounts in lines
-            ]
+            ],
         )
     return Issued(
         kind, document.id, number, total_excl, total_vat, total_excl + total_vat, len(lines)

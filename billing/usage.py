@@ -91,8 +91,9 @@ async def collect(month: date) -> Collected:
                    v.venue_vat_rate, now()
               FROM visit v JOIN workspace w ON w.id = v.workspace
              WHERE v.local_date < {} AND v.billable
-               AND NOT EXISTS (SELECT 1 FROM usage_line u
-                                WHERE u.visit = v.id AND u.kind <> 'adjustment')
+            -- Visits billed before are skipped by the unique index usage_line_one_per_visit.
+            -- (A NOT EXISTS here let the planner, trusting the statistics of a still empty
+            -- usage_line, rescan the growing table for every row: quadratic.)
             ON CONFLICT DO NOTHING
             RETURNING 1)
         SELECT count(*) AS n FROM inserted
