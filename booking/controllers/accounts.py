@@ -28,7 +28,9 @@ class AuthController(Controller):
         client = request.client.host if request.client else "unknown"
         await throttle.check(data.email, client)
         try:
-            user = await accounts.authenticate(data.email, data.password)
+            user = await accounts.authenticate(
+                data.email, data.password, allow_demo_accounts=settings.is_demo
+            )
         except InvalidCredentials:
             await throttle.failed(data.email, client)
             raise

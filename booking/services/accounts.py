@@ -101,8 +101,20 @@ async def create_user(
     return user
 
 
-async def authenticate(email: str, password: str) -> User:
+# Demo accounts have a published password: they may sign in only on a demo instance.
+DEMO_ACCOUNT_DOMAIN = "demo.test"
+
+
+def is_demo_account(email: str) -> bool:
+    return email.strip().rpartition("@")[2].lower() == DEMO_ACCOUNT_DOMAIN
+
+
+async def authenticate(email: str, password: str, *, allow_demo_accounts: bool = False) -> User:
     """The active user with this email and password, or InvalidCredentials (same for every cause)."""
+    if is_demo_account(email) and not allow_demo_accounts:
+        raise InvalidCredentials(
+            f"Demo accounts (@{DEMO_ACCOUNT_DOMAIN}) can sign in only on a demo instance."
+        )
     user = await User.objects().where(WhereRaw("lower(email) = lower({})", email.strip())).first()
     candidate = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
