@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.engine.postgres import PostgresEngine
 
-from billing.documents import Issued, NetworkIdentity, issue_invoice, issue_statement
+from billing.documents import Issued, NetworkIdentity, issue_invoices, issue_statements
 from billing.tables import BillingPeriod, Document
 from billing.usage import Collected, collect, month_bounds
 from booking.errors import Conflict, InvalidValue
@@ -26,6 +26,9 @@ from booking.errors import Conflict, InvalidValue
 NETWORK_TZ = ZoneInfo("Europe/Paris")
 # Any constant both sides agree on; it names "the billing close" among advisory locks.
 CLOSE_LOCK = 7_202_611
+# Documents issued per transaction: each batch is all-or-nothing with its numbers, and a
+# killed close resumes at the first batch not committed.
+BATCH = 100
 
 
 class CloseInProgress(Conflict):
@@ -136,6 +139,7 @@ async def _run(
     checkpoint: Checkpoint,
     *,
     transactional: bool,
+    batch: int,
 ) -> Collected:
     """The steps; with `transactional`, each step opens its own transaction."""
     db = BillingPeriod._meta.db
@@ -148,22 +152,23 @@ async def _run(
         return await work()
 
     collected: Collected = await step("usage", lambda: collect(first))
-    organisations = await _parties_to_bill(first, "organisation", "invoice")
-    for index, organisation_id in enumerate(organisations):
-        await step(
-            f"invoice {index + 1}/{len(organisations)}",
-            functools.partial(issue_invoice, first, organisation_id, network, issued_on),
-        )
-        if transactional:
-            await _progress(first, step="invoices", progress={"invoices": index + 1})
-    venues = await _parties_to_bill(first, "venue", "statement")
-    for index, venue_id in enumerate(venues):
-        await step(
-            f"statement {index + 1}/{len(venues)}",
-            functools.partial(issue_statement, first, venue_id, network, issued_on),
-        )
-        if transactional:
-            await _progress(first, step="statements", progress={"statements": index + 1})
+    for kind, column, issue in (
+        ("invoice", "organisation", issue_invoices),
+        ("statement", "venue", issue_statements),
+    ):
+        parties = await _parties_to_bill(first, column, kind)
+        batches = [parties[i : i + batch] for i in range(0, len(parties), batch)]
+        for index, parties_batch in enumerate(batches):
+            await step(
+                f"{kind} {index + 1}/{len(batches)}",
+                functools.partial(issue, first, parties_batch, network, issued_on),
+            )
+            if transactional:
+                await _progress(
+                    first,
+                    step=f"{kind}s",
+                    progress={f"{kind}s": min((index + 1) * batch, len(parties))},
+                )
     await checkpoint("done")
     return collected
 
@@ -175,6 +180,7 @@ async def close_period(
     dry_run: bool = False,
     now: datetime | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
+    batch: int = BATCH,
 ) -> CloseResult:
     first, _ = month_bounds(month)
     today = paris_today(now)
@@ -204,7 +210,9 @@ async def close_period(
             )
         if dry_run:
             async with db.transaction() as transaction:
-                collected = await _run(first, network, today, checkpoint, transactional=False)
+                collected = await _run(
+                    first, network, today, checkpoint, transactional=False, batch=batch
+                )
                 result = CloseResult(
                     first,
                     period["status"],
@@ -218,7 +226,7 @@ async def close_period(
         await _progress(
             first, status="closing", step="usage", started_at=period["started_at"] or now_utc()
         )
-        collected = await _run(first, network, today, checkpoint, transactional=True)
+        collected = await _run(first, network, today, checkpoint, transactional=True, batch=batch)
         await _progress(first, status="closed", step="done", closed_at=now_utc())
         return CloseResult(
             first,

@@ -211,74 +211,109 @@ def venue_party(venue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def issue_invoice(
-    period: date, organisation_id: uuid.UUID, network: NetworkIdentity, issued_on: date
-) -> Issued:
-    """The organisation's invoice for the month: lines by venue, workspace kind, unit and price."""
+async def invoice_lines(
+    period: date, organisation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Invoice lines of several organisations in one pass: by venue, workspace kind, unit, price."""
     rows = await Document.raw(
         """
-        SELECT u.venue, v.name AS venue_name, v.commune, u.workspace_kind, u.unit, u.kind,
+        SELECT u.organisation AS party, u.venue, v.name AS venue_name, v.commune,
+               u.workspace_kind, u.unit, u.kind,
                u.organisation_price_cents AS price, u.organisation_vat_rate AS vat,
                sum(u.quantity) AS quantity, bool_or(u.local_date < u.period) AS late
           FROM usage_line u JOIN venue v ON v.id = u.venue
-         WHERE u.period = {} AND u.organisation = {}
-         GROUP BY u.venue, v.name, v.commune, u.workspace_kind, u.unit, u.kind,
+         WHERE u.period = {} AND u.organisation = ANY({})
+         GROUP BY u.organisation, u.venue, v.name, v.commune, u.workspace_kind, u.unit, u.kind,
                   u.organisation_price_cents, u.organisation_vat_rate
          ORDER BY v.name, u.workspace_kind, u.unit, u.kind, price
         """,
         period,
-        organisation_id,
+        organisation_ids,
     )
-    org = await Organisation.select().where(Organisation.id == organisation_id).first()
-    assert org is not None
-    return await _write(
-        kind="invoice",
-        series=numbering.INVOICES,
-        period=period,
-        issued_on=issued_on,
-        organisation_id=organisation_id,
-        venue_id=None,
-        seller=network.party(),
-        buyer=organisation_party(org),
-        mentions=PAYMENT_MENTIONS,
-        rows=rows,
-        with_venue=True,
-    )
+    return _by_party(rows)
 
 
-async def issue_statement(
-    period: date, venue_id: uuid.UUID, network: NetworkIdentity, issued_on: date
-) -> Issued:
-    """The venue's self-billing statement: what the network owes it for the month."""
-    venue = await Venue.select().where(Venue.id == venue_id).first()
-    assert venue is not None
+async def statement_lines(
+    period: date, venue_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Statement lines of several venues in one pass; no VAT for venues under the franchise."""
     rows = await Document.raw(
         """
-        SELECT u.workspace_kind, u.unit, u.kind, u.venue_price_cents AS price,
-               CASE WHEN {} THEN u.venue_vat_rate ELSE 0 END AS vat,
+        SELECT u.venue AS party, u.workspace_kind, u.unit, u.kind, u.venue_price_cents AS price,
+               CASE WHEN v.charges_vat THEN u.venue_vat_rate ELSE 0 END AS vat,
                sum(u.quantity) AS quantity, bool_or(u.local_date < u.period) AS late
-          FROM usage_line u
-         WHERE u.period = {} AND u.venue = {}
-         GROUP BY u.workspace_kind, u.unit, u.kind, u.venue_price_cents, 5
+          FROM usage_line u JOIN venue v ON v.id = u.venue
+         WHERE u.period = {} AND u.venue = ANY({})
+         GROUP BY u.venue, u.workspace_kind, u.unit, u.kind, u.venue_price_cents, 6
          ORDER BY u.workspace_kind, u.unit, u.kind, price
         """,
-        venue["charges_vat"],
         period,
-        venue_id,
+        venue_ids,
     )
-    mentions = [SELF_BILLING_MENTION, *PAYMENT_MENTIONS]
-    if not venue["charges_vat"]:
-        mentions.insert(0, FRANCHISE_MENTION)
-    return await _write(
-        kind="statement",
-        series=numbering.statements_of(venue_id),
-        period=period,
-        issued_on=issued_on,
-        organisation_id=None,
-        venue_id=venue_id,
-        seller=venue_party(venue),
-        buyer=network.party(),
-        mentions=mentions,
-        rows=rows,
-        with_venue=False,
-    )
+    return _by_party(rows)
+
+
+def _by_party(rows: list[dict[str, Any]]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["party"], []).append(row)
+    return grouped
+
+
+async def issue_invoices(
+    period: date, organisation_ids: list[uuid.UUID], network: NetworkIdentity, issued_on: date
+) -> list[Issued]:
+    """The organisations' invoices for the month (call inside one transaction)."""
+    lines = await invoice_lines(period, organisation_ids)
+    organisations = {
+        o["id"]: o
+        for o in await Organisation.select().where(Organisation.id.is_in(organisation_ids))
+    }
+    issued = []
+    for organisation_id in organisation_ids:
+        issued.append(
+            await _write(
+                kind="invoice",
+                series=numbering.INVOICES,
+                period=period,
+                issued_on=issued_on,
+                organisation_id=organisation_id,
+                venue_id=None,
+                seller=network.party(),
+                buyer=organisation_party(organisations[organisation_id]),
+                mentions=PAYMENT_MENTIONS,
+                rows=lines.get(organisation_id, []),
+                with_venue=True,
+            )
+        )
+    return issued
+
+
+async def issue_statements(
+    period: date, venue_ids: list[uuid.UUID], network: NetworkIdentity, issued_on: date
+) -> list[Issued]:
+    """The venues' self-billing statements for the month (call inside one transaction)."""
+    lines = await statement_lines(period, venue_ids)
+    venues = {v["id"]: v for v in await Venue.select().where(Venue.id.is_in(venue_ids))}
+    issued = []
+    for venue_id in venue_ids:
+        venue = venues[venue_id]
+        mentions = [SELF_BILLING_MENTION, *PAYMENT_MENTIONS]
+        if not venue["charges_vat"]:
+            mentions.insert(0, FRANCHISE_MENTION)
+        issued.append(
+            await _write(
+                kind="statement",
+                series=numbering.statements_of(venue_id),
+                period=period,
+                issued_on=issued_on,
+                organisation_id=None,
+                venue_id=venue_id,
+                seller=venue_party(venue),
+                buyer=network.party(),
+                mentions=mentions,
+                rows=lines.get(venue_id, []),
+                with_venue=False,
+            )
+        )
+    return issued

@@ -60,6 +60,8 @@ class UsageLine(Table, tablename="usage_line"):
     visit = ForeignKey(references=Visit, on_delete=OnDelete.restrict, null=True, default=None)
     booking = ForeignKey(references=Booking, on_delete=OnDelete.restrict, null=True, default=None)
     anomaly = ForeignKey(references=Anomaly, on_delete=OnDelete.restrict, null=True, default=None)
+    # Copies of the source visit's or booking's parties, for grouping. Their foreign-key
+    # constraints are dropped by a migration: the source rows hold them already.
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
     agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)

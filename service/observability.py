@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -18,6 +19,14 @@ from piccolo.engine.postgres import PostgresEngine
 from service.auth import PUBLIC
 
 log = structlog.get_logger("tierslieux.access")
+
+
+# Paths that carry a secret (calendar feed tokens) are logged without it.
+_SECRET_PATH = re.compile(r"^(/calendars/)(?!workspaces/)[^/]+$")
+
+
+def _loggable(path: str) -> str:
+    return _SECRET_PATH.sub(r"\1***", path)
 
 
 class RequestContextMiddleware(ASGIMiddleware):
@@ -51,7 +60,7 @@ class RequestContextMiddleware(ASGIMiddleware):
             log.info(
                 "request",
                 method=scope.get("method"),
-                path=scope.get("path"),
+                path=_loggable(scope.get("path", "")),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

@@ -123,7 +123,8 @@ async def test_a_close_killed_at_any_step_resumes_to_the_same_documents(
             raise RuntimeError(f"worker killed at {step}")
 
     with pytest.raises(RuntimeError):
-        await close_period(OCTOBER, NETWORK, now=NOW, checkpoint=crash)
+        # One document per transaction, so that a crash can fall between two documents.
+        await close_period(OCTOBER, NETWORK, now=NOW, checkpoint=crash, batch=1)
     resumed = await close_period(OCTOBER, NETWORK, now=NOW)
 
     assert resumed.status == "closed"

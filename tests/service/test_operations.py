@@ -57,3 +57,14 @@ async def test_malformed_json_is_a_400_problem(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 400
     assert response.json()["type"] == "urn:tierslieux:problem:bad-request"
+
+
+def test_feed_secrets_stay_out_of_the_access_log() -> None:
+    from service.observability import _loggable
+
+    assert _loggable("/calendars/s3cr3t-token.ics") == "/calendars/***"
+    assert (
+        _loggable("/calendars/workspaces/abc/freebusy.ics")
+        == "/calendars/workspaces/abc/freebusy.ics"
+    )
+    assert _loggable("/api/v1/bookings") == "/api/v1/bookings"
