@@ -21,6 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from billing.controllers import BILLING_API_CONTROLLERS
 from booking import controllers as booking_controllers
 from booking.identity import Principal
+from passes.keys import Keyring, publish
 from service import problems
 from service.auth import PUBLIC, AuthMiddleware, authorize
 from service.logs import configure as configure_logs
@@ -46,6 +47,13 @@ def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncConte
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
         app.state.db = DB
         app.state.redis = redis
+        # Signs passes; its public halves go to pass_key, where scanners and the server read them.
+        keyring = Keyring.from_settings(
+            settings.pass_signing_keys, settings.data_dir, generate=settings.mode != "production"
+        )
+        if keyring.keys:
+            await publish(keyring)
+        app.state.keyring = keyring
         try:
             yield
         finally:
