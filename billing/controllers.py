@@ -8,21 +8,25 @@ import uuid
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from billing import services
-from billing.close import close_period, period_status
+from billing import credit_notes, services
+from billing.close import close_period, paris_today, period_status
 from billing.jobs import network_identity
 from billing.schemas import (
     CloseAccepted,
     DocumentDetail,
     DocumentSummary,
+    DocumentTotals,
     DryRunResult,
+    NewCreditNote,
     PeriodOut,
     UsageOut,
 )
 from booking.identity import Role
 from service.auth import CurrentPrincipal, allow
+from service.idempotency import IdempotencyMiddleware
 from service.pagination import Limit, Offset, Page
 
 NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
@@ -178,7 +182,35 @@ CreditNoteController = _document_controller(
     (Role.NETWORK_ADMIN, Role.ORG_ADMIN, Role.VENUE_ADMIN),
 )
 
+
+class CreditNoteIssueController(Controller):
+    path = "/invoices/{invoice_id:uuid}/credit-notes"
+    tags = ["billing"]
+
+    @post(
+        "",
+        opt=NETWORK_ONLY,
+        middleware=[IdempotencyMiddleware],
+        summary="Credit usage lines of an invoice (and of the venues' statements)",
+    )
+    async def create(
+        self, request: Request[Any, Any, Any], invoice_id: uuid.UUID, data: JSONBody[NewCreditNote]
+    ) -> list[DocumentTotals]:
+        issued = await credit_notes.credit(
+            invoice_id,
+            data.usage_ids,
+            data.reason,
+            network_identity(request.app.state.settings),
+            paris_today(),
+        )
+        return [
+            DocumentTotals(d.number, d.total_excl_cents, d.total_vat_cents, d.total_incl_cents)
+            for d in issued
+        ]
+
+
 BILLING_API_CONTROLLERS: list[type] = [
+    CreditNoteIssueController,
     BillingPeriodController,
     InvoiceController,
     StatementController,

@@ -112,6 +112,7 @@ async def _write(
     mentions: list[str],
     rows: list[dict[str, Any]],
     with_venue: bool,
+    corrects: uuid.UUID | None = None,
 ) -> Issued:
     sequence_number = await numbering.next_number(series, issued_on.year)
     number = series.format(issued_on.year, sequence_number)
@@ -131,6 +132,7 @@ async def _write(
         period=period,
         organisation=organisation_id,
         venue=venue_id,
+        corrects=corrects,
         issued_on=issued_on,
         due_on=issued_on + timedelta(days=PAYMENT_TERM_DAYS),
         total_excl_cents=total_excl,

@@ -49,3 +49,9 @@ async def next_number(series: Series, year: int) -> int:
         year,
     )
     return int(rows[0]["last_number"])
+
+
+def venue_credit_notes_of(venue_id: object) -> Series:
+    """Credit notes on a venue's self-billing statements: the venue's own second series."""
+    code = str(venue_id).replace("-", "")[:8].upper()
+    return Series(f"venue:{venue_id}", "AA", f"AA-{code}")

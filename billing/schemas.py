@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -39,6 +39,11 @@ class CloseAccepted(msgspec.Struct):
     period: str
     status: str
     queued: bool
+
+
+class NewCreditNote(msgspec.Struct, forbid_unknown_fields=True):
+    usage_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=10_000)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
 class DocumentTotals(msgspec.Struct):

@@ -126,11 +126,16 @@ class DocumentLine(Table, tablename="document_line"):
 
 
 class DocumentUsage(Table, tablename="document_usage"):
-    """Which usage lines a document line accounts for (the transparency trail)."""
+    """Which usage lines a credit note gives back, once per side (organisation, venue).
+
+    Monthly invoices and statements need no such rows: their usage is every line of their
+    period and party.
+    """
 
     document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
     line = ForeignKey(references=DocumentLine, on_delete=OnDelete.restrict, null=False)
     usage = ForeignKey(references=UsageLine, on_delete=OnDelete.restrict, null=False)
+    side = Varchar(length=12, default="organisation")  # organisation | venue
 
 
 class Payment(Table, tablename="payment"):

@@ -22,6 +22,8 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from billing.close import CloseInProgress, PeriodNotOver
+from billing.credit_notes import AlreadyCredited
 from booking import errors as booking_errors
 
 log = structlog.get_logger(__name__)
@@ -61,6 +63,10 @@ register(booking_errors.InvalidStatusChange, "invalid-status-change", 409, "Stat
 register(booking_errors.RateAlreadyDefined, "rate-already-defined", 409, "Rate already defined")
 register(booking_errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(booking_errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
+# Billing
+register(CloseInProgress, "close-in-progress", 409, "A close is running")
+register(PeriodNotOver, "period-not-over", 422, "Month not over")
+register(AlreadyCredited, "already-credited", 409, "Already credited")
 # Bookings
 register(booking_errors.CapacityExhausted, "capacity-exhausted", 409, "No seat left")
 register(booking_errors.RoomTaken, "room-taken", 409, "Room already booked")
