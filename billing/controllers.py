@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from billing import credit_notes, services
+from billing import credit_notes, fec, services
 from billing.close import close_period, paris_today, period_status
 from billing.jobs import network_identity
 from billing.schemas import (
@@ -97,6 +97,25 @@ class BillingPeriodController(Controller):
             columns = list(rows[0].keys()) if rows else ["name", "revenue_excl_cents"]
             return _csv(rows, columns, f"synthese-{period}-{by}.csv")
         return Response(data)
+
+
+class AccountingExportController(Controller):
+    path = "/billing/periods/{period:str}/fec"
+    tags = ["billing"]
+
+    @get(
+        "",
+        opt=NETWORK_ONLY,
+        summary="The month's accounting entries in the FEC layout",
+        responses=None,
+    )
+    async def fec(self, period: str) -> Response[bytes]:
+        month = services.parse_period(period)
+        return Response(
+            (await fec.export(month)).encode("utf-8"),
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="FEC-{period}.txt"'},
+        )
 
 
 def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> type[Controller]:
@@ -210,6 +229,7 @@ class CreditNoteIssueController(Controller):
 
 
 BILLING_API_CONTROLLERS: list[type] = [
+    AccountingExportController,
     CreditNoteIssueController,
     BillingPeriodController,
     InvoiceController,
