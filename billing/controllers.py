@@ -7,20 +7,25 @@ import io
 import uuid
 from typing import Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from billing import credit_notes, fec, services
+from billing import bank, credit_notes, fec, payouts, services
 from billing.close import close_period, paris_today, period_status
 from billing.jobs import network_identity
 from billing.schemas import (
+    BankEntryOut,
+    BankImportOut,
     CloseAccepted,
     DocumentDetail,
     DocumentSummary,
     DocumentTotals,
     DryRunResult,
     NewCreditNote,
+    PayoutOut,
+    PayoutStatus,
     PeriodOut,
     UsageOut,
 )
@@ -116,6 +121,80 @@ class AccountingExportController(Controller):
             media_type="text/plain; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="FEC-{period}.txt"'},
         )
+
+
+class PayoutController(Controller):
+    path = "/billing/periods/{period:str}/payouts"
+    tags = ["billing"]
+
+    @post("", opt=NETWORK_ONLY, status_code=200, summary="Create the month's payouts (idempotent)")
+    async def prepare(self, period: str) -> list[PayoutOut]:
+        month = services.parse_period(period)
+        await payouts.prepare(month)
+        return [PayoutOut.from_row(r) for r in await payouts.listing(month)]
+
+    @get("", opt=NETWORK_ONLY, summary="The month's payouts and how far each has gone")
+    async def list_payouts(self, period: str) -> list[PayoutOut]:
+        return [PayoutOut.from_row(r) for r in await payouts.listing(services.parse_period(period))]
+
+    @post(
+        "/sepa",
+        opt=NETWORK_ONLY,
+        status_code=200,
+        summary="The SEPA credit-transfer file (pain.001.001.03) for the bank",
+        responses=None,
+    )
+    async def sepa(self, request: Request[Any, Any, Any], period: str) -> Response[bytes]:
+        month = services.parse_period(period)
+        xml = await payouts.sepa_file(
+            month, network_identity(request.app.state.settings), paris_today()
+        )
+        return Response(
+            xml,
+            media_type="application/xml",
+            headers={"Content-Disposition": f'attachment; filename="virements-{period}.xml"'},
+        )
+
+
+class PayoutStatusController(Controller):
+    path = "/payouts/{payout_id:uuid}"
+    tags = ["billing"]
+
+    @post("/status", opt=NETWORK_ONLY, status_code=200, summary="Record the bank's answer")
+    async def set_status(self, payout_id: uuid.UUID, data: JSONBody[PayoutStatus]) -> PayoutOut:
+        return PayoutOut.from_row(await payouts.mark(payout_id, data.status))
+
+
+class BankStatementController(Controller):
+    path = "/billing/bank-statements"
+    tags = ["billing"]
+
+    @post(
+        "",
+        opt=NETWORK_ONLY,
+        status_code=200,
+        summary="Import a bank statement (CAMT.053 XML or CSV date;amount;reference;label)",
+        request_max_body_size=10_000_000,
+    )
+    async def import_statement(self, request: Request[Any, Any, Any]) -> BankImportOut:
+        body = await request.body()
+        result = await bank.import_statement(body, request.headers.get("content-type", ""))
+        return BankImportOut(
+            matched=result.matched,
+            partial=result.partial,
+            unmatched=result.unmatched,
+            already_imported=result.already_imported,
+        )
+
+    @get("/entries", opt=NETWORK_ONLY, summary="Imported credits; filter unmatched or partial")
+    async def list_entries(
+        self,
+        status: Literal["matched", "partial", "unmatched"] | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[BankEntryOut]:
+        rows, total = await bank.entries(status, limit, offset)
+        return Page([msgspec.convert(r, BankEntryOut) for r in rows], total, limit, offset)
 
 
 def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> type[Controller]:
@@ -229,6 +308,9 @@ class CreditNoteIssueController(Controller):
 
 
 BILLING_API_CONTROLLERS: list[type] = [
+    PayoutController,
+    PayoutStatusController,
+    BankStatementController,
     AccountingExportController,
     CreditNoteIssueController,
     BillingPeriodController,

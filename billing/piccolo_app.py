@@ -5,6 +5,7 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from billing.tables import (
+    BankEntry,
     BillingPeriod,
     Document,
     DocumentFile,
@@ -35,6 +36,7 @@ APP_CONFIG = AppConfig(
         Payout,
         StripeInvoice,
         WebhookEvent,
+        BankEntry,
     ],
     migration_dependencies=["passes.piccolo_app"],
     commands=[],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -205,3 +205,49 @@ class UsageOut(msgspec.Struct):
         return msgspec.convert(
             {**row, "visit_id": row["visit"], "booking_id": row["booking"]}, cls, strict=False
         )
+
+
+class PayoutOut(msgspec.Struct):
+    id: uuid.UUID
+    statement_id: uuid.UUID
+    statement_number: str
+    venue_id: uuid.UUID
+    venue_name: str
+    amount_cents: int
+    method: str
+    status: str
+    reference: str | None
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PayoutOut:
+        return msgspec.convert(row, cls, strict=False)
+
+
+class PayoutStatus(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["sent", "paid", "failed"]
+
+
+class BankLine(msgspec.Struct):
+    reference: str
+    booked_on: date
+    amount_cents: int
+    label: str
+    invoice_number: str | None
+
+
+class BankImportOut(msgspec.Struct):
+    matched: list[BankLine]
+    partial: list[BankLine]
+    unmatched: list[BankLine]
+    already_imported: int
+
+
+class BankEntryOut(msgspec.Struct):
+    id: uuid.UUID
+    reference: str
+    booked_on: date
+    amount_cents: int
+    label: str
+    status: str
+    invoice_number: str | None

@@ -189,3 +189,16 @@ class DocumentFile(Table, tablename="document_file"):
     kind = Varchar(length=20)  # facturx_pdf | pdf | cii_xml
     content = Bytea()
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BankEntry(Table, tablename="bank_entry"):
+    """A credit line of an imported bank statement, and which invoice it paid, if any."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    reference = Varchar(length=200, unique=True)  # the bank's entry id: a re-import is a no-op
+    booked_on = Date()
+    amount_cents = Integer()
+    label = Text()
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=True, default=None)
+    status = Varchar(length=12)  # matched | partial | unmatched
+    imported_at = Timestamptz(default=TimestamptzNow())
