@@ -179,11 +179,14 @@ class BankStatementController(Controller):
     async def import_statement(self, request: Request[Any, Any, Any]) -> BankImportOut:
         body = await request.body()
         result = await bank.import_statement(body, request.headers.get("content-type", ""))
-        return BankImportOut(
-            matched=result.matched,
-            partial=result.partial,
-            unmatched=result.unmatched,
-            already_imported=result.already_imported,
+        return msgspec.convert(
+            {
+                "matched": result.matched,
+                "partial": result.partial,
+                "unmatched": result.unmatched,
+                "already_imported": result.already_imported,
+            },
+            BankImportOut,
         )
 
     @get("/entries", opt=NETWORK_ONLY, summary="Imported credits; filter unmatched or partial")
