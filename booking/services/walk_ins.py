@@ -1,0 +1,190 @@
+"""Walk-ins: a seat taken at the door for the current half-day, with the guarantees of a booking.
+
+A walk-in is a Booking (`walk_in`, already `checked_in`) so that it holds a seat in the same
+counters and weighs on the same allowance as one booked ahead: the seat counter's row lock
+and CHECK keep a desk area within its capacity, the agent's row lock serialises the
+allowance sum, and the agent exclusion constraint keeps one person in one place. Called by
+the door-scan service (passes/) inside its own transaction; it writes nothing before it
+knows the walk-in is possible, so a refusal leaves the caller's transaction clean.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted, NotFound
+from booking.services.bookings import BookingRequest, Placement, place, units_used
+from booking.tables import Booking, Organisation, User, Venue, Workspace
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    booking_id: uuid.UUID
+    workspace_id: uuid.UUID
+    workspace_kind: str
+    unit: str
+    quantity: int
+    local_date: date
+
+
+def current_slot(venue: dict[str, Any], at: datetime) -> str:
+    """The half-day a moment falls in at the venue: the morning until the afternoon starts."""
+    local = at.astimezone(ZoneInfo(venue["timezone"]))
+    return "morning" if local.time() < venue["afternoon_start"] else "afternoon"
+
+
+async def desk_areas(venue_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The venue's active shared desk areas, half-day ones first (a walk-in is a half-day)."""
+    return await Workspace.raw(
+        "SELECT id, kind, capacity, booking_unit FROM workspace "
+        "WHERE venue = {} AND kind = 'desk' AND active "
+        "ORDER BY booking_unit <> 'half_day', name, id",
+        venue_id,
+    )
+
+
+async def _take_free_seat(workspace_id: uuid.UUID, day: date, half: str, capacity: int) -> bool:
+    # Like bookings._take_seat, but a full counter answers "no row" instead of failing on the
+    # CHECK, so that the next desk area can be tried in the same transaction. ON CONFLICT DO
+    # UPDATE locks the counter row and evaluates the WHERE on its latest version: concurrent
+    # walk-ins for the last seat serialise here, exactly like bookings do.
+    rows = await Booking.raw(
+        """
+        INSERT INTO seat_occupancy (workspace, local_date, half, seats_taken, capacity)
+        VALUES ({}, {}, {}, 1, {})
+        ON CONFLICT (workspace, local_date, half)
+        DO UPDATE SET seats_taken = seat_occupancy.seats_taken + 1
+              WHERE seat_occupancy.seats_taken < seat_occupancy.capacity
+        RETURNING 1 AS taken
+        """,
+        workspace_id,
+        day,
+        half,
+        capacity,
+    )
+    return bool(rows)
+
+
+async def _give_back_seat(workspace_id: uuid.UUID, day: date, half: str) -> None:
+    await Booking.raw(
+        "UPDATE seat_occupancy SET seats_taken = seats_taken - 1 "
+        "WHERE workspace = {} AND local_date = {} AND half = {}",
+        workspace_id,
+        day,
+        half,
+    )
+
+
+async def _take_seats(desk: dict[str, Any], placement: Placement) -> bool:
+    taken: list[str] = []
+    for half in placement.halves:
+        if not await _take_free_seat(desk["id"], placement.local_date, half, desk["capacity"]):
+            for earlier in taken:  # a whole-day desk full in the afternoon: give the morning back
+                await _give_back_seat(desk["id"], placement.local_date, earlier)
+            return False
+        taken.append(half)
+    return True
+
+
+async def book_walk_in(
+    agent_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    *,
+    at: datetime,
+    created_by: uuid.UUID | None = None,
+) -> WalkIn:
+    """Seat the agent at the venue for the half-day of `at`, or raise why not.
+
+    Raises AllowanceExceeded, AgentAlreadyBooked (a live booking elsewhere at that time) or
+    CapacityExhausted (no free seat in any desk area), having written nothing.
+    """
+    async with Booking._meta.db.transaction():
+        # Serialises this agent's bookings and walk-ins: the allowance sum cannot be raced.
+        agents = await User.raw(
+            "SELECT id, organisation, monthly_allowance_units FROM app_user "
+            "WHERE id = {} FOR NO KEY UPDATE",
+            agent_id,
+        )
+        venue = await Venue.select().where(Venue.id == venue_id).first()
+        if not agents or venue is None:
+            raise NotFound("No such agent or venue.")
+        agent = agents[0]
+        organisation = (
+            await Organisation.select().where(Organisation.id == agent["organisation"]).first()
+        )
+        assert organisation is not None
+        allowance = (
+            agent["monthly_allowance_units"]
+            if agent["monthly_allowance_units"] is not None
+            else organisation["monthly_allowance_units"]
+        )
+        slot = current_slot(venue, at)
+        desks = await desk_areas(venue_id)
+        if not desks:
+            raise CapacityExhausted("This venue has no shared desk area for walk-ins.")
+        local_date = at.astimezone(ZoneInfo(venue["timezone"])).date()
+        used = await units_used(agent_id, local_date, organisation)
+        for desk in desks:
+            placement = place(
+                venue,
+                {**desk, "venue": venue_id},
+                BookingRequest(
+                    workspace_id=desk["id"],
+                    date=local_date,
+                    slot=slot if desk["booking_unit"] == "half_day" else "day",
+                ),
+            )
+            if used + placement.allowance_units > allowance:
+                raise AllowanceExceeded(
+                    f"A walk-in needs {placement.allowance_units} half-day(s); {used} of "
+                    f"{allowance} are already used this month."
+                )
+            # Under the agent's lock this check is exact; the exclusion constraint stays the
+            # guarantee, this only turns its failure into a clear refusal before any write.
+            elsewhere = await Booking.raw(
+                "SELECT 1 FROM booking WHERE agent = {} "
+                "AND status IN ('confirmed', 'checked_in', 'completed') "
+                "AND tstzrange(starts_at, ends_at) && tstzrange({}, {}) LIMIT 1",
+                agent_id,
+                placement.starts_at,
+                placement.ends_at,
+            )
+            if elsewhere:
+                raise AgentAlreadyBooked(
+                    "This agent already has a booking at this time (maybe at another venue)."
+                )
+            if not await _take_seats(desk, placement):
+                continue
+            booking = Booking(
+                agent=agent_id,
+                organisation=organisation["id"],
+                venue=venue_id,
+                workspace=desk["id"],
+                starts_at=placement.starts_at,
+                ends_at=placement.ends_at,
+                local_date=placement.local_date,
+                slot=placement.slot,
+                unit=placement.unit,
+                quantity=placement.quantity,
+                seats=1,
+                exclusive=False,
+                allowance_units=placement.allowance_units,
+                status="checked_in",
+                walk_in=True,
+                checked_in_at=at,
+                created_by=created_by,
+            )
+            await booking.save()
+            return WalkIn(
+                booking_id=booking.id,
+                workspace_id=desk["id"],
+                workspace_kind=desk["kind"],
+                unit=placement.unit,
+                quantity=placement.quantity,
+                local_date=placement.local_date,
+            )
+        raise CapacityExhausted("No free seat is left in this venue's desk areas for this slot.")
