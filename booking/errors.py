@@ -116,3 +116,24 @@ class BookingNotCancellable(Conflict):
 
 class FeedAlreadyRevoked(Conflict):
     default_detail = "This calendar feed is already revoked."
+
+
+# Door scans and anomalies
+
+
+class TooManyScans(TooManyAttempts):
+    default_detail = "Too many scans from this scanner; wait a second."
+
+
+class ScanIdReused(Conflict):
+    default_detail = "This scan_id was already used for another scan (other venue or direction)."
+
+
+class AnomalyAlreadyDecided(Conflict):
+    default_detail = "This anomaly is already decided; a decision is final."
+
+
+class RateStillMissing(Conflict):
+    default_detail = (
+        "No venue or organisation rate is in force on the visit's date; define it, then accept."
+    )

@@ -80,6 +80,11 @@ register(booking_errors.Inactive, "inactive", 409, "Agent or organisation inacti
 register(booking_errors.WorkspaceUnavailable, "workspace-unavailable", 409, "Workspace unavailable")
 register(booking_errors.BookingNotCancellable, "booking-not-cancellable", 409, "Not cancellable")
 register(booking_errors.FeedAlreadyRevoked, "feed-already-revoked", 409, "Feed already revoked")
+# Door scans and anomalies
+register(booking_errors.TooManyScans, "too-many-scans", 429, "Too many scans")
+register(booking_errors.ScanIdReused, "scan-id-reused", 409, "scan_id already used")
+register(booking_errors.AnomalyAlreadyDecided, "anomaly-already-decided", 409, "Already decided")
+register(booking_errors.RateStillMissing, "rate-still-missing", 409, "Rate still missing")
 
 # Problems raised by the HTTP layer itself.
 VALIDATION = ProblemType("validation-error", 422, "Invalid request")

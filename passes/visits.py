@@ -1,0 +1,129 @@
+"""Visits: one per agent, venue and local day, priced when it happens (both rates copied).
+
+A later price change never rewrites a visit: the rates in force on its local date are
+copied onto it at check-in. The unique index visit_one_per_agent_venue_day makes a second
+check-in the same day land on the first visit instead of creating another.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from passes.pricing import prices_in_force
+from passes.tables import Visit
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    agent_id: uuid.UUID
+    organisation_id: uuid.UUID
+    venue_id: uuid.UUID
+    workspace_id: uuid.UUID
+    workspace_kind: str
+    booking_id: uuid.UUID | None
+    local_date: date
+    unit: str
+    quantity: int
+    walk_in: bool
+    checked_in_at: datetime
+
+
+@dataclass(frozen=True)
+class VisitRef:
+    id: uuid.UUID
+    booking_id: uuid.UUID | None
+    walk_in: bool
+    created: bool  # False: the day's visit already existed
+    priced: bool  # False: a rate was missing and the visit is priced 0
+
+
+async def create(plan: VisitPlan, *, billable: bool) -> VisitRef:
+    """The day's visit for the plan: created and priced, or the one that already exists."""
+    prices = await prices_in_force(
+        plan.venue_id, plan.organisation_id, plan.workspace_kind, plan.unit, plan.local_date
+    )
+    priced = prices.venue is not None and prices.organisation is not None
+    visit_id = uuid.uuid4()
+    rows = await Visit.raw(
+        """
+        INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
+                           quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
+                           venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
+                           billable, created_at)
+        VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, {}, {}, {}, {}, now())
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """,
+        visit_id,
+        plan.agent_id,
+        plan.organisation_id,
+        plan.venue_id,
+        plan.workspace_id,
+        plan.booking_id,
+        plan.local_date,
+        plan.unit,
+        plan.quantity,
+        plan.walk_in,
+        plan.checked_in_at,
+        prices.venue.amount_cents if prices.venue else 0,
+        prices.venue.vat_rate if prices.venue else Decimal(0),
+        prices.organisation.amount_cents if prices.organisation else 0,
+        prices.organisation.vat_rate if prices.organisation else Decimal(0),
+        billable and priced,
+    )
+    if rows:
+        return VisitRef(visit_id, plan.booking_id, plan.walk_in, created=True, priced=priced)
+    # A concurrent scan of the same agent created the day's visit first (we waited for it).
+    existing = await day_visit(plan.agent_id, plan.venue_id, plan.local_date)
+    assert existing is not None, "visit insert conflicted but no visit of the day exists"
+    return VisitRef(
+        existing["id"], existing["booking"], existing["walk_in"], created=False, priced=True
+    )
+
+
+async def day_visit(
+    agent_id: uuid.UUID, venue_id: uuid.UUID, local_date: date
+) -> dict[str, Any] | None:
+    rows = await Visit.raw(
+        "SELECT id, booking, walk_in FROM visit WHERE agent = {} AND venue = {} "
+        "AND local_date = {}",
+        agent_id,
+        venue_id,
+        local_date,
+    )
+    return rows[0] if rows else None
+
+
+async def check_out(visit_id: uuid.UUID, at: datetime) -> None:
+    """The visit ends at `at` (the last exit of the day counts) and its booking is completed."""
+    rows = await Visit.raw(
+        "UPDATE visit SET checked_out_at = greatest(checked_in_at, {}) WHERE id = {} "
+        "RETURNING booking",
+        at,
+        visit_id,
+    )
+    if rows and rows[0]["booking"] is not None:
+        await Visit.raw(
+            "UPDATE booking SET status = 'completed', checked_out_at = {}, updated_at = now() "
+            "WHERE id = {} AND status = 'checked_in'",
+            at,
+            rows[0]["booking"],
+        )
+
+
+async def fallback_workspace(venue_id: uuid.UUID) -> dict[str, Any] | None:
+    """Where to place a visit that has no booking (a walk-in the server could not seat)."""
+    rows = await Visit.raw(
+        "SELECT id, kind, booking_unit FROM workspace WHERE venue = {} "
+        "ORDER BY active DESC, kind <> 'desk', booking_unit <> 'half_day', name, id LIMIT 1",
+        venue_id,
+    )
+    return rows[0] if rows else None
+
+
+def unit_of(workspace: dict[str, Any]) -> str:
+    return {"half_day": "half_day", "day": "day"}.get(workspace["booking_unit"], "hour")
