@@ -22,6 +22,7 @@ from billing.controllers import BILLING_API_CONTROLLERS
 from booking import controllers as booking_controllers
 from booking.identity import Principal
 from passes.keys import Keyring, publish
+from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service import problems
 from service.auth import PUBLIC, AuthMiddleware, authorize
 from service.logs import configure as configure_logs
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *booking_controllers.API_CONTROLLERS,
             *BILLING_API_CONTROLLERS,
+            *SCAN_API_CONTROLLERS,
         ],
     )
     app = Litestar(
