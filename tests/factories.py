@@ -119,3 +119,99 @@ def next_weekday(days_ahead: int = 1, weekday: int | None = None) -> date:
     while day.weekday() >= 5 or (weekday is not None and day.weekday() != weekday):
         day += timedelta(days=1)
     return day
+
+
+async def make_door_device(venue: Venue, *, name: str = "Porte") -> tuple[Any, dict[str, str]]:
+    """A door device of the venue and its Authorization header."""
+    from service.tables import DoorDevice
+
+    admin = await make_user(Role.VENUE_ADMIN, venue=venue)
+    token = "tldev_" + uuid.uuid4().hex
+    device = DoorDevice(
+        venue=venue.id,
+        name=name,
+        token_hash=accounts.hash_token(token),
+        token_prefix=token[:10],
+        created_by=admin.id,
+    )
+    await device.save()
+    return device, {"Authorization": f"Bearer {token}"}
+
+
+async def make_rates(
+    venue: Venue,
+    *,
+    kind: str = "desk",
+    unit: str = "half_day",
+    venue_cents: int = 1200,
+    organisation_cents: int = 1800,
+    organisation: Organisation | None = None,
+    effective_from: date = date(2026, 1, 1),
+) -> None:
+    """A venue rate and an organisation rate (the network's default card when no organisation)."""
+    from booking.tables import OrganisationRate, VenueRate
+
+    await VenueRate(
+        venue=venue.id,
+        workspace_kind=kind,
+        unit=unit,
+        amount_cents=venue_cents,
+        vat_rate=Decimal("0.2000"),
+        effective_from=effective_from,
+    ).save()
+    await OrganisationRate(
+        organisation=organisation.id if organisation else None,
+        workspace_kind=kind,
+        unit=unit,
+        amount_cents=organisation_cents,
+        vat_rate=Decimal("0.2000"),
+        effective_from=effective_from,
+    ).save()
+
+
+async def make_booking(
+    agent: User,
+    workspace: Workspace,
+    day: date,
+    *,
+    slot: str = "day",
+    status: str = "confirmed",
+) -> Any:
+    """A desk booking written directly (also for today or the past), its seats counted."""
+    from booking.services.bookings import BookingRequest, _take_seat, place
+    from booking.tables import Booking
+
+    venue = await Venue.select().where(Venue.id == workspace.venue).first()
+    placement = place(
+        venue,
+        {"booking_unit": workspace.booking_unit},
+        BookingRequest(workspace_id=workspace.id, date=day, slot=slot),
+    )
+    booking = Booking(
+        agent=agent.id,
+        organisation=agent.organisation,
+        venue=workspace.venue,
+        workspace=workspace.id,
+        starts_at=placement.starts_at,
+        ends_at=placement.ends_at,
+        local_date=day,
+        slot=placement.slot,
+        unit=placement.unit,
+        quantity=placement.quantity,
+        allowance_units=placement.allowance_units,
+        status=status,
+    )
+    await booking.save()
+    for half in placement.halves:
+        await _take_seat(workspace.id, day, half, workspace.capacity)
+    return booking
+
+
+async def make_pass(settings: Settings, agent: User, *, now: datetime | None = None) -> Any:
+    """An issued pass for the agent, signed with the key of the app's DATA_DIR (published)."""
+    from passes import keys as pass_keys
+    from passes import services as pass_services
+
+    keyring = pass_keys.Keyring.from_settings(None, settings.data_dir, generate=True)
+    await pass_keys.publish(keyring)
+    return await pass_services.issue(agent.id, keyring, now=now)
