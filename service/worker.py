@@ -1,0 +1,54 @@
+"""arq worker settings: `tierslieux worker` (or `arq service.worker.WorkerSettings`)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC
+from typing import Any
+
+import structlog
+from arq import cron
+from arq.connections import RedisSettings
+
+from billing import jobs as billing_jobs
+from service import jobs as service_jobs
+from service.database import use_database
+from service.logs import configure as configure_logs
+from service.piccolo_conf import DB
+from service.settings import load
+
+log = structlog.get_logger(__name__)
+
+
+def redis_settings_from_env() -> RedisSettings:
+    return RedisSettings.from_dsn(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = load()
+    settings.check()
+    configure_logs(settings.log_level, settings.log_json)
+    if settings.database_url:
+        use_database(settings.database_url)
+    # Jobs run concurrently (max_jobs): a pool rather than a connection per query.
+    await DB.start_connection_pool(min_size=1, max_size=settings.database_pool_size)
+    ctx["settings"] = settings
+    log.info("worker.started", mode=settings.mode)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await DB.close_connection_pool()
+    log.info("worker.stopped")
+
+
+class WorkerSettings:
+    functions = [*billing_jobs.FUNCTIONS]
+    cron_jobs = [
+        *billing_jobs.CRON_JOBS,
+        cron(service_jobs.purge_idempotency_records, minute=17, run_at_startup=True),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = redis_settings_from_env()
+    # Cron fields are read in UTC whatever the machine's zone; jobs convert to Paris time.
+    timezone = UTC
