@@ -106,7 +106,8 @@ DEMO_ACCOUNT_DOMAIN = "demo.test"
 
 
 def is_demo_account(email: str) -> bool:
-    return email.strip().rpartition("@")[2].lower() == DEMO_ACCOUNT_DOMAIN
+    domain = email.strip().rpartition("@")[2].lower().rstrip(".")
+    return domain == DEMO_ACCOUNT_DOMAIN or domain.endswith("." + DEMO_ACCOUNT_DOMAIN)
 
 
 async def authenticate(email: str, password: str, *, allow_demo_accounts: bool = False) -> User:

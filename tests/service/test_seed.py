@@ -1,0 +1,240 @@
+"""The demo data: realistic for the Lille metropole, valid identifiers, seeded once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import date, time
+from decimal import Decimal
+
+import pytest
+from schwifty import BIC, IBAN
+from stdnum.fr import siren as siren_number
+from stdnum.fr import siret as siret_number
+from stdnum.fr import tva
+
+from booking.errors import InvalidCredentials
+from booking.identity import Role
+from booking.services import accounts
+from booking.tables import (
+    Closure,
+    OpeningHours,
+    Organisation,
+    OrganisationRate,
+    User,
+    Venue,
+    VenueRate,
+    Workspace,
+)
+from service import seed
+from service.demo_network import COMMUNES
+
+TODAY = date(2026, 11, 24)
+
+
+async def _count_all() -> dict[str, int]:
+    tables = (Organisation, Venue, OpeningHours, Closure, Workspace, VenueRate, User)
+    return {t._meta.tablename: await t.count() for t in (*tables, OrganisationRate)}
+
+
+def test_building_twice_gives_the_same_rows() -> None:
+    first = seed.build(TODAY, "hash")
+    second = seed.build(TODAY, "hash")
+
+    for (table, rows), (_, again) in zip(first.tables(), second.tables(), strict=True):
+        assert [r.to_dict() for r in rows] == [r.to_dict() for r in again], table
+
+
+async def test_seeding_creates_a_network_of_the_lille_metropole(database_url: str) -> None:
+    result = await seed.seed(TODAY)
+
+    assert result.created
+    venues = await Venue.select()
+    statuses = Counter(v["status"] for v in venues)
+    assert statuses["approved"] >= 12
+    assert 1 <= statuses["applied"] <= 2
+    assert statuses["suspended"] == 1
+    communes = {v["commune"] for v in venues if v["status"] == "approved"}
+    assert {"Lille", "Roubaix", "Tourcoing", "Villeneuve-d'Ascq", "Armentières", "Seclin"} <= (
+        communes
+    )
+    assert len(communes) >= 12
+    for venue in venues:
+        commune = COMMUNES[venue["commune"]]
+        assert venue["insee_code"] == commune.insee_code, venue["name"]
+        assert venue["postcode"].startswith("59"), venue["name"]
+        # A few hundred metres from the town centre, well inside the metropole.
+        assert abs(float(venue["latitude"]) - commune.latitude) < 0.01, venue["name"]
+        assert abs(float(venue["longitude"]) - commune.longitude) < 0.01, venue["name"]
+        assert siret_number.is_valid(venue["siret"]), venue["siret"]
+        assert IBAN(venue["iban"], validate_bban=True).country_code == "FR"
+        assert BIC(venue["bic"]).country_code == "FR"
+        assert venue["vat_number"] is None or tva.is_valid(venue["vat_number"]), venue["name"]
+        assert venue["vat_number"] is None or venue["vat_number"].endswith(venue["siret"][:9])
+        assert venue["address"][0].isdigit(), venue["name"]
+        assert venue["services"], venue["name"]
+    assert len({v["siret"] for v in venues}) == len(venues)
+    assert len({v["iban"] for v in venues}) == len(venues)
+
+
+async def test_venues_have_varied_hours_workspaces_and_closures(database_url: str) -> None:
+    await seed.seed(TODAY)
+
+    hours = await OpeningHours.select()
+    by_venue: dict[object, list[dict[str, object]]] = {}
+    for row in hours:
+        by_venue.setdefault(row["venue"], []).append(row)
+    venues = await Venue.select(Venue.id, Venue.name, Venue.status)
+    assert set(by_venue) == {v["id"] for v in venues}, "every venue has opening hours"
+    open_saturday = {v for v, rows in by_venue.items() if any(r["weekday"] == 5 for r in rows)}
+    assert 0 < len(open_saturday) < len(by_venue), "some venues close on Saturday, some not"
+    with_lunch_break = {
+        v for v, rows in by_venue.items() if Counter(r["weekday"] for r in rows)[0] == 2
+    }
+    assert with_lunch_break, "some venues close for lunch"
+    assert all(r["opens"] >= time(8) and r["closes"] <= time(19) for r in hours)
+
+    workspaces = await Workspace.select()
+    kinds = Counter((w["kind"], w["booking_unit"]) for w in workspaces)
+    assert kinds[("desk", "half_day")] >= 12
+    assert kinds[("desk", "day")] >= 1
+    assert kinds[("meeting_room", "hour")] >= 12
+    assert kinds[("private_office", "half_day")] >= 2
+    assert kinds[("lab", "half_day")] >= 2
+    approved = {v["id"] for v in venues if v["status"] == "approved"}
+    assert approved <= {w["venue"] for w in workspaces}
+
+    closures = await Closure.select()
+    assert len(closures) >= 2
+    assert all(c["starts_on"] <= c["ends_on"] and c["ends_on"] >= TODAY for c in closures)
+
+
+async def test_every_bookable_unit_has_a_venue_rate_and_an_organisation_rate(
+    database_url: str,
+) -> None:
+    await seed.seed(TODAY)
+    units = {"desk": ("half_day", "day"), "private_office": ("half_day", "day")}
+    units |= {"lab": ("half_day", "day"), "meeting_room": ("hour",)}
+
+    rates = {
+        (r["venue"], r["workspace_kind"], r["unit"]): r
+        for r in await VenueRate.select().where(VenueRate.effective_from <= TODAY)
+    }
+    for workspace in await Workspace.select():
+        for unit in units[workspace["kind"]]:
+            rate = rates.get((workspace["venue"], workspace["kind"], unit))
+            assert rate is not None, (workspace["name"], unit)
+            assert rate["amount_cents"] > 0
+            assert rate["vat_rate"] in (Decimal("0.2"), Decimal(0))
+
+    card = await OrganisationRate.select().where(OrganisationRate.organisation.is_null())
+    in_force = {
+        (r["workspace_kind"], r["unit"]): r["amount_cents"]
+        for r in sorted(card, key=lambda r: r["effective_from"])
+        if r["effective_from"] <= TODAY
+    }
+    assert in_force[("desk", "half_day")] == 1200
+    assert in_force[("desk", "day")] == 2000
+    assert in_force[("meeting_room", "hour")] == 1500
+    for kind, kind_units in units.items():
+        assert all((kind, unit) in in_force for unit in kind_units)
+    assert all(r["vat_rate"] == Decimal("0.2") for r in card)
+    # The previous card is kept: prices are history.
+    assert len({r["effective_from"] for r in card}) == 2
+    overrides = await OrganisationRate.select().where(OrganisationRate.organisation.is_not_null())
+    assert len({r["organisation"] for r in overrides}) == 1
+
+
+async def test_organisations_agents_and_admins(database_url: str) -> None:
+    await seed.seed(TODAY)
+
+    organisations = {o["name"]: o for o in await Organisation.select()}
+    assert len(organisations) == 3
+    metropole = organisations["Métropole Européenne de Lille"]
+    assert metropole["kind"] == "public_body"
+    assert metropole["chorus_service_code"]
+    assert organisations["Ville de Roubaix"]["kind"] == "public_body"
+    assert Counter(o["kind"] for o in organisations.values()) == {"public_body": 2, "company": 1}
+    for organisation in organisations.values():
+        assert siren_number.is_valid(organisation["siren"])
+        assert siret_number.is_valid(organisation["siret"])
+        assert organisation["siret"].startswith(organisation["siren"])
+
+    users = await User.select()
+    agents = [u for u in users if u["role"] == "agent"]
+    assert len(agents) == 30
+    assert len({a["organisation"] for a in agents}) == 3
+    assert all(" " in a["display_name"] for a in agents)
+    assert {u["organisation"] for u in users if u["role"] == "org_admin"} == {
+        o["id"] for o in organisations.values()
+    }
+    assert all(accounts.is_demo_account(u["email"]) for u in users)
+    assert len({u["email"] for u in users}) == len(users)
+    assert len({u["pseudonym"] for u in users}) == len(users)
+
+
+async def test_the_fixed_demo_accounts_have_their_roles_and_sign_in_in_demo_mode_only(
+    database_url: str,
+) -> None:
+    await seed.seed(TODAY)
+    first_venue = await Venue.select(Venue.id).where(Venue.name == "La Fabrique Solférino").first()
+    metropole = (
+        await Organisation.select(Organisation.id)
+        .where(Organisation.name == "Métropole Européenne de Lille")
+        .first()
+    )
+    assert first_venue is not None
+    assert metropole is not None
+    expected = {
+        "reseau@demo.test": ("network_admin", None, None),
+        "lieu@demo.test": ("venue_admin", first_venue["id"], None),
+        "accueil@demo.test": ("venue_staff", first_venue["id"], None),
+        "orga@demo.test": ("org_admin", None, metropole["id"]),
+        "agent@demo.test": ("agent", None, metropole["id"]),
+    }
+
+    for email, (role, venue, organisation) in expected.items():
+        user = await accounts.authenticate(email, "demo-password", allow_demo_accounts=True)
+        assert (user.role, user.venue, user.organisation) == (role, venue, organisation), email
+        with pytest.raises(InvalidCredentials):
+            await accounts.authenticate(email, "demo-password")
+    assert [a.email for a in seed.DEMO_ACCOUNTS] == list(expected)
+    assert {a.role for a in seed.DEMO_ACCOUNTS} == set(Role)
+
+
+async def test_seeding_again_inserts_nothing(database_url: str) -> None:
+    await seed.seed(TODAY)
+    before = await _count_all()
+
+    again = await seed.seed(TODAY)
+
+    assert not again.created
+    assert await _count_all() == before
+
+
+async def test_two_demos_starting_together_seed_once(database_url: str) -> None:
+    results = await asyncio.gather(seed.seed(TODAY), seed.seed(TODAY))
+
+    assert sorted(r.created for r in results) == [False, True]
+    assert await User.count().where(User.email == "reseau@demo.test") == 1
+
+
+async def test_a_failed_seed_leaves_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_build = seed.build
+
+    def broken_build(today: date, password_hash: str) -> seed.DemoData:
+        data = real_build(today, password_hash)
+        # The same user twice: the last INSERT fails, after every other table's.
+        data.users.append(data.users[0])
+        return data
+
+    monkeypatch.setattr(seed, "build", broken_build)
+
+    with pytest.raises(Exception, match="duplicate key"):
+        await seed.seed(TODAY)
+
+    assert await Venue.count() == 0
+    assert await Organisation.count() == 0
+    assert not await seed.is_seeded()
