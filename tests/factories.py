@@ -159,6 +159,16 @@ async def make_rates(
         vat_rate=Decimal("0.2000"),
         effective_from=effective_from,
     ).save()
+    card = OrganisationRate.organisation.is_null()
+    if organisation is not None:
+        card = OrganisationRate.organisation == organisation.id
+    if await OrganisationRate.exists().where(
+        card
+        & (OrganisationRate.workspace_kind == kind)
+        & (OrganisationRate.unit == unit)
+        & (OrganisationRate.effective_from == effective_from)
+    ):
+        return  # the network's default card is shared by every venue
     await OrganisationRate(
         organisation=organisation.id if organisation else None,
         workspace_kind=kind,
