@@ -1,0 +1,218 @@
+"""The `tierslieux` command: demo, serve, worker, migrate, user create."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import uuid
+from typing import NoReturn
+
+import asyncpg
+import click
+
+from billing.cli import billing as billing_commands
+from service.settings import Settings, SettingsError, load
+
+
+class ConfigurationProblem(click.ClickException):
+    """The environment does not let the command run; exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def _settings() -> Settings:
+    """The environment's settings, checked for the mode; a clear message instead of a traceback."""
+    try:
+        settings = load()
+        if settings.mode == "demo" and not os.environ.get("SECRET_KEY"):
+            from service.demo import demo_secret
+
+            # The demo key lives in DATA_DIR; children of `tierslieux demo` inherit it.
+            os.environ["SECRET_KEY"] = demo_secret(settings.data_dir)
+            settings = load()
+        settings.check()
+    except SettingsError as error:
+        raise ConfigurationProblem(str(error)) from None
+    return settings
+
+
+def _fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Pass Tiers-Lieux: book workspaces across a network of third places."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(host: str, port: int) -> None:
+    """Run everything with demo data: embedded PostgreSQL and Redis unless DATABASE_URL and
+    REDIS_URL are set, the API and a worker. Ctrl-C stops it all."""
+    from service.demo import run
+
+    sys.exit(run(host, port))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (production mode unless APP_ENV says otherwise)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "service.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # One JSON line per request comes from our own middleware.
+        access_log=False,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run the background jobs (arq worker; several may run side by side)."""
+    from arq.connections import RedisSettings
+    from arq.worker import run_worker
+
+    from service.worker import WorkerSettings
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise ConfigurationProblem("REDIS_URL must be set for the worker.")
+    # arq logs through the standard library; show its start, stops and failed jobs.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker(WorkerSettings, redis_settings=RedisSettings.from_dsn(settings.redis_url))  # type: ignore[arg-type]
+
+
+@main.command()
+def migrate() -> None:
+    """Create the database named in DATABASE_URL if missing, and apply pending migrations."""
+    from service.database import MigrationFailed, ensure_database
+    from service.database import migrate as apply_migrations
+    from service.demo import mask_password
+
+    url = _database_url()
+
+    async def run() -> None:
+        await ensure_database(url)
+        await apply_migrations(url)
+
+    try:
+        asyncio.run(run())
+    except MigrationFailed as error:
+        _fail(f"migration failed: {error}")
+    except asyncpg.PostgresError as error:
+        _fail(f"database error: {error}")
+    except OSError as error:
+        _fail(f"cannot reach PostgreSQL at {mask_password(url)}: {error}")
+    click.echo(f"Database {mask_password(url)} is up to date.")
+
+
+def _database_url() -> str:
+    try:
+        settings = load()
+    except SettingsError as error:
+        raise ConfigurationProblem(str(error)) from None
+    if not settings.database_url:
+        raise ConfigurationProblem("DATABASE_URL must be set.")
+    return settings.database_url
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+_OPTION_OF_FIELD = {
+    "email": "--email",
+    "role": "--role",
+    "venue_id": "--venue",
+    "organisation_id": "--organisation",
+}
+ROLES = ("agent", "venue_staff", "venue_admin", "org_admin", "network_admin")
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--venue", "venue_id", type=click.UUID, help="Venue id (venue roles).")
+@click.option(
+    "--organisation",
+    "organisation_id",
+    type=click.UUID,
+    help="Organisation id (agents, org admins).",
+)
+@click.option("--name", default="", help="Display name (defaults to the email).")
+def create_user(
+    email: str,
+    role: str,
+    venue_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
+    name: str,
+) -> None:
+    """Create a user and print its id. The password is read from standard input when it is
+    not a terminal (`echo "$PASSWORD" | tierslieux user create …`), else asked twice."""
+    from booking.errors import DomainError, DuplicateEmail, NotFound
+    from booking.identity import Role
+    from booking.services import accounts
+    from service.database import use_database
+
+    url = _database_url()
+    password = _read_password()
+
+    async def run() -> uuid.UUID:
+        use_database(url)
+        created = await accounts.create_user(
+            email=email,
+            display_name=name,
+            role=Role(role),
+            password=password,
+            venue_id=venue_id,
+            organisation_id=organisation_id,
+        )
+        return created.id
+
+    try:
+        user_id = asyncio.run(run())
+    except DuplicateEmail:
+        _fail(f"a user with the email {email} already exists.")
+    except NotFound as error:
+        what = "venue" if error.field == "venue_id" else "organisation"
+        _fail(f"no {what} with the id {venue_id or organisation_id}.")
+    except DomainError as error:
+        where = _OPTION_OF_FIELD.get(error.field or "", error.field)
+        _fail(f"{where}: {error.detail}" if where else error.detail)
+    except asyncpg.PostgresError as error:
+        _fail(f"database error: {error}")
+    except OSError as error:
+        _fail(f"cannot reach PostgreSQL: {error}")
+    click.echo(str(user_id))
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("no password on standard input.")
+        return password
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+main.add_command(billing_commands)
+
+
+if __name__ == "__main__":
+    main()
