@@ -323,6 +323,14 @@ async def _check_in(
                 agent_id, scanner.venue_id, at=at, created_by=scanner.user_id
             )
         except (CapacityExhausted, AllowanceExceeded, AgentAlreadyBooked) as refusal:
+            concurrent = await visits.day_visit(agent_id, scanner.venue_id, situation["local_date"])
+            if concurrent is not None:
+                # Another door seated this agent while we waited for their lock: same visit.
+                outcome.visit_id = concurrent["id"]
+                outcome.booking_id = concurrent["booking"]
+                outcome.walk_in = concurrent["walk_in"]
+                work.anomaly_kinds.extend(problems)
+                return
             reason = {
                 CapacityExhausted: NO_SEAT,
                 AllowanceExceeded: ALLOWANCE_EXCEEDED,
