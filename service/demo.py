@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 from service.database import ensure_database, migrate, use_database, with_database
@@ -35,6 +36,8 @@ from service.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed
 DATABASE_NAME = "tierslieux"
 SECRET_FILE = "secret_key"
 READY_TIMEOUT = 90.0
+# Crash recovery after a killed run can take a while on a slow disk.
+ACCEPT_TIMEOUT = 120.0
 # How long the API and the worker get to finish in-flight work before being killed.
 STOP_TIMEOUT = 15.0
 
@@ -352,8 +355,24 @@ class Demo:
             self.echo("Stopped.")
 
 
+async def wait_until_accepting(database_url: str) -> None:
+    """PostgreSQL listens before it accepts connections (start-up, crash recovery): wait."""
+    deadline = time.monotonic() + ACCEPT_TIMEOUT
+    while True:
+        try:
+            connection = await asyncpg.connect(with_database(database_url, "postgres"))
+        except (asyncpg.CannotConnectNowError, ConnectionError) as error:
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"PostgreSQL does not accept connections: {error}") from None
+            await asyncio.sleep(0.2)
+        else:
+            await connection.close()
+            return
+
+
 async def prepare_database(database_url: str) -> bool:
     """Create the database if missing, migrate it, seed it once. True if data was created."""
+    await wait_until_accepting(database_url)
     await ensure_database(database_url)
     await migrate(database_url)
     use_database(database_url)
