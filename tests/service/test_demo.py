@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from service.database import with_database
 from service.embedded import free_port
 
 READY_TIMEOUT = 120
@@ -52,10 +55,10 @@ def _tierslieux() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
 
 
-def start_demo(data_dir: Path) -> DemoProcess:
+def start_demo(data_dir: Path, variables: dict[str, str] | None = None) -> DemoProcess:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-    env["DATA_DIR"] = str(data_dir)
+    env |= {"DATA_DIR": str(data_dir), **(variables or {})}
     process = subprocess.Popen(
         [*_tierslieux(), "demo", "--port", str(port)],
         env=env,
@@ -253,3 +256,36 @@ def test_demo_refuses_a_port_in_use_and_starts_nothing(tmp_path: Path) -> None:
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stdout
     assert not (data_dir / "postgres").exists()
     assert not processes_mentioning(str(data_dir))
+
+
+@pytest.fixture
+async def fresh_database_url(postgres_url: str) -> AsyncIterator[str]:
+    name = f"tl_demo_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield with_database(postgres_url, name)
+    admin = await asyncpg.connect(with_database(postgres_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def test_demo_uses_the_servers_named_in_the_environment(
+    tmp_path: Path, fresh_database_url: str, redis_url: str
+) -> None:
+    data_dir = tmp_path / "var"
+
+    demo = start_demo(data_dir, {"DATABASE_URL": fresh_database_url, "REDIS_URL": redis_url})
+    try:
+        assert "Starting PostgreSQL" not in demo.output
+        assert "Starting Redis" not in demo.output
+        assert "(embedded)" not in demo.output
+        assert demo.database_url() == fresh_database_url
+        assert me(demo.base_url, sign_in(demo.base_url, "orga@demo.test")).json()["role"] == (
+            "org_admin"
+        )
+        assert asyncio.run(_count(fresh_database_url))["approved_venues"] >= 12
+    finally:
+        started = stop_demo(demo, signal.SIGINT)
+    assert_nothing_left(data_dir, started, demo.output)
+    assert not (data_dir / "postgres").exists()
+    assert not (data_dir / "redis").exists()
