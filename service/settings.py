@@ -41,6 +41,10 @@ class Settings:
     network_email: str = "facturation@tiers-lieux.invalid"
     network_iban: str = "FR7630006000011234567890189"
     network_bic: str = "AGRIFRPP"
+    # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # a local Stripe-compatible server (tests)
 
     @property
     def is_demo(self) -> bool:
@@ -81,6 +85,9 @@ _NETWORK_VARIABLES = {
     "network_email": "NETWORK_EMAIL",
     "network_iban": "NETWORK_IBAN",
     "network_bic": "NETWORK_BIC",
+    "stripe_api_key": "STRIPE_API_KEY",
+    "stripe_webhook_secret": "STRIPE_WEBHOOK_SECRET",
+    "stripe_api_base": "STRIPE_API_BASE",
 }
 
 
