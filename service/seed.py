@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from piccolo.table import Table
 from stdnum import luhn
@@ -26,15 +25,19 @@ from stdnum import luhn
 from booking.identity import Role
 from booking.services import accounts
 from booking.tables import (
+    Booking,
     Closure,
     OpeningHours,
     Organisation,
     OrganisationRate,
+    SeatOccupancy,
     User,
     Venue,
     VenueRate,
     Workspace,
 )
+from passes.tables import Visit
+from service.demo_bookings import build_bookings
 from service.demo_network import (
     BANKS,
     COMMUNES,
@@ -447,6 +450,16 @@ async def seed(today: date | None = None) -> SeedResult:
     return SeedResult(created=True, counts=counts)
 
 
-async def seed_bookings(data: DemoData, today: date) -> dict[str, Any]:
-    """One month of past bookings and visits: the next step of the demo data (not written yet)."""
-    return {}
+async def seed_bookings(data: DemoData, today: date) -> dict[str, int]:
+    """A month of past bookings (with their visits and seat counters) and the days ahead."""
+    built = build_bookings(data, today)
+    counts: dict[str, int] = {}
+    for table, rows in (
+        (Booking, built.bookings),
+        (SeatOccupancy, built.occupancy),
+        (Visit, built.visits),
+    ):
+        if rows:
+            await table.insert(*rows)
+        counts[table._meta.tablename] = len(rows)
+    return counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,21 +13,30 @@ from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 from stdnum.fr import tva
 
+from billing.close import close_period
+from billing.jobs import network_identity
 from booking.errors import InvalidCredentials
-from booking.identity import Role
+from booking.identity import Principal, Role
 from booking.services import accounts
+from booking.services import bookings as bookings_service
 from booking.tables import (
+    Booking,
     Closure,
     OpeningHours,
     Organisation,
     OrganisationRate,
+    SeatOccupancy,
     User,
     Venue,
     VenueRate,
     Workspace,
 )
+from passes.pricing import prices_in_force
+from passes.tables import Visit
 from service import seed
 from service.demo_network import COMMUNES
+from service.piccolo_conf import DB
+from service.settings import Settings
 
 TODAY = date(2026, 11, 24)
 
@@ -238,3 +247,140 @@ async def test_a_failed_seed_leaves_nothing(
     assert await Venue.count() == 0
     assert await Organisation.count() == 0
     assert not await seed.is_seeded()
+
+
+async def test_a_month_of_bookings_keeps_the_promises_of_the_booking_rules(
+    database_url: str,
+) -> None:
+    await seed.seed(TODAY)
+
+    bookings = await Booking.select()
+    statuses = Counter(b["status"] for b in bookings)
+    assert len(bookings) >= 150, statuses
+    assert statuses["completed"] > statuses["no_show"] > 0, statuses
+    assert statuses["late_cancelled"] > 0, statuses
+    assert statuses["cancelled"] > 0, statuses
+    assert statuses["confirmed"] > 0, statuses
+    assert {b["status"] for b in bookings if b["local_date"] >= TODAY} == {"confirmed"}
+    assert min(b["local_date"] for b in bookings) >= TODAY - timedelta(days=31)
+    assert all(b["created_at"] < b["starts_at"] or b["local_date"] >= TODAY for b in bookings)
+
+    venues = {v["id"]: v for v in await Venue.select()}
+    open_days: dict[object, set[int]] = {}
+    for row in await OpeningHours.select():
+        open_days.setdefault(row["venue"], set()).add(row["weekday"])
+    closures = await Closure.select()
+    for b in bookings:
+        assert venues[b["venue"]]["status"] == "approved"
+        assert b["local_date"].weekday() in open_days[b["venue"]], b
+        assert not any(
+            c["venue"] == b["venue"] and c["starts_on"] <= b["local_date"] <= c["ends_on"]
+            for c in closures
+        )
+
+    # The seat counters are exactly the seats that bookings hold.
+    held: Counter[tuple[object, date, str]] = Counter()
+    halves = {"morning": ("am",), "afternoon": ("pm",), "day": ("am", "pm")}
+    for b in bookings:
+        if not b["exclusive"] and b["status"] in ("confirmed", "completed", "no_show"):
+            for half in halves[b["slot"]]:
+                held[(b["workspace"], b["local_date"], half)] += 1
+    counters = {
+        (r["workspace"], r["local_date"], r["half"]): r["seats_taken"]
+        for r in await SeatOccupancy.select()
+    }
+    assert counters == dict(held)
+    capacity = {w["id"]: w["capacity"] for w in await Workspace.select()}
+    assert all(taken <= capacity[key[0]] for key, taken in counters.items())
+
+    # Nobody goes over their organisation's monthly allowance.
+    allowance = {o["id"]: o["monthly_allowance_units"] for o in await Organisation.select()}
+    used: Counter[tuple[object, object, int]] = Counter()
+    for b in bookings:
+        if b["status"] != "cancelled":
+            used[(b["agent"], b["organisation"], b["local_date"].month)] += b["allowance_units"]
+    assert all(units <= allowance[key[1]] for key, units in used.items())
+
+
+async def test_completed_bookings_have_their_visit_priced_with_the_rates_in_force(
+    database_url: str,
+) -> None:
+    await seed.seed(TODAY)
+
+    completed = await Booking.select().where(Booking.status == "completed")
+    visits = {v["booking"]: v for v in await Visit.select()}
+    assert set(visits) == {b["id"] for b in completed}
+    kinds = {w["id"]: w["kind"] for w in await Workspace.select()}
+    for booking in completed[:40]:
+        visit = visits[booking["id"]]
+        prices = await prices_in_force(
+            booking["venue"],
+            booking["organisation"],
+            kinds[booking["workspace"]],
+            booking["unit"],
+            booking["local_date"],
+        )
+        assert prices.venue is not None
+        assert prices.organisation is not None
+        assert (visit["venue_rate_cents"], visit["venue_vat_rate"]) == (
+            prices.venue.amount_cents,
+            prices.venue.vat_rate,
+        )
+        assert (visit["organisation_rate_cents"], visit["organisation_vat_rate"]) == (
+            prices.organisation.amount_cents,
+            prices.organisation.vat_rate,
+        )
+        assert visit["checked_in_at"] == booking["checked_in_at"]
+        assert booking["checked_in_at"] < booking["checked_out_at"] <= booking["ends_at"]
+
+
+async def test_the_demo_agent_has_bookings_to_show_and_can_book_more(database_url: str) -> None:
+    await seed.seed(TODAY)
+    agent = await User.select().where(User.email == "agent@demo.test").first()
+    assert agent is not None
+
+    upcoming = await Booking.select().where(
+        (Booking.agent == agent["id"]) & (Booking.local_date >= TODAY)
+    )
+    assert upcoming
+    assert {b["status"] for b in upcoming} == {"confirmed"}
+
+    room = (
+        await Workspace.select()
+        .where((Workspace.kind == "meeting_room") & (Workspace.name == "Salle Vauban"))
+        .first()
+    )
+    assert room is not None
+    day = TODAY + timedelta(days=7 - TODAY.weekday() + 3)  # Thursday of next week
+    booking_id = await bookings_service.book(
+        Principal(role=Role.AGENT, user_id=agent["id"], organisation_id=agent["organisation"]),
+        bookings_service.BookingRequest(
+            workspace_id=room["id"],
+            start=datetime.combine(day, time(16)),
+            end=datetime.combine(day, time(17)),
+        ),
+        base_url="http://demo.local",
+        now=datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC),
+    )
+    assert await Booking.exists().where(Booking.id == booking_id)
+
+
+async def test_last_month_of_the_demo_can_be_closed(database_url: str) -> None:
+    await seed.seed(TODAY)
+    month = (TODAY - timedelta(days=30)).replace(day=1)
+    await DB.start_connection_pool(min_size=1, max_size=4)
+    try:
+        result = await close_period(
+            month,
+            network_identity(Settings()),
+            dry_run=True,
+            now=datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC),
+        )
+    finally:
+        await DB.close_connection_pool()
+
+    assert result.collected is not None
+    assert result.collected.visits > 0
+    assert len(result.invoices) >= 2
+    assert len(result.statements) >= 5
+    assert result.network_share_cents > 0
