@@ -289,3 +289,24 @@ def test_demo_uses_the_servers_named_in_the_environment(
     assert_nothing_left(data_dir, started, demo.output)
     assert not (data_dir / "postgres").exists()
     assert not (data_dir / "redis").exists()
+
+
+def test_a_demo_killed_with_sigkill_leaves_the_next_one_able_to_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    killed = start_demo(data_dir)
+    orphans = descendants(killed.process.pid)
+    assert len(orphans) >= 4, "postgres, redis, API, worker"
+
+    killed.process.kill()  # no chance to clean up
+    killed.process.wait(10)
+
+    demo = start_demo(data_dir)
+    try:
+        assert "Demo data already there: kept as is." in demo.output
+        token = sign_in(demo.base_url, "accueil@demo.test")
+        assert me(demo.base_url, token).json()["role"] == "venue_staff"
+    finally:
+        started = stop_demo(demo, signal.SIGINT)
+    # The API and the worker died with their parent; the servers it left behind were
+    # stopped by the second run.
+    assert_nothing_left(data_dir, started | orphans, killed.output + demo.output)
