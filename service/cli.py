@@ -1,4 +1,4 @@
-"""The `tierslieux` command: demo, serve, worker, migrate, user create."""
+"""The `tierslieux` command: demo, serve, worker, migrate, user create (and billing)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,17 @@ class ConfigurationProblem(click.ClickException):
 
 def _settings() -> Settings:
     """The environment's settings, checked for the mode; a clear message instead of a traceback."""
+    from service.demo import DemoFailed, demo_secret
+
     try:
         settings = load()
         if settings.mode == "demo" and not os.environ.get("SECRET_KEY"):
-            from service.demo import demo_secret
-
-            # The demo key lives in DATA_DIR; children of `tierslieux demo` inherit it.
+            # Started by hand in demo mode, the API and the worker sign with the key that
+            # `tierslieux demo` keeps in DATA_DIR, so tokens stay valid across them.
             os.environ["SECRET_KEY"] = demo_secret(settings.data_dir)
             settings = load()
         settings.check()
-    except SettingsError as error:
+    except (SettingsError, DemoFailed) as error:
         raise ConfigurationProblem(str(error)) from None
     return settings
 

@@ -211,7 +211,7 @@ class Demo:
                 f"Port {self.port} on {self.host} is already in use; choose another with --port."
             )
         secret = self.environ.get("SECRET_KEY") or demo_secret(self.data_dir)
-        database_url = self.environ.get("DATABASE_URL")
+        database_url = self.environ.get("DATABASE_URL") or None
         if database_url is None:
             self.echo("Starting PostgreSQL (embedded) …")
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
@@ -219,9 +219,14 @@ class Demo:
                 server = self.postgres.start()
             except EmbeddedServerError as error:
                 raise DemoFailed(f"PostgreSQL did not start: {error}") from None
+            except subprocess.CalledProcessError as error:
+                output = (error.stderr or b"").decode(errors="replace")[-2000:]
+                raise DemoFailed(
+                    f"initdb failed in {self.data_dir / 'postgres'}:\n{output}"
+                ) from None
             database_url = with_database(server, DATABASE_NAME)
         self._check_stop()
-        redis_url = self.environ.get("REDIS_URL")
+        redis_url = self.environ.get("REDIS_URL") or None
         if redis_url is None:
             self.echo("Starting Redis (embedded) …")
             redis_dir = self.data_dir / "redis"
