@@ -193,8 +193,32 @@ class EmbeddedPostgres:
                 **self._user_kwargs(),  # type: ignore[arg-type]
             )
         _wait_for_port(self.port, self.process, timeout, log_file)
+        self._wait_until_accepting(timeout)
         log.info("embedded_postgres.started", port=self.port, data_dir=str(self.data_dir))
         return self.url()
+
+    def _wait_until_accepting(self, timeout: float) -> None:
+        """Listening is not accepting: during recovery the server refuses connections a while."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = subprocess.run(
+                [
+                    str(self.bin_dir / "pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-q",
+                ],
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError("PostgreSQL listens but does not accept connections")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         # SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, then exit cleanly.
