@@ -15,21 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
-from pathlib import Path
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from billing.close import close_period  # noqa: E402
-from billing.documents import NetworkIdentity  # noqa: E402
-from service.database import migrate, use_database, with_database  # noqa: E402
-from service.piccolo_conf import DB  # noqa: E402
+from billing.close import close_period
+from billing.documents import NetworkIdentity
+from service.database import migrate, use_database, with_database
+from service.piccolo_conf import DB
 
 MONTH = date(2026, 10, 1)
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
@@ -53,39 +50,111 @@ async def seed(dsn: str, visits: int, venues: int, organisations: int, agents: i
         org_ids = [uuid.uuid4() for _ in range(organisations)]
         await connection.copy_records_to_table(
             "organisation",
-            columns=["id", "name", "siren", "kind", "billing_address", "billing_email",
-                     "monthly_allowance_units", "booking_horizon_days",
-                     "cancellation_deadline_hours", "bill_no_shows", "bill_late_cancellations",
-                     "active", "created_at"],
+            columns=[
+                "id",
+                "name",
+                "siren",
+                "kind",
+                "billing_address",
+                "billing_email",
+                "monthly_allowance_units",
+                "booking_horizon_days",
+                "cancellation_deadline_hours",
+                "bill_no_shows",
+                "bill_late_cancellations",
+                "active",
+                "created_at",
+            ],
             records=[
-                (o, f"Organisation {i}", "732829320", "public_body" if i % 2 else "company",
-                 "Lille", f"org{i}@example.org", 40, 30, 24, True, True, True, now)
+                (
+                    o,
+                    f"Organisation {i}",
+                    "732829320",
+                    "public_body" if i % 2 else "company",
+                    "Lille",
+                    f"org{i}@example.org",
+                    40,
+                    30,
+                    24,
+                    True,
+                    True,
+                    True,
+                    now,
+                )
                 for i, o in enumerate(org_ids)
             ],
         )
         venue_ids = [uuid.uuid4() for _ in range(venues)]
         await connection.copy_records_to_table(
             "venue",
-            columns=["id", "name", "legal_name", "siret", "charges_vat", "iban", "address",
-                     "postcode", "commune", "insee_code", "latitude", "longitude", "timezone",
-                     "contact_email", "description", "services", "status", "morning_start",
-                     "morning_end", "afternoon_start", "afternoon_end", "created_at",
-                     "status_changed_at"],
+            columns=[
+                "id",
+                "name",
+                "legal_name",
+                "siret",
+                "charges_vat",
+                "iban",
+                "address",
+                "postcode",
+                "commune",
+                "insee_code",
+                "latitude",
+                "longitude",
+                "timezone",
+                "contact_email",
+                "description",
+                "services",
+                "status",
+                "morning_start",
+                "morning_end",
+                "afternoon_start",
+                "afternoon_end",
+                "created_at",
+                "status_changed_at",
+            ],
             records=[
-                (v, f"Lieu {i}", f"Association {i}", "73282932000074", i % 5 != 0,
-                 "FR7630006000011234567890189", f"{i} rue", "59000", f"Commune {i % 300}",
-                 f"59{i % 1000:03d}", Decimal("50.6") + Decimal(i % 100) / 1000,
-                 Decimal("3.06"), "Europe/Paris", "x@example.org", "", ["wifi"], "approved",
-                 datetime(2000, 1, 1, 8, 30).time(), datetime(2000, 1, 1, 13).time(),
-                 datetime(2000, 1, 1, 13).time(), datetime(2000, 1, 1, 18).time(), now, now)
+                (
+                    v,
+                    f"Lieu {i}",
+                    f"Association {i}",
+                    "73282932000074",
+                    i % 5 != 0,
+                    "FR7630006000011234567890189",
+                    f"{i} rue",
+                    "59000",
+                    f"Commune {i % 300}",
+                    f"59{i % 1000:03d}",
+                    Decimal("50.6") + Decimal(i % 100) / 1000,
+                    Decimal("3.06"),
+                    "Europe/Paris",
+                    "x@example.org",
+                    "",
+                    ["wifi"],
+                    "approved",
+                    dtime(8, 30),
+                    dtime(13),
+                    dtime(13),
+                    dtime(18),
+                    now,
+                    now,
+                )
                 for i, v in enumerate(venue_ids)
             ],
         )
         workspace_ids = [uuid.uuid4() for _ in venue_ids]
         await connection.copy_records_to_table(
             "workspace",
-            columns=["id", "venue", "kind", "name", "capacity", "booking_unit", "equipment",
-                     "active", "created_at"],
+            columns=[
+                "id",
+                "venue",
+                "kind",
+                "name",
+                "capacity",
+                "booking_unit",
+                "equipment",
+                "active",
+                "created_at",
+            ],
             records=[
                 (w, v, "desk", "Open space", 20, "half_day", [], True, now)
                 for w, v in zip(workspace_ids, venue_ids, strict=True)
@@ -97,15 +166,40 @@ async def seed(dsn: str, visits: int, venues: int, organisations: int, agents: i
             agent_id = uuid.uuid4()
             org = org_ids[i % organisations]
             agent_rows.append(
-                (agent_id, f"agent{i}@example.org", f"Agent {i}", None, "agent", None, org, None,
-                 f"P{i:09d}", None, True, now, None)
+                (
+                    agent_id,
+                    f"agent{i}@example.org",
+                    f"Agent {i}",
+                    None,
+                    "agent",
+                    None,
+                    org,
+                    None,
+                    f"P{i:09d}",
+                    None,
+                    True,
+                    now,
+                    None,
+                )
             )
             agent_org.append((agent_id, org))
         await connection.copy_records_to_table(
             "app_user",
-            columns=["id", "email", "display_name", "password_hash", "role", "venue",
-                     "organisation", "monthly_allowance_units", "pseudonym",
-                     "invitation_token_hash", "active", "created_at", "deactivated_at"],
+            columns=[
+                "id",
+                "email",
+                "display_name",
+                "password_hash",
+                "role",
+                "venue",
+                "organisation",
+                "monthly_allowance_units",
+                "pseudonym",
+                "invitation_token_hash",
+                "active",
+                "created_at",
+                "deactivated_at",
+            ],
             records=agent_rows,
         )
         # Unique (agent, venue, day): walk agents over venues and days deterministically.
@@ -118,20 +212,52 @@ async def seed(dsn: str, visits: int, venues: int, organisations: int, agents: i
             venue_index = (slot * 7 + n) % venues
             day = days[slot % 31]
             org_cents, venue_cents = rates[rng.randrange(len(rates))]
-            checked_in = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+            checked_in = datetime.combine(day, dtime(8), tzinfo=UTC)
             visit_rows.append(
-                (uuid.uuid4(), agent_id, org, venue_ids[venue_index], workspace_ids[venue_index],
-                 None, day, "half_day", 1, False, checked_in, None, venue_cents, Decimal("0.2"),
-                 org_cents, Decimal("0.2"), True, now)
+                (
+                    uuid.uuid4(),
+                    agent_id,
+                    org,
+                    venue_ids[venue_index],
+                    workspace_ids[venue_index],
+                    None,
+                    day,
+                    "half_day",
+                    1,
+                    False,
+                    checked_in,
+                    None,
+                    venue_cents,
+                    Decimal("0.2"),
+                    org_cents,
+                    Decimal("0.2"),
+                    True,
+                    now,
+                )
             )
         started = time.perf_counter()
         await connection.copy_records_to_table(
             "visit",
-            columns=["id", "agent", "organisation", "venue", "workspace", "booking",
-                     "local_date", "unit", "quantity", "walk_in", "checked_in_at",
-                     "checked_out_at", "venue_rate_cents", "venue_vat_rate",
-                     "organisation_rate_cents", "organisation_vat_rate", "billable",
-                     "created_at"],
+            columns=[
+                "id",
+                "agent",
+                "organisation",
+                "venue",
+                "workspace",
+                "booking",
+                "local_date",
+                "unit",
+                "quantity",
+                "walk_in",
+                "checked_in_at",
+                "checked_out_at",
+                "venue_rate_cents",
+                "venue_vat_rate",
+                "organisation_rate_cents",
+                "organisation_vat_rate",
+                "billable",
+                "created_at",
+            ],
             records=visit_rows,
         )
         await connection.execute("ANALYZE")
@@ -209,9 +335,11 @@ async def main() -> None:
     print(f"command: python3 -m uv run --frozen python bench/close.py --database-url {dsn}")
     print(f"visits billed: {result.collected.visits:,}")
     print(f"invoices: {len(result.invoices)}, statements: {len(result.statements)}")
-    print(f"organisations excl: {result.organisations_excl_cents:,} cents; "
-          f"venues excl: {result.venues_excl_cents:,} cents; "
-          f"network share: {result.network_share_cents:,} cents; reconciles: {reconciles}")
+    print(
+        f"organisations excl: {result.organisations_excl_cents:,} cents; "
+        f"venues excl: {result.venues_excl_cents:,} cents; "
+        f"network share: {result.network_share_cents:,} cents; reconciles: {reconciles}"
+    )
     print(f"close: {close_seconds:.1f} s")
     print("  by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k != "start"))
     print(f"bare GROUP BY (same rows, both totals, best of 3): {aggregate_seconds:.2f} s")
