@@ -14,6 +14,7 @@ back whatever it did, and answers with the stored first result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -40,7 +41,7 @@ from booking.services.walk_ins import book_walk_in
 from passes import anomalies, visits
 from passes.keys import public_keys
 from passes.tables import Scan
-from passes.verify import MalformedToken, PublicKey, Reason, decode, verify
+from passes.verify import MalformedToken, PublicKey, Reason, Verdict, decode, verify
 
 # A scanner reads a QR code in about a second; ten a second is a stuck or hostile loop.
 SCANS_PER_SECOND = 10
@@ -117,11 +118,12 @@ class ScanRateLimit:
     async def hit(self, who: str) -> None:
         limit = self.per_second if self.per_second is not None else SCANS_PER_SECOND
         key = f"scan-rate:{who}:{int(time.time())}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 2)
-            count, _ = await pipe.execute()
-        if int(count) > limit:
+        count = int(await self.redis.incr(key))
+        if count == 1:
+            # The window's first scan sets its expiry; a key left without one (a crash in
+            # between) names a second that never comes back, so it can only waste a little memory.
+            await self.redis.expire(key, 2)
+        if count > limit:
             raise TooManyScans(retry_after=1)
 
 
@@ -210,22 +212,28 @@ def _serial(token: str) -> tuple[int | None, int | None]:
 def _judge(
     token: str,
     keys: Mapping[int, PublicKey],
+    verdict: Verdict,
     situation: dict[str, Any],
     at: datetime,
     *,
     as_of: bool,
 ) -> tuple[str | None, bool]:
-    """The refusal reason at `at` (None: admitted) and whether the holder is known and trusted."""
+    """The refusal reason at `at` (None: admitted) and whether the holder is known and trusted.
+
+    `verdict` is the verifier's on the token alone; a pass that is not active is judged again
+    with its status, so that the reason is exactly the one a scanner's verifier gives.
+    """
     status = (situation["status_then"] or "active") if as_of else situation["pass_status"]
-    serial = situation["serial"]
-    verdict = verify(
-        token,
-        keys=keys,
-        revoked={serial} if status == "revoked" else set(),
-        suspended={serial} if status == "suspended" else set(),
-        now=at,
-    )
-    trusted = verdict.reason not in _UNSIGNED and situation["agent_id"] is not None
+    if verdict.admitted and status in ("revoked", "suspended"):
+        serial = situation["serial"]
+        verdict = verify(
+            token,
+            keys=keys,
+            revoked={serial} if status == "revoked" else set(),
+            suspended={serial} if status == "suspended" else set(),
+            now=at,
+        )
+    trusted = situation["agent_id"] is not None
     if not verdict.admitted:
         return str(verdict.reason), trusted
     if situation["agent_id"] is None:
@@ -269,7 +277,7 @@ class _Work:
 async def _check_in(
     work: _Work,
     scanner: _Scanner,
-    situation: dict[str, Any],
+    situation: dict[str, Any] | None,
     at: datetime,
     *,
     offline: bool,
@@ -281,7 +289,7 @@ async def _check_in(
         if offline and outcome.admitted:
             work.anomaly_kinds.append("refused_but_valid")
         return
-    if not trusted:
+    if not trusted or situation is None:
         # Admitted at the door on a token we cannot tie to anyone: nothing to bill, a case to review.
         work.anomaly_kinds.append(str(outcome.reason))
         return
@@ -389,11 +397,11 @@ async def _check_in(
 
 
 async def _check_out(
-    work: _Work, situation: dict[str, Any], at: datetime, *, offline: bool, trusted: bool
+    work: _Work, situation: dict[str, Any] | None, at: datetime, *, offline: bool, trusted: bool
 ) -> None:
     outcome = work.outcome
     door_admitted = bool(outcome.local_admitted) if offline else outcome.admitted
-    if not door_admitted or not trusted:
+    if not door_admitted or not trusted or situation is None:
         return
     if situation["visit_id"] is None:
         outcome.admitted, outcome.reason = False, NOT_CHECKED_IN
@@ -438,6 +446,18 @@ async def _store(work: _Work, scanner: _Scanner, item: ScanInput) -> None:
         outcome.anomalies.append(AnomalyRef(anomaly_id, kind))
 
 
+def _needs_transaction(
+    item: ScanInput, outcome: ScanOutcome, situation: dict[str, Any] | None, offline: bool
+) -> bool:
+    """Whether the scan writes more than its own row (then all of it is one transaction)."""
+    if offline:
+        return True  # anomalies go with their scan
+    if situation is None or not outcome.admitted:
+        return False
+    has_visit = situation["visit_id"] is not None
+    return not has_visit if item.direction == "in" else has_visit
+
+
 async def _process(
     scanner: _Scanner,
     item: ScanInput,
@@ -448,26 +468,38 @@ async def _process(
 ) -> ScanOutcome:
     key_id, serial = _serial(item.token)
     key_set = await keys.get(key_id)
-    situation = await _situation(scanner.venue_id, serial, at)
-    reason, trusted = _judge(item.token, key_set, situation, at, as_of=offline)
+    verdict = verify(item.token, keys=key_set, now=at)
     outcome = ScanOutcome(
         scan_id=item.scan_id,
         venue_id=scanner.venue_id,
         direction=item.direction,
         scanned_at=item.scanned_at,
-        admitted=reason is None,
-        reason=reason,
+        admitted=False,
+        reason=str(verdict.reason),
         serial=serial,
         offline=offline,
         local_admitted=item.local_admitted if offline else None,
     )
+    situation: dict[str, Any] | None = None
+    trusted = False
+    # A token whose signature fails names nobody: no need to look anything up.
+    if verdict.reason not in _UNSIGNED:
+        situation = await _situation(scanner.venue_id, serial, at)
+        reason, trusted = _judge(item.token, key_set, verdict, situation, at, as_of=offline)
+        outcome.admitted, outcome.reason = reason is None, reason
     if trusted:
+        assert situation is not None
         outcome.agent_id = situation["agent_id"]
         outcome.agent_name = situation["agent_name"]
         outcome.organisation_name = situation["organisation_name"]
     work = _Work(outcome)
+    atomic = (
+        Scan._meta.db.transaction()
+        if _needs_transaction(item, outcome, situation, offline)
+        else contextlib.nullcontext()
+    )
     try:
-        async with Scan._meta.db.transaction():
+        async with atomic:
             if item.direction == "in":
                 await _check_in(work, scanner, situation, at, offline=offline, trusted=trusted)
             else:
@@ -479,6 +511,10 @@ async def _process(
         # A replay (maybe concurrent): everything above was rolled back; answer as the first time.
         stored = await stored_outcomes([item.scan_id])
         return _same_scan(stored[item.scan_id], scanner, item)
+    except asyncpg.ForeignKeyViolationError as error:
+        if error.constraint_name != "scan_venue_fkey":
+            raise
+        raise NotFound("No such venue.") from None
     return outcome
 
 
