@@ -7,6 +7,7 @@ from booking.controllers.bookings import (
     OrganisationBookingsController,
     VenueArrivalsController,
 )
+from booking.controllers.catalogue import CATALOGUE_CONTROLLERS
 from booking.controllers.feeds import (
     MyCalendarFeedsController,
     PublicCalendarsController,
@@ -23,6 +24,7 @@ API_CONTROLLERS: list[type] = [
     OrganisationBookingsController,
     MyCalendarFeedsController,
     VenueCalendarFeedsController,
+    *CATALOGUE_CONTROLLERS,
 ]
 # Mounted at the root (open data).
 PUBLIC_CONTROLLERS: list[type] = [PublicCalendarsController]
