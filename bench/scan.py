@@ -51,14 +51,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar, post
 from redis.asyncio import Redis
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from passes.keys import encode_key, parse_keys
+from passes.scan_schemas import NewScan
+from passes.verify import HEADER, VERSION, PublicKey, encode, verify
+from service.database import migrate, with_database
+from service.embedded import free_port
 
-from passes.keys import encode_key, parse_keys  # noqa: E402
-from passes.scan_schemas import NewScan  # noqa: E402
-from passes.verify import HEADER, VERSION, PublicKey, encode, verify  # noqa: E402
-from service.database import migrate, with_database  # noqa: E402
-from service.embedded import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PARIS = ZoneInfo("Europe/Paris")
 KEY_ID = 7
