@@ -13,6 +13,7 @@ from booking.controllers.feeds import (
     PublicCalendarsController,
     VenueCalendarFeedsController,
 )
+from booking.controllers.open_data import OpenDataController
 
 # Mounted under /api/v1.
 API_CONTROLLERS: list[type] = [
@@ -27,4 +28,4 @@ API_CONTROLLERS: list[type] = [
     *CATALOGUE_CONTROLLERS,
 ]
 # Mounted at the root (open data).
-PUBLIC_CONTROLLERS: list[type] = [PublicCalendarsController]
+PUBLIC_CONTROLLERS: list[type] = [PublicCalendarsController, OpenDataController]
