@@ -149,6 +149,8 @@ async def decide(
     comment = comment.strip()
     if not comment:
         raise InvalidValue("Say why: a decision needs a comment.", field="comment")
+    if "\x00" in comment:  # PostgreSQL text cannot hold it
+        raise InvalidValue("The comment contains a NUL character.", field="comment")
     now = now or datetime.now(UTC)
     async with Anomaly._meta.db.transaction():
         rows = await Anomaly.raw(

@@ -154,11 +154,11 @@ async def test_a_decision_needs_a_comment(client: httpx.AsyncClient, settings: S
 
     blank = await decide(client, anomaly_id, "accept", world["as_admin"], comment="   ")
     missing = await decide(client, anomaly_id, "accept", world["as_admin"])
+    nul = await decide(client, anomaly_id, "reject", world["as_admin"], comment="ok\u0000")
 
-    assert blank.status_code == 422, blank.text
-    assert blank.json()["field"] == "comment"
-    assert missing.status_code == 422, missing.text
-    assert missing.json()["field"] == "comment"
+    for response in (blank, missing, nul):
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "comment", response.text
     row = await Anomaly.select(Anomaly.status).where(Anomaly.id == uuid.UUID(anomaly_id)).first()
     assert row == {"status": "open"}
 
