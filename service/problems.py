@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from billing.close import CloseInProgress, PeriodNotOver
 from billing.credit_notes import AlreadyCredited
 from booking import errors as booking_errors
+from booking.services.organisations import InvitationNotFound
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,7 @@ register(booking_errors.InvalidStatusChange, "invalid-status-change", 409, "Stat
 register(booking_errors.RateAlreadyDefined, "rate-already-defined", 409, "Rate already defined")
 register(booking_errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(booking_errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
+register(InvitationNotFound, "invitation-not-found", 404, "Invitation unknown or used")
 # Billing
 register(CloseInProgress, "close-in-progress", 409, "A close is running")
 register(PeriodNotOver, "period-not-over", 422, "Month not over")
@@ -214,6 +216,16 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return internal_error_handler(request, exc)
 
 
+def data_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL refused a value (a NUL character, a number out of range): the client's input."""
+    log.info("data_error", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        DOMAIN_PROBLEMS[booking_errors.InvalidValue],
+        "A value cannot be stored (for example a NUL character in a text, or a number out of range).",
+        request,
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return problem_response(
@@ -228,5 +240,6 @@ EXCEPTION_HANDLERS = {
     booking_errors.DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     asyncpg.IntegrityConstraintViolationError: database_error_handler,
+    asyncpg.DataError: data_error_handler,
     Exception: internal_error_handler,
 }

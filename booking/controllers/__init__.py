@@ -14,6 +14,7 @@ from booking.controllers.feeds import (
     VenueCalendarFeedsController,
 )
 from booking.controllers.open_data import OpenDataController
+from booking.controllers.organisations import ORGANISATION_CONTROLLERS
 
 # Mounted under /api/v1.
 API_CONTROLLERS: list[type] = [
@@ -26,6 +27,7 @@ API_CONTROLLERS: list[type] = [
     MyCalendarFeedsController,
     VenueCalendarFeedsController,
     *CATALOGUE_CONTROLLERS,
+    *ORGANISATION_CONTROLLERS,
 ]
 # Mounted at the root (open data).
 PUBLIC_CONTROLLERS: list[type] = [PublicCalendarsController, OpenDataController]

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from booking.services import open_data
 from service.auth import PUBLIC
@@ -29,13 +30,30 @@ class OpenDataController(Controller):
     path = "/opendata"
     tags = ["open data"]
 
-    @get("/venues.geojson", opt=PUBLIC, summary="Approved venues, RFC 7946 GeoJSON", responses=None)
+    @get(
+        "/venues.geojson",
+        opt=PUBLIC,
+        media_type="application/geo+json",
+        summary="Approved venues, RFC 7946 GeoJSON",
+        responses={
+            200: ResponseSpec(
+                data_container=dict[str, Any],
+                media_type="application/geo+json",
+                description="A FeatureCollection of Points, longitude first",
+            )
+        },
+    )
     async def venues_geojson(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         document = open_data.geojson(await open_data.approved_venues())
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         return _cached(request, body, "application/geo+json")
 
-    @get("/venues.csv", opt=PUBLIC, summary="Approved venues as CSV", responses=None)
+    @get(
+        "/venues.csv",
+        opt=PUBLIC,
+        media_type="text/csv; charset=utf-8",
+        summary="Approved venues as CSV",
+    )
     async def venues_csv(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         body = open_data.to_csv(await open_data.approved_venues()).encode()
         return _cached(request, body, "text/csv; charset=utf-8")

@@ -20,6 +20,9 @@ VenueStatus = Literal["applied", "approved", "suspended", "closed"]
 WorkspaceKind = Literal["desk", "meeting_room", "private_office", "lab"]
 Unit = Literal["half_day", "day", "hour"]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+ClockTime = Annotated[
+    str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:30"])
+]
 
 
 class NewVenue(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,13 +71,17 @@ class VenuePatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     website: Annotated[str, msgspec.Meta(max_length=300)] | msgspec.UnsetType | None = msgspec.UNSET
     description: Text | msgspec.UnsetType = msgspec.UNSET
     services: list[Annotated[str, msgspec.Meta(max_length=40)]] | msgspec.UnsetType = msgspec.UNSET
-    morning_start: time | msgspec.UnsetType = msgspec.UNSET
-    morning_end: time | msgspec.UnsetType = msgspec.UNSET
-    afternoon_start: time | msgspec.UnsetType = msgspec.UNSET
-    afternoon_end: time | msgspec.UnsetType = msgspec.UNSET
+    morning_start: ClockTime | msgspec.UnsetType = msgspec.UNSET
+    morning_end: ClockTime | msgspec.UnsetType = msgspec.UNSET
+    afternoon_start: ClockTime | msgspec.UnsetType = msgspec.UNSET
+    afternoon_end: ClockTime | msgspec.UnsetType = msgspec.UNSET
 
     def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+        values = {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+        for key in ("morning_start", "morning_end", "afternoon_start", "afternoon_end"):
+            if key in values:
+                values[key] = time.fromisoformat(values[key])
+        return values
 
 
 class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -99,10 +106,10 @@ class VenueOut(msgspec.Struct):
     description: str
     contact_email: str
     contact_phone: str | None
-    morning_start: time
-    morning_end: time
-    afternoon_start: time
-    afternoon_end: time
+    morning_start: str  # HH:MM, the venue's local time
+    morning_end: str  # HH:MM, the venue's local time
+    afternoon_start: str  # HH:MM, the venue's local time
+    afternoon_end: str  # HH:MM, the venue's local time
     charges_vat: bool
     created_at: datetime
     # Only for the venue's own people and the network admin (None for others).
@@ -114,6 +121,8 @@ class VenueOut(msgspec.Struct):
     @classmethod
     def from_row(cls, row: dict[str, Any], *, private: bool) -> VenueOut:
         data = {k: row[k] for k in cls.__struct_fields__ if k in row}
+        for key in ("morning_start", "morning_end", "afternoon_start", "afternoon_end"):
+            data[key] = row[key].strftime("%H:%M")
         if not private:
             for key in ("siret", "vat_number", "iban", "bic"):
                 data[key] = None

@@ -1,0 +1,299 @@
+"""Organisations, their agents, venue staff, invitations and door devices over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.params import JSONBody
+
+from booking.identity import Role
+from booking.schemas.organisations import (
+    AcceptInvitation,
+    AgentPatch,
+    DeviceOut,
+    ImportOut,
+    InvitedOut,
+    NewDevice,
+    NewDeviceOut,
+    NewOrganisation,
+    NewPerson,
+    NewUser,
+    OrganisationOut,
+    OrganisationPatch,
+    PersonOut,
+    RoleName,
+    WhoAmIDevice,
+)
+from booking.services import organisations
+from service import door_devices
+from service.auth import PUBLIC, CurrentPrincipal, allow
+from service.idempotency import IdempotencyMiddleware
+from service.pagination import Limit, Offset, Page
+
+NETWORK = allow(Role.NETWORK_ADMIN)
+ORG_ADMINS = allow(Role.ORG_ADMIN, Role.NETWORK_ADMIN, organisation_scope="organisation_id")
+VENUE_ADMINS = allow(Role.VENUE_ADMIN, Role.NETWORK_ADMIN, venue_scope="venue_id")
+VENUE_PEOPLE = allow(Role.VENUE_ADMIN, Role.VENUE_STAFF, Role.NETWORK_ADMIN, venue_scope="venue_id")
+
+
+def _base_url(request: Request[Any, Any, Any]) -> str:
+    return str(request.app.state.settings.base_url)
+
+
+class OrganisationController(Controller):
+    path = "/organisations"
+    tags = ["organisations"]
+
+    @post("", opt=NETWORK, middleware=[IdempotencyMiddleware], summary="Add an organisation")
+    async def create(self, data: JSONBody[NewOrganisation]) -> OrganisationOut:
+        organisation_id = await organisations.create(_plain(data))
+        return OrganisationOut(**await organisations.get(organisation_id))
+
+    @get("", opt=NETWORK, summary="Organisations")
+    async def list_organisations(
+        self,
+        kind: str | None = None,
+        active: bool | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[OrganisationOut]:
+        rows, total = await organisations.list_all(kind, active, limit, offset)
+        return Page([OrganisationOut(**r) for r in rows], total, limit, offset)
+
+    @get("/{organisation_id:uuid}", opt=ORG_ADMINS, summary="One organisation and its policy")
+    async def read(self, organisation_id: uuid.UUID) -> OrganisationOut:
+        return OrganisationOut(**await organisations.get(organisation_id))
+
+    @patch(
+        "/{organisation_id:uuid}",
+        opt=ORG_ADMINS,
+        summary="Edit (organisation admins: allowance, policy, billing contact)",
+    )
+    async def edit(
+        self,
+        principal: CurrentPrincipal,
+        organisation_id: uuid.UUID,
+        data: JSONBody[OrganisationPatch],
+    ) -> OrganisationOut:
+        await organisations.update(principal, organisation_id, data.fields())
+        return OrganisationOut(**await organisations.get(organisation_id))
+
+
+class AgentController(Controller):
+    path = "/organisations/{organisation_id:uuid}/agents"
+    tags = ["organisations"]
+
+    @post("", opt=ORG_ADMINS, middleware=[IdempotencyMiddleware], summary="Invite an agent")
+    async def invite(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: JSONBody[NewPerson]
+    ) -> InvitedOut:
+        invited = await organisations.invite(
+            email=data.email,
+            display_name=data.display_name,
+            role=Role.AGENT,
+            organisation_id=organisation_id,
+            monthly_allowance_units=data.monthly_allowance_units,
+        )
+        return InvitedOut(
+            await _person_row(invited.user_id),
+            f"{_base_url(request)}/invitation/{invited.invitation_token}",
+        )
+
+    @post(
+        "/import",
+        opt=ORG_ADMINS,
+        status_code=200,
+        summary="Invite agents from a CSV (email,display_name[,monthly_allowance_units])",
+        request_max_body_size=2_000_000,
+    )
+    async def import_csv(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> ImportOut:
+        report = await organisations.import_agents(
+            organisation_id, await request.body(), _base_url(request)
+        )
+        return ImportOut(created=report.created, errors=report.errors)  # type: ignore[arg-type]
+
+    @get("", opt=ORG_ADMINS, summary="The organisation's agents")
+    async def list_agents(
+        self,
+        organisation_id: uuid.UUID,
+        active: bool | None = None,
+        q: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[PersonOut]:
+        rows, total = await organisations.people(
+            organisation_id=organisation_id,
+            role=Role.AGENT.value,
+            active=active,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
+        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+
+    @patch("/{agent_id:uuid}", opt=ORG_ADMINS, summary="Rename, or set an agent's own allowance")
+    async def edit(
+        self, organisation_id: uuid.UUID, agent_id: uuid.UUID, data: JSONBody[AgentPatch]
+    ) -> PersonOut:
+        await organisations.update_agent(organisation_id, agent_id, data.fields())
+        return await _person_row(agent_id)
+
+    @post(
+        "/{agent_id:uuid}/deactivate",
+        opt=ORG_ADMINS,
+        status_code=200,
+        summary="Deactivate (history kept)",
+    )
+    async def deactivate(self, organisation_id: uuid.UUID, agent_id: uuid.UUID) -> PersonOut:
+        await organisations.set_agent_active(organisation_id, agent_id, active=False)
+        return await _person_row(agent_id)
+
+    @post("/{agent_id:uuid}/reactivate", opt=ORG_ADMINS, status_code=200, summary="Reactivate")
+    async def reactivate(self, organisation_id: uuid.UUID, agent_id: uuid.UUID) -> PersonOut:
+        await organisations.set_agent_active(organisation_id, agent_id, active=True)
+        return await _person_row(agent_id)
+
+
+class InvitationController(Controller):
+    path = "/auth/accept-invitation"
+    tags = ["accounts"]
+
+    @post("", opt=PUBLIC, status_code=200, summary="Set a password from an invitation")
+    async def accept(self, data: JSONBody[AcceptInvitation]) -> PersonOut:
+        return await _person_row(await organisations.accept_invitation(data.token, data.password))
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["accounts"]
+
+    @post("", opt=NETWORK, middleware=[IdempotencyMiddleware], summary="Invite anybody, any role")
+    async def create(self, request: Request[Any, Any, Any], data: JSONBody[NewUser]) -> InvitedOut:
+        invited = await organisations.invite(
+            email=data.email,
+            display_name=data.display_name,
+            role=Role(data.role),
+            organisation_id=data.organisation_id,
+            venue_id=data.venue_id,
+        )
+        return InvitedOut(
+            await _person_row(invited.user_id),
+            f"{_base_url(request)}/invitation/{invited.invitation_token}",
+        )
+
+    @get("", opt=NETWORK, summary="Everybody, by role, venue, organisation or name")
+    async def list_users(
+        self,
+        role: RoleName | None = None,
+        venue_id: uuid.UUID | None = None,
+        organisation_id: uuid.UUID | None = None,
+        q: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[PersonOut]:
+        rows, total = await organisations.people(
+            role=role,
+            venue_id=venue_id,
+            organisation_id=organisation_id,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
+        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+
+
+class VenueStaffController(Controller):
+    path = "/venues/{venue_id:uuid}/staff"
+    tags = ["catalogue"]
+
+    @post("", opt=VENUE_ADMINS, middleware=[IdempotencyMiddleware], summary="Invite a staff member")
+    async def invite(
+        self, request: Request[Any, Any, Any], venue_id: uuid.UUID, data: JSONBody[NewPerson]
+    ) -> InvitedOut:
+        invited = await organisations.invite(
+            email=data.email,
+            display_name=data.display_name,
+            role=Role.VENUE_STAFF,
+            venue_id=venue_id,
+        )
+        return InvitedOut(
+            await _person_row(invited.user_id),
+            f"{_base_url(request)}/invitation/{invited.invitation_token}",
+        )
+
+    @get("", opt=VENUE_ADMINS, summary="The venue's people")
+    async def list_staff(
+        self, venue_id: uuid.UUID, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[PersonOut]:
+        rows, total = await organisations.people(venue_id=venue_id, limit=limit, offset=offset)
+        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+
+    @post("/{user_id:uuid}/deactivate", opt=VENUE_ADMINS, status_code=200, summary="Deactivate")
+    async def deactivate(
+        self, principal: CurrentPrincipal, venue_id: uuid.UUID, user_id: uuid.UUID
+    ) -> PersonOut:
+        await organisations.deactivate_venue_person(venue_id, user_id, by=principal)
+        return await _person_row(user_id)
+
+
+class DoorDeviceController(Controller):
+    path = "/venues/{venue_id:uuid}/door-devices"
+    tags = ["door devices"]
+
+    @post(
+        "",
+        opt=VENUE_ADMINS,
+        middleware=[IdempotencyMiddleware],
+        summary="A scanner token (shown once)",
+    )
+    async def create(
+        self, principal: CurrentPrincipal, venue_id: uuid.UUID, data: JSONBody[NewDevice]
+    ) -> NewDeviceOut:
+        assert principal.user_id is not None
+        device, token = await door_devices.create(venue_id, data.name, principal.user_id)
+        return NewDeviceOut(DeviceOut.from_row(device), token)
+
+    @get("", opt=VENUE_PEOPLE, summary="The venue's door devices (no tokens)")
+    async def list_devices(self, venue_id: uuid.UUID) -> list[DeviceOut]:
+        return [DeviceOut.from_row(d) for d in await door_devices.of_venue(venue_id)]
+
+    @post("/{device_id:uuid}/revoke", opt=VENUE_ADMINS, status_code=200, summary="Revoke a device")
+    async def revoke(self, venue_id: uuid.UUID, device_id: uuid.UUID) -> DeviceOut:
+        return DeviceOut.from_row(await door_devices.revoke(venue_id, device_id))
+
+
+class DeviceSelfController(Controller):
+    path = "/devices/me"
+    tags = ["door devices"]
+
+    @get("", opt=allow(devices=True), summary="The door device calling, and its venue")
+    async def whoami(self, principal: CurrentPrincipal) -> WhoAmIDevice:
+        assert principal.device_id is not None
+        row = await door_devices.whoami(principal.device_id)
+        return WhoAmIDevice(
+            row["id"], row["name"], row["venue"], row["venue_name"], row["timezone"]
+        )
+
+
+async def _person_row(user_id: uuid.UUID) -> PersonOut:
+    return PersonOut.from_row(await organisations.person(user_id))
+
+
+def _plain(data: Any) -> dict[str, Any]:
+    return msgspec.structs.asdict(data)
+
+
+ORGANISATION_CONTROLLERS: list[type] = [
+    OrganisationController,
+    AgentController,
+    InvitationController,
+    UserController,
+    VenueStaffController,
+    DoorDeviceController,
+    DeviceSelfController,
+]

@@ -1,0 +1,331 @@
+"""Organisations and their people: policy, allowances, agents invited one by one or by CSV.
+
+Agents are never deleted: deactivation keeps their history (bookings, visits, invoices)
+and a database trigger revokes their pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from stdnum.exceptions import ValidationError
+from stdnum.fr import siren, siret
+
+from booking.errors import DuplicateEmail, Forbidden, InvalidValue, NotFound
+from booking.identity import Principal, Role
+from booking.services import accounts
+from booking.tables import Organisation, User
+
+MAX_IMPORT_ROWS = 5_000
+# What an organisation admin may change on their own organisation; the rest is the network's.
+ORG_ADMIN_FIELDS = frozenset(
+    {
+        "billing_address",
+        "billing_email",
+        "monthly_allowance_units",
+        "booking_horizon_days",
+        "cancellation_deadline_hours",
+        "bill_no_shows",
+        "bill_late_cancellations",
+        "chorus_service_code",
+        "chorus_engagement_number",
+    }
+)
+
+
+class InvitationNotFound(NotFound):
+    default_detail = "This invitation is unknown or already used."
+
+
+def _check_identity(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    if "siren" in cleaned:
+        try:
+            cleaned["siren"] = str(siren.validate(cleaned["siren"]))
+        except ValidationError:
+            raise InvalidValue("Ce SIREN n'est pas valide.", field="siren") from None
+    if cleaned.get("siret"):
+        try:
+            cleaned["siret"] = str(siret.validate(cleaned["siret"]))
+        except ValidationError:
+            raise InvalidValue("Ce SIRET n'est pas valide.", field="siret") from None
+        if "siren" in cleaned and not cleaned["siret"].startswith(cleaned["siren"]):
+            raise InvalidValue("The SIRET starts with the organisation's SIREN.", field="siret")
+    if "billing_email" in cleaned:
+        cleaned["billing_email"] = accounts.normalise_email(cleaned["billing_email"])
+    return cleaned
+
+
+async def create(fields: dict[str, Any]) -> uuid.UUID:
+    organisation = Organisation(**_check_identity(fields))
+    await organisation.save()
+    return organisation.id
+
+
+async def get(organisation_id: uuid.UUID) -> dict[str, Any]:
+    organisation = await Organisation.select().where(Organisation.id == organisation_id).first()
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    return organisation
+
+
+async def list_all(
+    kind: str | None, active: bool | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    query = Organisation.select()
+    count = Organisation.count()
+    if kind is not None:
+        query, count = (
+            query.where(Organisation.kind == kind),
+            count.where(Organisation.kind == kind),
+        )
+    if active is not None:
+        query, count = (
+            query.where(Organisation.active == active),
+            count.where(Organisation.active == active),
+        )
+    return await query.order_by(Organisation.name).limit(limit).offset(offset), await count
+
+
+async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[str, Any]) -> None:
+    await get(organisation_id)
+    if not principal.is_network_admin:
+        refused = sorted(set(fields) - ORG_ADMIN_FIELDS)
+        if refused:
+            raise Forbidden(f"Only the network changes {', '.join(refused)}.", field=refused[0])
+    cleaned = _check_identity(fields)
+    if cleaned:
+        await Organisation.update({getattr(Organisation, k): v for k, v in cleaned.items()}).where(
+            Organisation.id == organisation_id
+        )
+
+
+# People
+
+
+@dataclass(frozen=True)
+class Invited:
+    user_id: uuid.UUID
+    invitation_token: str
+
+
+async def invite(
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    organisation_id: uuid.UUID | None = None,
+    venue_id: uuid.UUID | None = None,
+    monthly_allowance_units: int | None = None,
+) -> Invited:
+    """Create an account with no password and a one-time invitation (only its hash is kept)."""
+    if organisation_id is not None:
+        await get(organisation_id)
+    token = secrets.token_urlsafe(32)
+    user = await accounts.create_user(
+        email=email,
+        display_name=display_name,
+        role=role,
+        organisation_id=organisation_id,
+        venue_id=venue_id,
+        monthly_allowance_units=monthly_allowance_units,
+    )
+    await User.update({User.invitation_token_hash: accounts.hash_token(token)}).where(
+        User.id == user.id
+    )
+    return Invited(user.id, token)
+
+
+async def accept_invitation(token: str, password: str) -> uuid.UUID:
+    password_hash = accounts.hash_password(password)
+    rows = await User.raw(
+        """
+        UPDATE app_user SET password_hash = {}, invitation_token_hash = NULL
+         WHERE invitation_token_hash = {} AND active
+        RETURNING id
+        """,
+        password_hash,
+        accounts.hash_token(token),
+    )
+    if not rows:
+        raise InvitationNotFound(field="token")
+    return rows[0]["id"]
+
+
+async def member(organisation_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> dict[str, Any]:
+    user = (
+        await User.select()
+        .where(
+            (User.id == user_id)
+            & (User.organisation == organisation_id)
+            & (User.role == role.value)
+        )
+        .first()
+    )
+    if user is None:
+        raise NotFound("No such person in this organisation.")
+    return user
+
+
+async def people(
+    *,
+    organisation_id: uuid.UUID | None = None,
+    venue_id: uuid.UUID | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    conditions: list[str] = ["TRUE"]
+    args: list[Any] = []
+    for column, value in (("organisation", organisation_id), ("venue", venue_id), ("role", role)):
+        if value is not None:
+            conditions.append(f"{column} = {{}}")
+            args.append(value)
+    if active is not None:
+        conditions.append("active = {}")
+        args.append(active)
+    if q:
+        conditions.append("(display_name ILIKE {} OR email ILIKE {})")
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        args += [pattern, pattern]
+    where = " AND ".join(conditions)
+    total = await User.raw(f"SELECT count(*) AS n FROM app_user WHERE {where}", *args)
+    rows = await User.raw(
+        f"""SELECT id, email, display_name, role, venue, organisation, monthly_allowance_units,
+                   pseudonym, active, created_at, deactivated_at,
+                   invitation_token_hash IS NOT NULL AS invitation_pending
+              FROM app_user WHERE {where} ORDER BY display_name, email LIMIT {{}} OFFSET {{}}""",
+        *args,
+        limit,
+        offset,
+    )
+    return rows, int(total[0]["n"])
+
+
+async def update_agent(
+    organisation_id: uuid.UUID, agent_id: uuid.UUID, fields: dict[str, Any]
+) -> None:
+    await member(organisation_id, agent_id, Role.AGENT)
+    if fields:
+        await User.update({getattr(User, k): v for k, v in fields.items()}).where(
+            User.id == agent_id
+        )
+
+
+async def person(user_id: uuid.UUID) -> dict[str, Any]:
+    row = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise NotFound("No such person.")
+    return row
+
+
+async def set_agent_active(
+    organisation_id: uuid.UUID, agent_id: uuid.UUID, *, active: bool
+) -> None:
+    await member(organisation_id, agent_id, Role.AGENT)
+    await set_active(agent_id, active)
+
+
+async def deactivate_venue_person(
+    venue_id: uuid.UUID, user_id: uuid.UUID, *, by: Principal
+) -> None:
+    target = (
+        await User.select(User.id).where((User.id == user_id) & (User.venue == venue_id)).first()
+    )
+    if target is None:
+        raise NotFound("No such person at this venue.")
+    if user_id == by.user_id:
+        raise Forbidden("You cannot deactivate yourself.")
+    await set_active(user_id, False)
+
+
+async def set_active(user_id: uuid.UUID, active: bool) -> None:
+    await User.update(
+        {User.active: active, User.deactivated_at: None if active else datetime.now(UTC)}
+    ).where(User.id == user_id)
+
+
+# CSV import
+
+
+@dataclass
+class ImportReport:
+    created: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidValue("The file must be UTF-8.", field="file") from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    if "email" not in columns or "display_name" not in columns:
+        raise InvalidValue(
+            "The first line names the columns: email, display_name[, monthly_allowance_units].",
+            field="file",
+        )
+    rows = [
+        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
+    ]
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidValue(f"At most {MAX_IMPORT_ROWS} agents per file.", field="file")
+    return columns, rows
+
+
+async def import_agents(organisation_id: uuid.UUID, content: bytes, base_url: str) -> ImportReport:
+    """Valid rows become invited agents; each invalid row is reported with its line number."""
+    await get(organisation_id)
+    _, rows = _rows(content)
+    report = ImportReport()
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        email = row.get("email", "")
+        try:
+            normalised = accounts.normalise_email(email).lower()
+            if normalised in seen:
+                raise InvalidValue("This email appears twice in the file.", field="email")
+            allowance_text = row.get("monthly_allowance_units", "")
+            allowance = None
+            if allowance_text:
+                if not allowance_text.isdigit() or int(allowance_text) > 1000:
+                    raise InvalidValue(
+                        "The allowance is a whole number of half-days (0 to 1000).",
+                        field="monthly_allowance_units",
+                    )
+                allowance = int(allowance_text)
+            if not row.get("display_name"):
+                raise InvalidValue("The name is missing.", field="display_name")
+            async with User._meta.db.transaction():
+                invited = await invite(
+                    email=email,
+                    display_name=row["display_name"],
+                    role=Role.AGENT,
+                    organisation_id=organisation_id,
+                    monthly_allowance_units=allowance,
+                )
+            seen.add(normalised)
+            report.created.append(
+                {
+                    "row": line,
+                    "id": invited.user_id,
+                    "email": email,
+                    "invitation_url": f"{base_url}/invitation/{invited.invitation_token}",
+                }
+            )
+        except (InvalidValue, DuplicateEmail) as error:
+            report.errors.append(
+                {"row": line, "field": error.field or "email", "detail": error.detail}
+            )
+    return report

@@ -1,0 +1,90 @@
+"""Door devices: scanners with no personal login, each with a revocable token for one venue."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from booking.errors import InvalidValue, NotFound
+from booking.services.accounts import hash_token
+from booking.tables import Venue
+from service.auth import DEVICE_TOKEN_PREFIX
+from service.tables import DoorDevice
+
+
+async def create(
+    venue_id: uuid.UUID, name: str, created_by: uuid.UUID
+) -> tuple[dict[str, Any], str]:
+    """A new device and its token; the token is shown once and only its SHA-256 is kept."""
+    if not name.strip():
+        raise InvalidValue("Name the device (e.g. 'Accueil rez-de-chaussée').", field="name")
+    if not await Venue.exists().where(Venue.id == venue_id):
+        raise NotFound("No such venue.")
+    token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    device = DoorDevice(
+        venue=venue_id,
+        name=name.strip(),
+        token_hash=hash_token(token),
+        token_prefix=token[:10],
+        created_by=created_by,
+    )
+    await device.save()
+    return await get(venue_id, device.id), token
+
+
+async def get(venue_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, Any]:
+    device = (
+        await DoorDevice.select(
+            DoorDevice.id,
+            DoorDevice.venue,
+            DoorDevice.name,
+            DoorDevice.token_prefix,
+            DoorDevice.created_at,
+            DoorDevice.last_used_at,
+            DoorDevice.revoked_at,
+        )
+        .where((DoorDevice.id == device_id) & (DoorDevice.venue == venue_id))
+        .first()
+    )
+    if device is None:
+        raise NotFound("No such door device.")
+    return device
+
+
+async def of_venue(venue_id: uuid.UUID) -> list[dict[str, Any]]:
+    return (
+        await DoorDevice.select(
+            DoorDevice.id,
+            DoorDevice.venue,
+            DoorDevice.name,
+            DoorDevice.token_prefix,
+            DoorDevice.created_at,
+            DoorDevice.last_used_at,
+            DoorDevice.revoked_at,
+        )
+        .where(DoorDevice.venue == venue_id)
+        .order_by(DoorDevice.created_at)
+    )
+
+
+async def revoke(venue_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, Any]:
+    """Idempotent: revoking twice keeps the first revocation time."""
+    await get(venue_id, device_id)
+    await DoorDevice.update({DoorDevice.revoked_at: datetime.now(UTC)}).where(
+        (DoorDevice.id == device_id) & DoorDevice.revoked_at.is_null()
+    )
+    return await get(venue_id, device_id)
+
+
+async def whoami(device_id: uuid.UUID) -> dict[str, Any]:
+    await DoorDevice.update({DoorDevice.last_used_at: datetime.now(UTC)}).where(
+        DoorDevice.id == device_id
+    )
+    rows = await DoorDevice.raw(
+        "SELECT d.id, d.name, d.venue, v.name AS venue_name, v.timezone "
+        "FROM door_device d JOIN venue v ON v.id = d.venue WHERE d.id = {}",
+        device_id,
+    )
+    return rows[0]
