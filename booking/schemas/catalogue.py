@@ -129,11 +129,6 @@ class VenueOut(msgspec.Struct):
         return msgspec.convert(data, cls, strict=False)
 
 
-ClockTime = Annotated[
-    str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:30"])
-]
-
-
 class HoursRange(msgspec.Struct, forbid_unknown_fields=True):
     """One opening range, in the venue's local time (HH:MM)."""
 

@@ -35,13 +35,9 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="billing", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="billing", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="BankEntry", tablename="bank_entry", schema=None, columns=None
-    )
+    manager.add_table(class_name="BankEntry", tablename="bank_entry", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="BankEntry",
