@@ -92,6 +92,19 @@ async def ensure_pass(agent_id: uuid.UUID, keyring: Keyring) -> Pass:
     return existing if existing is not None else await issue(agent_id, keyring)
 
 
+async def admin_scope(principal: Principal, agent_id: uuid.UUID) -> None:
+    """Organisation admins act on their own agents; network admins on anyone's."""
+    await _agent_in_scope(principal, agent_id)
+
+
+async def admin_view(principal: Principal, agent_id: uuid.UUID) -> Pass:
+    await _agent_in_scope(principal, agent_id)
+    current = await current_pass(agent_id)
+    if current is None:
+        raise NotFound("This agent has no live pass.")
+    return current
+
+
 async def _agent_in_scope(principal: Principal, agent_id: uuid.UUID) -> None:
     agent = await User.select(User.organisation, User.role).where(User.id == agent_id).first()
     if agent is None or agent["role"] != Role.AGENT.value:

@@ -21,6 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from billing.controllers import BILLING_API_CONTROLLERS
 from booking import controllers as booking_controllers
 from booking.identity import Principal
+from passes.controllers import PASS_API_CONTROLLERS
 from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service import problems
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *booking_controllers.API_CONTROLLERS,
             *BILLING_API_CONTROLLERS,
             *SCAN_API_CONTROLLERS,
+            *PASS_API_CONTROLLERS,
         ],
     )
     app = Litestar(
