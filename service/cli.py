@@ -13,6 +13,7 @@ import asyncpg
 import click
 
 from billing.cli import billing as billing_commands
+from passes.cli import passes as passes_commands
 from service.settings import Settings, SettingsError, load
 
 
@@ -213,6 +214,7 @@ def _read_password() -> str:
 
 
 main.add_command(billing_commands)
+main.add_command(passes_commands)
 
 
 if __name__ == "__main__":

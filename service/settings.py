@@ -64,6 +64,11 @@ class Settings:
                 raise SettingsError("DATABASE_URL must be set in production.")
             if not self.redis_url:
                 raise SettingsError("REDIS_URL must be set in production.")
+            if not self.pass_signing_keys:
+                raise SettingsError(
+                    "PASS_SIGNING_KEYS must be set in production: generate an entry with "
+                    "`tierslieux passes rotate-key --print` (see docs/key-rotation.md)."
+                )
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
