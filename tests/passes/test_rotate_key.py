@@ -50,9 +50,7 @@ async def test_rotation_in_production_prints_a_new_entry_and_changes_nothing(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
 
-    result = await asyncio.to_thread(
-        CliRunner().invoke, passes, ["rotate-key", "--print"]
-    )
+    result = await asyncio.to_thread(CliRunner().invoke, passes, ["rotate-key", "--print"])
 
     assert result.exit_code == 0, result.output
     entry = result.stdout.strip().splitlines()[0]
