@@ -36,7 +36,7 @@ from booking.tables import (
     VenueRate,
     Workspace,
 )
-from passes.tables import Visit
+from passes.tables import Anomaly, Visit
 from service.demo_bookings import build_bookings
 from service.demo_network import (
     BANKS,
@@ -462,4 +462,29 @@ async def seed_bookings(data: DemoData, today: date) -> dict[str, int]:
         if rows:
             await table.insert(*rows)
         counts[table._meta.tablename] = len(rows)
+    counts["anomaly"] = await _door_stories(today)
     return counts
+
+
+async def _door_stories(today: date) -> int:
+    """Give the scanner and the close real work: two walk-ins and one anomaly to review."""
+    visits = await Visit.raw(
+        "SELECT id, booking, venue FROM visit WHERE local_date < {} ORDER BY local_date, id LIMIT 3",
+        today.replace(day=1),
+    )
+    if len(visits) < 3:
+        return 0
+    for visit in visits[:2]:
+        await Visit.update({Visit.walk_in: True}).where(Visit.id == visit["id"])
+        if visit["booking"] is not None:
+            await Booking.update({Booking.walk_in: True}).where(Booking.id == visit["booking"])
+    flagged = visits[2]
+    # Trust first: the visit happened; it is billed once the network accepts the anomaly.
+    await Visit.update({Visit.billable: False}).where(Visit.id == flagged["id"])
+    await Anomaly(
+        kind="over_capacity",
+        visit=flagged["id"],
+        venue=flagged["venue"],
+        detail="Scan hors ligne synchronisé plus tard : la salle était pleine à cette heure-là.",
+    ).save()
+    return 1

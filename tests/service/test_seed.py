@@ -384,3 +384,18 @@ async def test_last_month_of_the_demo_can_be_closed(database_url: str) -> None:
     assert len(result.invoices) >= 2
     assert len(result.statements) >= 5
     assert result.network_share_cents > 0
+
+
+async def test_the_demo_has_walk_ins_and_one_anomaly_to_review(database_url: str) -> None:
+    from datetime import date
+
+    from passes.tables import Anomaly, Visit
+    from service.seed import seed
+
+    await seed(date(2026, 11, 24))
+
+    anomalies = await Anomaly.select(Anomaly.kind, Anomaly.status, Anomaly.visit)
+    assert [(a["kind"], a["status"]) for a in anomalies] == [("over_capacity", "open")]
+    flagged = await Visit.select(Visit.billable).where(Visit.id == anomalies[0]["visit"]).first()
+    assert flagged == {"billable": False}
+    assert await Visit.count().where(Visit.walk_in == True) == 2  # noqa: E712
