@@ -1,6 +1,7 @@
 """HTTP controllers of the catalogue and accounts: thin translations to service calls."""
 
 from booking.controllers.accounts import AuthController, MeController
+from booking.controllers.availability import AvailabilityController
 from booking.controllers.bookings import (
     BookingController,
     MyBookingsController,
@@ -26,6 +27,7 @@ API_CONTROLLERS: list[type] = [
     OrganisationBookingsController,
     MyCalendarFeedsController,
     VenueCalendarFeedsController,
+    AvailabilityController,
     *CATALOGUE_CONTROLLERS,
     *ORGANISATION_CONTROLLERS,
 ]
