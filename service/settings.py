@@ -41,6 +41,9 @@ class Settings:
     network_email: str = "facturation@tiers-lieux.invalid"
     network_iban: str = "FR7630006000011234567890189"
     network_bic: str = "AGRIFRPP"
+    # Outgoing mail; unset: messages are kept in the outbox and readable in the API (demo).
+    smtp_url: str | None = None
+    no_show_grace_minutes: int = 60
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -112,6 +115,8 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
         login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
+        smtp_url=env.get("SMTP_URL") or None,
+        no_show_grace_minutes=_int(env, "NO_SHOW_GRACE_MINUTES", 60),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

@@ -11,6 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from billing import jobs as billing_jobs
+from booking import jobs as booking_jobs
 from service import jobs as service_jobs
 from service.database import use_database
 from service.logs import configure as configure_logs
@@ -42,9 +43,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [*billing_jobs.FUNCTIONS]
+    functions = [*billing_jobs.FUNCTIONS, *booking_jobs.FUNCTIONS]
     cron_jobs = [
         *billing_jobs.CRON_JOBS,
+        *booking_jobs.CRON_JOBS,
         cron(service_jobs.purge_idempotency_records, minute=17, run_at_startup=True),
     ]
     on_startup = startup

@@ -14,6 +14,7 @@ from booking.controllers.feeds import (
     PublicCalendarsController,
     VenueCalendarFeedsController,
 )
+from booking.controllers.messages import MyMessagesController, OutboxController
 from booking.controllers.open_data import OpenDataController
 from booking.controllers.organisations import ORGANISATION_CONTROLLERS
 
@@ -28,6 +29,8 @@ API_CONTROLLERS: list[type] = [
     MyCalendarFeedsController,
     VenueCalendarFeedsController,
     AvailabilityController,
+    OutboxController,
+    MyMessagesController,
     *CATALOGUE_CONTROLLERS,
     *ORGANISATION_CONTROLLERS,
 ]
