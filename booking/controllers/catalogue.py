@@ -145,11 +145,17 @@ class ClosureController(Controller):
         ]
 
     @post("", opt=VENUE_WRITERS, middleware=[IdempotencyMiddleware], summary="Add a closure")
-    async def add(self, venue_id: uuid.UUID, data: JSONBody[NewClosure]) -> ClosureOut:
-        closure_id = await catalogue.add_closure(
-            venue_id, data.starts_on, data.ends_on, data.reason
+    async def add(
+        self, request: Request[Any, Any, Any], venue_id: uuid.UUID, data: JSONBody[NewClosure]
+    ) -> ClosureOut:
+        closure_id, cancelled = await catalogue.add_closure(
+            venue_id,
+            data.starts_on,
+            data.ends_on,
+            data.reason,
+            base_url=str(request.app.state.settings.base_url),
         )
-        return ClosureOut(closure_id, data.starts_on, data.ends_on, data.reason.strip())
+        return ClosureOut(closure_id, data.starts_on, data.ends_on, data.reason.strip(), cancelled)
 
     @delete("/{closure_id:uuid}", opt=VENUE_WRITERS, summary="Remove a closure")
     async def remove(self, venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:

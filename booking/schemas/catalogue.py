@@ -152,6 +152,8 @@ class ClosureOut(msgspec.Struct):
     starts_on: date
     ends_on: date
     reason: str
+    # Bookings the closure cancelled (only when it is added).
+    cancelled_bookings: int = 0
 
 
 class NewWorkspace(msgspec.Struct, forbid_unknown_fields=True):

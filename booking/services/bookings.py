@@ -478,3 +478,31 @@ async def venue_today(venue_id: uuid.UUID, now: datetime | None = None) -> date:
     if venue is None:
         raise NotFound("No such venue.")
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(venue["timezone"])).date()
+
+
+async def cancel_for_closure(
+    venue_id: uuid.UUID, starts_on: date, ends_on: date, reason: str, *, base_url: str
+) -> int:
+    """A closure added over existing bookings cancels them (never billable) and tells the agents."""
+    now = datetime.now(UTC)
+    rows = await Booking.raw(
+        "SELECT * FROM booking WHERE venue = {} AND status = 'confirmed' "
+        "AND local_date BETWEEN {} AND {} FOR UPDATE",
+        venue_id,
+        starts_on,
+        ends_on,
+    )
+    for booking in rows:
+        await Booking.update(
+            {
+                Booking.status: "cancelled",
+                Booking.cancelled_at: now,
+                Booking.cancelled_by_venue: True,
+                Booking.cancel_reason: f"Fermeture du lieu : {reason}",
+                Booking.sequence: Booking.sequence + 1,
+                Booking.updated_at: now,
+            }
+        ).where(Booking.id == booking["id"])
+        await _release_seats(booking)
+        await _announce(booking["id"], cancel=True, base_url=base_url)
+    return len(rows)

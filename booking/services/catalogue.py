@@ -29,6 +29,7 @@ from booking.errors import (
     RateAlreadyDefined,
 )
 from booking.identity import VENUE_ROLES, Principal
+from booking.services import bookings
 from booking.tables import (
     Closure,
     OpeningHours,
@@ -339,16 +340,24 @@ async def hours_of(venue_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 async def add_closure(
-    venue_id: uuid.UUID, starts_on: date, ends_on: date, reason: str
-) -> uuid.UUID:
-    """Record a closure. (Bookings under it are cancelled by the bookings module.)"""
+    venue_id: uuid.UUID, starts_on: date, ends_on: date, reason: str, *, base_url: str
+) -> tuple[uuid.UUID, int]:
+    """Record a closure and cancel the confirmed bookings it covers; returns how many."""
     if ends_on < starts_on:
         raise InvalidValue("A closure ends on or after its first day.", field="ends_on")
     if not reason.strip():
         raise InvalidValue("Say why the venue closes.", field="reason")
-    closure = Closure(venue=venue_id, starts_on=starts_on, ends_on=ends_on, reason=reason.strip())
-    await closure.save()
-    return closure.id
+    async with Closure._meta.db.transaction():
+        if not await Venue.exists().where(Venue.id == venue_id):
+            raise NotFound("No such venue.")
+        closure = Closure(
+            venue=venue_id, starts_on=starts_on, ends_on=ends_on, reason=reason.strip()
+        )
+        await closure.save()
+        cancelled = await bookings.cancel_for_closure(
+            venue_id, starts_on, ends_on, reason.strip(), base_url=base_url
+        )
+    return closure.id, cancelled
 
 
 async def closures_of(venue_id: uuid.UUID) -> list[dict[str, Any]]:

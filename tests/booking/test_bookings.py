@@ -357,3 +357,41 @@ async def test_booking_times_follow_daylight_saving(
     assert rows[spring]["ends_at"] == datetime(2026, 3, 29, 11, 0, tzinfo=UTC)
     assert rows[autumn]["starts_at"] == datetime(2026, 10, 25, 7, 30, tzinfo=UTC)
     assert rows[autumn]["ends_at"] == datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+
+
+async def test_a_closure_over_bookings_cancels_them_and_tells_the_agents(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    venue = await make_venue()
+    desk = await make_workspace(venue, capacity=3)
+    _, headers = await _agent(settings)
+    day = next_weekday(2)
+    booked = await client.post(
+        "/api/v1/bookings",
+        json={"workspace_id": str(desk.id), "date": day.isoformat(), "slot": "day"},
+        headers=headers,
+    )
+    admin = auth(settings, await make_user(Role.VENUE_ADMIN, venue=venue))
+
+    closure = await client.post(
+        f"/api/v1/venues/{venue.id}/closures",
+        json={"starts_on": day.isoformat(), "ends_on": day.isoformat(), "reason": "Dégât des eaux"},
+        headers=admin,
+    )
+
+    assert closure.status_code == 201, closure.text
+    assert closure.json()["cancelled_bookings"] == 1
+    stored = (
+        await Booking.select(Booking.status, Booking.cancelled_by_venue, Booking.sequence)
+        .where(Booking.id == uuid.UUID(booked.json()["id"]))
+        .first()
+    )
+    assert stored == {"status": "cancelled", "cancelled_by_venue": True, "sequence": 1}
+    assert [o["calendar_method"] for o in await Outbox.select().order_by(Outbox.created_at)] == [
+        "REQUEST",
+        "CANCEL",
+    ]
+    seats = await SeatOccupancy.select(SeatOccupancy.seats_taken).where(
+        SeatOccupancy.workspace == desk.id
+    )
+    assert [s["seats_taken"] for s in seats] == [0, 0]
