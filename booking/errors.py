@@ -137,3 +137,15 @@ class RateStillMissing(Conflict):
     default_detail = (
         "No venue or organisation rate is in force on the visit's date; define it, then accept."
     )
+
+
+# Filled by the service layer, which owns the mapping from error classes to problem types;
+# lets a domain answer (a series' occurrences) name the problem of each refusal.
+_SLUGS: dict[type[DomainError], str] = {}
+
+
+def problem_slug(error: type[DomainError]) -> str:
+    for cls in error.__mro__:
+        if cls in _SLUGS:
+            return _SLUGS[cls]
+    return "unprocessable"

@@ -26,6 +26,7 @@ from billing.close import CloseInProgress, PeriodNotOver
 from billing.credit_notes import AlreadyCredited
 from booking import errors as booking_errors
 from booking.services.organisations import InvitationNotFound
+from booking.services.series import SeriesRefused
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,8 @@ DOMAIN_PROBLEMS: dict[type[Exception], ProblemType] = {}
 
 def register(error: type[Exception], slug: str, status: int, title: str) -> None:
     DOMAIN_PROBLEMS[error] = ProblemType(slug, status, title)
+    if issubclass(error, booking_errors.DomainError):
+        booking_errors._SLUGS[error] = slug
 
 
 register(booking_errors.DomainError, "unprocessable", 422, "Request cannot be processed")
@@ -65,6 +68,7 @@ register(booking_errors.RateAlreadyDefined, "rate-already-defined", 409, "Rate a
 register(booking_errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(booking_errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
 register(InvitationNotFound, "invitation-not-found", 404, "Invitation unknown or used")
+register(SeriesRefused, "series-refused", 409, "Atomic series refused")
 # Billing
 register(CloseInProgress, "close-in-progress", 409, "A close is running")
 register(PeriodNotOver, "period-not-over", 422, "Month not over")
@@ -165,7 +169,8 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     headers = None
     if isinstance(exc, booking_errors.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    return problem_response(problem, exc.detail, request, field=exc.field, headers=headers)
+    extra = getattr(exc, "extra", None) or {}
+    return problem_response(problem, exc.detail, request, field=exc.field, headers=headers, **extra)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

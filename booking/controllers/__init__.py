@@ -17,6 +17,7 @@ from booking.controllers.feeds import (
 from booking.controllers.messages import MyMessagesController, OutboxController
 from booking.controllers.open_data import OpenDataController
 from booking.controllers.organisations import ORGANISATION_CONTROLLERS
+from booking.controllers.series import SeriesController
 
 # Mounted under /api/v1.
 API_CONTROLLERS: list[type] = [
@@ -29,6 +30,7 @@ API_CONTROLLERS: list[type] = [
     MyCalendarFeedsController,
     VenueCalendarFeedsController,
     AvailabilityController,
+    SeriesController,
     OutboxController,
     MyMessagesController,
     *CATALOGUE_CONTROLLERS,

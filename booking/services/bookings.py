@@ -63,6 +63,7 @@ class BookingRequest:
     slot: str | None = None
     start: datetime | None = None  # naive = the venue's local time
     end: datetime | None = None
+    series_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,7 @@ async def book(
             exclusive=not shared,
             allowance_units=placement.allowance_units,
             created_by=principal.user_id,
+            series=request.series_id,
         )
         try:
             await booking.save()
