@@ -901,7 +901,9 @@ async def main() -> None:
                 ),
             )
         port = free_port()
-        bare_args = ["scan:bare_app", "--factory", "--app-dir", "bench", *workers]
+        # As a namespace package from the root: "--app-dir bench" would let bench/booking.py
+        # shadow the `booking` package in the server process.
+        bare_args = ["bench.scan:bare_app", "--factory", *workers]
         with server(bare_args, env, port) as process:
             await closed_loop(port, bare_requests, args.clients, 2)
             bare = await measured(

@@ -1,0 +1,174 @@
+"""Benchmark of bookings on a large data set: availability search latency, booking throughput,
+and a bare Litestar endpoint's throughput in the same run for the ratio.
+
+Seed first (bench/seed.py: 1,000,000 bookings), then:
+
+    python3 -m uv run --frozen python bench/booking.py \
+        --database-url postgresql://postgres@127.0.0.1:5432/tl_bench --redis-url redis://127.0.0.1:6379/7
+
+It starts the real application (uvicorn, APP_ENV=production) on that database, measures, and
+stops it. The HTTP client is bench/scan.py's small keep-alive client, cheap enough not to be
+what is measured; load generator, server, PostgreSQL and Redis share the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import secrets
+import sys
+from pathlib import Path
+
+# This file is named as the issue asks, bench/booking.py, which would shadow the `booking`
+# package: take the script's folder off the import path before importing the project.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from passes.keys import encode_key
+from service.auth import issue_access_token
+from service.embedded import free_port
+from service.settings import Settings
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# The keep-alive client, server runner and report of the scan benchmark, shared.
+_spec = importlib.util.spec_from_file_location("bench_scan", HERE / "scan.py")
+assert _spec is not None
+assert _spec.loader is not None
+scan = importlib.util.module_from_spec(_spec)
+sys.modules["bench_scan"] = scan  # its dataclasses look their module up there
+_spec.loader.exec_module(scan)
+bare_requests, closed_loop, http_post = scan.bare_requests, scan.closed_loop, scan.http_post
+measured, report, server = scan.measured, scan.report, scan.server
+
+
+def http_get(path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: bench", *[f"{k}: {v}" for k, v in headers.items()]]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    secret = secrets.token_urlsafe(48)
+    settings = Settings(secret_key=secret)
+    connection = await asyncpg.connect(args.database_url)
+    agents = [
+        r["id"]
+        for r in await connection.fetch(
+            "SELECT id FROM app_user WHERE role = 'agent' ORDER BY random() LIMIT 20000"
+        )
+    ]
+    venues = await connection.fetch(
+        "SELECT latitude, longitude FROM venue ORDER BY random() LIMIT 500"
+    )
+    desks = [
+        r["id"]
+        for r in await connection.fetch(
+            "SELECT id FROM workspace WHERE kind = 'desk' ORDER BY random() LIMIT 5000"
+        )
+    ]
+    bookings = await connection.fetchval("SELECT count(*) FROM booking")
+    await connection.close()
+    print(f"data: {bookings:,} bookings, {len(agents):,} agents sampled")
+    tokens = [issue_access_token(settings, a, "agent")[0] for a in agents]
+    today = datetime.now(PARIS).date()
+    future = [today + timedelta(days=d) for d in range(1, 60)]
+    future = [d for d in future if d.weekday() < 5]
+    rng = random.Random(7)
+
+    def search(_: int) -> bytes:
+        venue = rng.choice(venues)
+        query = urlencode(
+            {
+                "date": rng.choice(future).isoformat(),
+                "slot": rng.choice(("morning", "afternoon", "day")),
+                "lat": f"{venue['latitude']:.4f}",
+                "lon": f"{venue['longitude']:.4f}",
+                "radius_km": "10",
+            }
+        )
+        return http_get(
+            f"/api/v1/availability?{query}", {"Authorization": f"Bearer {rng.choice(tokens)}"}
+        )
+
+    turn = iter(range(10**9))
+
+    def book(_: int) -> bytes:
+        n = next(turn)
+        body = json.dumps(
+            {
+                "workspace_id": str(desks[n % len(desks)]),
+                "date": future[(n // len(desks)) % len(future)].isoformat(),
+                "slot": ("morning", "afternoon")[n % 2],
+            }
+        ).encode()
+        return http_post(
+            "/api/v1/bookings", {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}, body
+        )
+
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": secret,
+        "PASS_SIGNING_KEYS": encode_key(1, Ed25519PrivateKey.generate()),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_SIZE": "10",
+    }
+    workers = ["--workers", str(args.workers)]
+    port = free_port()
+    with server(["service.app:app_from_env", "--factory", *workers], env, port) as process:
+        await closed_loop(port, search, 4, 3)  # warm-up
+        # Latency at a moderate load (4 concurrent users), then what the server sustains.
+        searched = await measured(process, lambda: closed_loop(port, search, 4, args.seconds))
+        search_peak = await measured(
+            process, lambda: closed_loop(port, search, args.clients, args.seconds)
+        )
+        booked = await measured(
+            process, lambda: closed_loop(port, book, args.clients * 2, args.seconds)
+        )
+    port = free_port()
+    with server(["bench.scan:bare_app", "--factory", *workers], env, port) as process:
+        await closed_loop(port, bare_requests, args.clients, 2)
+        bare = await measured(
+            process, lambda: closed_loop(port, bare_requests, args.clients, args.seconds)
+        )
+    print(f"date: {today.isoformat()}; workers: {args.workers}; clients: {args.clients}")
+    report("availability search, 4 clients (10 km around a venue)", searched)
+    report(f"availability search, {args.clients} clients", search_peak)
+    report("bookings (POST /api/v1/bookings)", booked)
+    report("bare Litestar endpoint", bare)
+    bookings_per_s = booked.statuses[201] / booked.seconds
+    bare_rate = sum(bare.statuses.values()) / bare.seconds
+    search_rate = sum(search_peak.statuses.values()) / search_peak.seconds
+    print(f"search p95: {searched.percentile(95):.1f} ms (target < 50 ms)")
+    print(f"bookings created per second: {bookings_per_s:,.0f} (target >= 300)")
+    print(
+        f"ratios to the bare endpoint: search {search_rate / bare_rate:.1%}, "
+        f"booking {sum(booked.statuses.values()) / booked.seconds / bare_rate:.1%}"
+    )
+    print(
+        "command: python3 -m uv run --frozen python bench/booking.py "
+        f"--database-url {args.database_url} --redis-url {args.redis_url}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
