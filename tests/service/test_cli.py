@@ -406,5 +406,6 @@ async def test_worker_starts_against_the_database_and_stops_cleanly_on_sigterm(
 
     output = await asyncio.to_thread(log.read_text)
     assert code == 0, output
-    assert "Starting worker for 3 functions: close_month, cron:monthly_close" in output
+    assert "Starting worker for 9 functions: close_month, deliver_outbox, send_reminders" in output
+    assert "cron:monthly_close" in output
     assert "Traceback" not in output

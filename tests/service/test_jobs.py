@@ -46,4 +46,10 @@ def test_the_worker_runs_the_purge_hourly_and_the_billing_jobs() -> None:
     assert purge.minute == 17
     assert purge.hour is None  # every hour
     assert "cron:monthly_close" in crons
-    assert [f.__name__ for f in WorkerSettings.functions] == ["close_month"]
+    assert [f.__name__ for f in WorkerSettings.functions] == [
+        "close_month",
+        "deliver_outbox",
+        "send_reminders",
+        "mark_no_shows",
+    ]
+    assert {"cron:deliver_outbox", "cron:send_reminders", "cron:mark_no_shows"} <= set(crons)
