@@ -248,7 +248,10 @@ def build_bookings(data: DemoData, today: date) -> BookingData:
     demo_agent = next(a for a in agents if a.email == DEMO_AGENT)
     first_desks = [w for w in workspaces[first_venue] if w.kind == "desk"]
     upcoming = [today + timedelta(days=n) for n in range(FUTURE_DAYS)]
-    for day in [d for d in upcoming if d.weekday() < 5 and is_open(first_venue, d)][:2]:
+    working = [d for d in upcoming if d.weekday() < 5 and is_open(first_venue, d)]
+    # Today (for the arrivals and the scanner) and a later day; the next working day stays
+    # free, for the story "find a desk for tomorrow morning and book it".
+    for day in working[:1] + working[2:3]:
         book(demo_agent, venues[first_venue], first_desks[0], day, "confirmed")
 
     homes = {a.id: (rng.choice(venue_ids), rng.choice(venue_ids)) for a in agents}
@@ -259,6 +262,8 @@ def build_bookings(data: DemoData, today: date) -> BookingData:
         for agent in agents:
             if rng.random() >= (0.3 if offset < 0 else 0.15):
                 continue
+            if agent is demo_agent and offset >= 0:
+                continue  # the demo agent's days ahead are the ones above
             home, other = homes[agent.id]
             venue_id = home if rng.random() < 0.75 else other
             if not is_open(venue_id, day):

@@ -399,3 +399,24 @@ async def test_the_demo_has_walk_ins_and_one_anomaly_to_review(database_url: str
     flagged = await Visit.select(Visit.billable).where(Visit.id == anomalies[0]["visit"]).first()
     assert flagged == {"billable": False}
     assert await Visit.count().where(Visit.walk_in == True) == 2  # noqa: E712
+
+
+async def test_the_demo_agent_has_today_booked_and_tomorrow_free(database_url: str) -> None:
+    from datetime import date, timedelta
+
+    from booking.tables import Booking, User
+    from service.seed import seed
+
+    today = date(2026, 11, 24)  # a Tuesday
+    await seed(today)
+
+    agent = await User.select(User.id).where(User.email == "agent@demo.test").first()
+    assert agent is not None
+    days = [
+        b["local_date"]
+        for b in await Booking.select(Booking.local_date)
+        .where((Booking.agent == agent["id"]) & (Booking.local_date >= today))
+        .order_by(Booking.local_date)
+    ]
+    assert days[0] == today
+    assert today + timedelta(days=1) not in days
