@@ -72,7 +72,10 @@ def allow(
 SIGNED_IN = allow(*Role)
 
 
-def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Async on purpose: Litestar runs a synchronous guard in a worker thread on every request."""
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's automatic OPTIONS answers carry no data.
     access = handler.opt.get("access")
