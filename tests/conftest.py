@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -38,12 +40,16 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", ephemeral=True)
+    # Not under pytest's own temporary folder: another pytest session resets that folder to
+    # mode 0700, which locks out the PostgreSQL system user of a server still running.
+    folder = Path(tempfile.mkdtemp(prefix="tierslieux-test-pg-"))
+    server = EmbeddedPostgres(folder / "data", ephemeral=True)
     server.start()
     try:
         yield server.url()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
