@@ -38,8 +38,9 @@ PAYMENT_MENTIONS = [
     "Paiement à 30 jours à compter de la date d'émission, par virement ou prélèvement.",
     "Pas d'escompte pour paiement anticipé.",
     "En cas de retard de paiement : pénalités au taux de trois fois le taux d'intérêt légal "
-    "(art. L441-10 du Code de commerce) et indemnité forfaitaire pour frais de recouvrement "
-    "de 40 € (art. D441-5).",
+    "(art. L441-10 du Code de commerce).",
+    "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 € "
+    "(art. D441-5 du Code de commerce).",
 ]
 FRANCHISE_MENTION = "TVA non applicable, art. 293 B du CGI"
 SELF_BILLING_MENTION = (
