@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TypeVar
 
 import click
 
+from billing import rendering
 from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_period
 from billing.jobs import network_identity
 from billing.money import euros
 from billing.usage import MissingRate
-from service.settings import SettingsError, load
+from service.settings import Settings, SettingsError, load
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -45,32 +50,44 @@ def _print(result: CloseResult) -> None:
     click.echo(f"  network share: {euros(result.network_share_cents)} HT")
 
 
-@billing.command("close")
-@click.argument("month")
-@click.option("--dry-run", is_flag=True, help="Show the totals and write nothing.")
-def close(month: str, dry_run: bool) -> None:
-    """Close MONTH (YYYY-MM): usage lines, invoices, statements. Safe to run again."""
-    first = _month(month)
+def _settings() -> Settings:
     try:
         settings = load()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     if not settings.database_url:
         raise click.ClickException("DATABASE_URL must be set.")
+    return settings
 
-    async def run() -> CloseResult:
+
+def _on_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` in an event loop of its own with the database pool open."""
+
+    async def run() -> T:
         from service.database import use_database
         from service.piccolo_conf import DB
 
         use_database(settings.database_url or "")
         await DB.start_connection_pool(min_size=1, max_size=4)
         try:
-            return await close_period(first, network_identity(settings), dry_run=dry_run)
+            return await work()
         finally:
             await DB.close_connection_pool()
 
+    return asyncio.run(run())
+
+
+@billing.command("close")
+@click.argument("month")
+@click.option("--dry-run", is_flag=True, help="Show the totals and write nothing.")
+def close(month: str, dry_run: bool) -> None:
+    """Close MONTH (YYYY-MM): usage lines, invoices, statements. Safe to run again."""
+    first = _month(month)
+    settings = _settings()
     try:
-        result = asyncio.run(run())
+        result = _on_database(
+            settings, lambda: close_period(first, network_identity(settings), dry_run=dry_run)
+        )
     except (CloseInProgress, PeriodNotOver) as error:
         raise click.ClickException(error.detail) from None
     except MissingRate as error:
@@ -78,3 +95,22 @@ def close(month: str, dry_run: bool) -> None:
             f"{error}: add the venue or organisation rates, then close again."
         ) from None
     _print(result)
+
+
+@billing.command("render")
+@click.argument("month", required=False)
+def render(month: str | None) -> None:
+    """Render the PDFs and XML of MONTH's documents (all months if omitted) that have none yet.
+
+    The worker does this after each close; this is for a worker that was down.
+    """
+    first = _month(month) if month else None
+    settings = _settings()
+
+    async def work() -> int:
+        done = 0
+        for document_id in await rendering.unrendered(first):
+            done += await rendering.render(document_id)
+        return done
+
+    click.echo(f"Rendered {_on_database(settings, work)} documents.")

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from billing import bank, credit_notes, fec, payouts, services
+from billing import bank, credit_notes, fec, payouts, rendering, services
 from billing.close import close_period, paris_today, period_status
 from billing.jobs import network_identity
 from billing.schemas import (
@@ -200,6 +200,34 @@ class BankStatementController(Controller):
         return Page([msgspec.convert(r, BankEntryOut) for r in rows], total, limit, offset)
 
 
+FILE_NAMES = {"invoice": "facture", "statement": "autofacturation", "credit_note": "avoir"}
+
+
+async def _document_file(
+    request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
+) -> Response[bytes]:
+    """A rendered file of a document; if the worker has not made it yet, ask for it and say so."""
+    content = await rendering.stored_file(document["id"], file_kind)
+    if content is None:
+        await request.app.state.redis.enqueue_job(
+            "render_document", str(document["id"]), _job_id=f"render-document:{document['id']}"
+        )
+        raise rendering.NotRenderedYet()
+    name = f"{FILE_NAMES[document['kind']]}-{document['number']}"
+    media_type, suffix = (
+        ("application/xml", "xml") if file_kind == rendering.CII_XML else ("application/pdf", "pdf")
+    )
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{suffix}"',
+            # An issued document never changes: clients and proxies may keep it.
+            "Cache-Control": "private, max-age=86400, immutable",
+        },
+    )
+
+
 def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> type[Controller]:
     class DocumentController(Controller):
         path = route
@@ -227,6 +255,43 @@ def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> ty
             return DocumentDetail.from_row(
                 await services.get_document(principal, kind, document_id)
             )
+
+        @get(
+            "/{document_id:uuid}/pdf",
+            opt=allow(*readers),
+            summary=f"The {kind} as PDF/A-3 with its Factur-X XML (?plain=true: plain PDF)",
+            description=f"Also at `{route}/{{id}}.pdf`. Answers 503 with Retry-After while the "
+            "worker renders it.",
+            media_type="application/pdf",
+            responses=None,
+        )
+        async def pdf(
+            self,
+            request: Request[Any, Any, Any],
+            principal: CurrentPrincipal,
+            document_id: uuid.UUID,
+            plain: bool = False,
+        ) -> Response[bytes]:
+            document = await services.get_document(principal, kind, document_id)
+            file_kind = rendering.PLAIN_PDF if plain else rendering.FACTURX_PDF
+            return await _document_file(request, document, file_kind)
+
+        @get(
+            "/{document_id:uuid}/xml",
+            opt=allow(*readers),
+            summary=f"The {kind}'s EN 16931 CII XML alone (for Chorus Pro and other platforms)",
+            description=f"Also at `{route}/{{id}}.xml`.",
+            media_type="application/xml",
+            responses=None,
+        )
+        async def xml(
+            self,
+            request: Request[Any, Any, Any],
+            principal: CurrentPrincipal,
+            document_id: uuid.UUID,
+        ) -> Response[bytes]:
+            document = await services.get_document(principal, kind, document_id)
+            return await _document_file(request, document, rendering.CII_XML)
 
         @get(
             "/{document_id:uuid}/usage",
@@ -304,6 +369,12 @@ class CreditNoteIssueController(Controller):
             network_identity(request.app.state.settings),
             paris_today(),
         )
+        for document in issued:
+            await request.app.state.redis.enqueue_job(
+                "render_document",
+                str(document.document_id),
+                _job_id=f"render-document:{document.document_id}",
+            )
         return [
             DocumentTotals(d.number, d.total_excl_cents, d.total_vat_cents, d.total_incl_cents)
             for d in issued

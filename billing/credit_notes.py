@@ -14,12 +14,26 @@ from typing import Any
 import asyncpg
 
 from billing import numbering
-from billing.documents import Issued, NetworkIdentity, _write, organisation_party, venue_party
+from billing.documents import (
+    FRANCHISE_MENTION,
+    PAYMENT_MENTIONS,
+    SELF_BILLING_MENTION,
+    Issued,
+    NetworkIdentity,
+    _write,
+    organisation_party,
+    venue_party,
+)
 from billing.tables import Document, DocumentLine, DocumentUsage
 from booking.errors import Conflict, InvalidValue, NotFound
 from booking.tables import Organisation, Venue
 
-CREDIT_MENTIONS = ["Avoir à déduire de la facture corrigée ; aucun paiement n'est dû à ce titre."]
+# The discount and late-payment mentions stay on a credit note: French e-invoicing rules
+# (BR-FR-05) want them on every document.
+CREDIT_MENTIONS = [
+    "Avoir à déduire de la facture corrigée ; aucun paiement n'est dû à ce titre.",
+    *PAYMENT_MENTIONS[1:],
+]
 
 
 class AlreadyCredited(Conflict):
@@ -132,6 +146,8 @@ async def credit(
                     seller=venue_party(venue),
                     buyer=network.party(),
                     mentions=[
+                        *([] if venue["charges_vat"] else [FRANCHISE_MENTION]),
+                        SELF_BILLING_MENTION,
                         *CREDIT_MENTIONS,
                         f"Motif : {reason.strip()}",
                         f"Corrige le relevé d'autofacturation {statement['number']}.",

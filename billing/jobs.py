@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
 from arq import cron
 
+from billing import rendering
 from billing.close import NETWORK_TZ, close_period, paris_today
 from billing.documents import NetworkIdentity
 
@@ -39,7 +41,25 @@ async def close_month(ctx: dict[str, Any], month: str) -> dict[str, Any]:
         statements=len(result.statements),
         network_share_cents=result.network_share_cents,
     )
+    if ctx.get("redis") is not None:
+        # The PDFs are made by their own job: a close never waits for (or fails on) rendering.
+        await ctx["redis"].enqueue_job("render_documents", month, _job_id=f"render:{month}")
     return {"month": month, "invoices": len(result.invoices), "statements": len(result.statements)}
+
+
+async def render_documents(ctx: dict[str, Any], month: str | None = None) -> int:
+    """Render every document of `month` (or of all months) that has no files yet."""
+    period = date.fromisoformat(f"{month}-01") if month else None
+    rendered = 0
+    for document_id in await rendering.unrendered(period):
+        rendered += await rendering.render(document_id)
+    log.info("billing.rendered", month=month, documents=rendered)
+    return rendered
+
+
+async def render_document(ctx: dict[str, Any], document_id: str) -> bool:
+    """Render one document (asked for by someone downloading it before the batch got to it)."""
+    return await rendering.render(uuid.UUID(document_id))
 
 
 async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str | None:
@@ -58,5 +78,5 @@ async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str
     return month
 
 
-FUNCTIONS = [close_month]
+FUNCTIONS = [close_month, render_documents, render_document]
 CRON_JOBS = [cron(monthly_close, day=1, minute=0, run_at_startup=False)]

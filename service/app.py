@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import Receive, Scope, Send
 
 from billing.controllers import BILLING_API_CONTROLLERS
 from booking import controllers as booking_controllers
@@ -33,6 +35,22 @@ from service.piccolo_conf import DB
 from service.settings import Settings, load
 
 API_PREFIX = "/api/v1"
+# `/api/v1/invoices/{id}.pdf` (and .xml, for statements and credit notes too) is the address
+# people expect for a document's file; Litestar routes whole path segments only, so the
+# suffix is turned into the `/pdf` (`/xml`) sub-resource before routing.
+_DOCUMENT_FILE = re.compile(
+    rf"^({API_PREFIX}/(?:invoices|statements|credit-notes)/[0-9a-fA-F-]{{32,36}})\.(pdf|xml)$"
+)
+
+
+class PassTiersLieux(Litestar):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            match = _DOCUMENT_FILE.match(scope["path"])
+            if match is not None:
+                path = f"{match[1]}/{match[2]}"
+                scope = {**scope, "path": path, "raw_path": path.encode()}  # type: ignore[typeddict-item]
+        await super().__call__(scope, receive, send)
 
 
 class MetricsController(PrometheusController):
@@ -85,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PASS_API_CONTROLLERS,
         ],
     )
-    app = Litestar(
+    app = PassTiersLieux(
         route_handlers=[
             api,
             HealthController,

@@ -24,6 +24,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from billing.close import CloseInProgress, PeriodNotOver
 from billing.credit_notes import AlreadyCredited
+from billing.rendering import NotRenderedYet
 from booking import errors as booking_errors
 from booking.services.organisations import InvitationNotFound
 from booking.services.series import SeriesRefused
@@ -73,6 +74,7 @@ register(SeriesRefused, "series-refused", 409, "Atomic series refused")
 register(CloseInProgress, "close-in-progress", 409, "A close is running")
 register(PeriodNotOver, "period-not-over", 422, "Month not over")
 register(AlreadyCredited, "already-credited", 409, "Already credited")
+register(NotRenderedYet, "document-rendering", 503, "Document being rendered")
 # Bookings
 register(booking_errors.CapacityExhausted, "capacity-exhausted", 409, "No seat left")
 register(booking_errors.RoomTaken, "room-taken", 409, "Room already booked")
@@ -167,8 +169,9 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     assert isinstance(exc, booking_errors.DomainError)
     problem = problem_for(exc)
     headers = None
-    if isinstance(exc, booking_errors.TooManyAttempts):
-        headers = {"Retry-After": str(exc.retry_after)}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     extra = getattr(exc, "extra", None) or {}
     return problem_response(problem, exc.detail, request, field=exc.field, headers=headers, **extra)
 

@@ -37,6 +37,12 @@ async def test_close_from_the_command_line_dry_run_then_for_real(
     assert "Close of 2026-10: closed" in real.output
     assert await Document.count() == 2
 
+    rendered = await asyncio.to_thread(runner.invoke, billing, ["render", "2026-10"])
+    assert rendered.exit_code == 0, rendered.output
+    assert "Rendered 2 documents." in rendered.output
+    again = await asyncio.to_thread(runner.invoke, billing, ["render"])
+    assert "Rendered 0 documents." in again.output
+
     bad = await asyncio.to_thread(runner.invoke, billing, ["close", "october"])
     assert bad.exit_code == 2
     assert "YYYY-MM" in bad.output
