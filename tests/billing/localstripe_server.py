@@ -82,9 +82,9 @@ def send_invoice(id: str, **_: Any) -> resources.Invoice:
     return invoice
 
 
-resources.Invoice._api_create = staticmethod(create_invoice)  # type: ignore[method-assign]
-resources.InvoiceItem._api_create = staticmethod(create_item)  # type: ignore[method-assign]
-resources.store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+resources.Invoice._api_create = staticmethod(create_invoice)
+resources.InvoiceItem._api_create = staticmethod(create_item)
+resources.store.dump_to_disk = lambda: None
 for path, handler in (
     ("/v1/invoices/{id}/finalize", finalize_invoice),
     ("/v1/invoices/{id}/send", send_invoice),

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from arq import create_pool
+from arq import Retry, create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
 
@@ -299,7 +299,7 @@ async def test_a_push_that_died_half_way_is_resumed_without_duplicating_lines(
     assert remote.status == "open"
     assert remote.total == document["total_incl_cents"]
     assert len((await stripe_client.v1.invoices.line_items.list_async(draft.id)).data) == len(lines)
-    assert (await StripeInvoice.select().first())["status"] == "open"  # type: ignore[index]
+    assert [r["status"] for r in await StripeInvoice.select(StripeInvoice.status)] == ["open"]
 
 
 async def test_paying_in_stripe_marks_our_invoice_paid_through_the_signed_webhook(
@@ -313,7 +313,7 @@ async def test_paying_in_stripe_marks_our_invoice_paid_through_the_signed_webhoo
     document = (await invoices(month))[0]
     stripe_invoice_id = await stripe_sync.push_invoice(document["id"], settings)
     assert stripe_invoice_id is not None
-    customer = (await StripeCustomer.select().first())["stripe_customer_id"]  # type: ignore[index]
+    [customer] = [r["stripe_customer_id"] for r in await StripeCustomer.select()]
     # The organisation pays with a card on Stripe's page.
     card = await stripe_client.v1.payment_methods.create_async(
         params={
@@ -348,7 +348,7 @@ async def test_paying_in_stripe_marks_our_invoice_paid_through_the_signed_webhoo
         ("stripe", stripe_invoice_id, document["total_incl_cents"])
     ]
     assert payments[0]["received_on"] == paris_today()
-    assert (await StripeInvoice.select().first())["status"] == "paid"  # type: ignore[index]
+    assert [r["status"] for r in await StripeInvoice.select(StripeInvoice.status)] == ["paid"]
     kinds = {e["kind"] for e in await WebhookEvent.select(WebhookEvent.kind)}
     assert "invoice.payment_succeeded" in kinds
 
@@ -523,3 +523,23 @@ async def test_a_push_needs_an_issued_invoice_and_a_key(settings: Settings) -> N
             (await invoices(month))[0]["id"], dataclasses.replace(settings, stripe_api_key=None)
         )
     assert await StripeInvoice.count() == 0
+
+
+async def test_stripe_out_of_reach_fails_the_push_for_a_later_retry_and_writes_nothing(
+    settings: Settings,
+) -> None:
+    month = last_month()
+    await usage_of_two_organisations(month)
+    offline = dataclasses.replace(settings, stripe_api_base=f"http://127.0.0.1:{free_port()}")
+    await close_month(
+        {"settings": dataclasses.replace(settings, stripe_api_key=None)}, f"{month:%Y-%m}"
+    )
+
+    with pytest.raises(Retry):
+        await push_invoices_to_stripe({"settings": offline, "job_try": 1}, f"{month:%Y-%m}")
+    last_try = await push_invoices_to_stripe({"settings": offline, "job_try": 5}, f"{month:%Y-%m}")
+
+    assert last_try["pushed"] == 0
+    assert sorted(last_try["failed"]) == sorted(str(d["id"]) for d in await invoices(month))
+    assert await StripeInvoice.count() == 0
+    assert await StripeCustomer.count() == 0
