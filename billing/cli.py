@@ -8,10 +8,12 @@ from datetime import date
 from typing import TypeVar
 
 import click
+from arq import create_pool
+from arq.connections import RedisSettings
 
-from billing import rendering
+from billing import invoice_mail, rendering
 from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_period
-from billing.jobs import network_identity
+from billing.jobs import network_identity, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
 from service.settings import Settings, SettingsError, load
@@ -77,6 +79,31 @@ def _on_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+async def _after_close(settings: Settings, month: date) -> list[str]:
+    """What the close job does next: queue the rendering, and the Stripe push or the emails."""
+    said = []
+    if not settings.stripe_api_key:
+        written = await invoice_mail.email_invoices(month)
+        said.append(f"  invoices emailed: {written} new message(s) in the outbox")
+    if settings.redis_url:
+        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        try:
+            await redis.enqueue_job(
+                "render_documents", f"{month:%Y-%m}", _job_id=f"render:{month:%Y-%m}"
+            )
+            said.append("  PDFs queued for rendering (job render_documents, run by the worker)")
+            if settings.stripe_api_key:
+                await send_invoices({"settings": settings, "redis": redis}, f"{month:%Y-%m}")
+                said.append(
+                    "  invoices queued for Stripe (job push_invoices_to_stripe, run by the worker)"
+                )
+        finally:
+            await redis.aclose()
+    else:
+        said.append("  no REDIS_URL: render the PDFs with `tierslieux billing render`")
+    return said
+
+
 @billing.command("close")
 @click.argument("month")
 @click.option("--dry-run", is_flag=True, help="Show the totals and write nothing.")
@@ -84,10 +111,18 @@ def close(month: str, dry_run: bool) -> None:
     """Close MONTH (YYYY-MM): usage lines, invoices, statements. Safe to run again."""
     first = _month(month)
     settings = _settings()
+    if settings.stripe_api_key and not settings.redis_url and not dry_run:
+        raise click.ClickException("REDIS_URL must be set to queue the Stripe push.")
+    said: list[str] = []
+
+    async def work() -> CloseResult:
+        result = await close_period(first, network_identity(settings), dry_run=dry_run)
+        if not dry_run:
+            said.extend(await _after_close(settings, first))
+        return result
+
     try:
-        result = _on_database(
-            settings, lambda: close_period(first, network_identity(settings), dry_run=dry_run)
-        )
+        result = _on_database(settings, work)
     except (CloseInProgress, PeriodNotOver) as error:
         raise click.ClickException(error.detail) from None
     except MissingRate as error:
@@ -95,6 +130,8 @@ def close(month: str, dry_run: bool) -> None:
             f"{error}: add the venue or organisation rates, then close again."
         ) from None
     _print(result)
+    for line in said:
+        click.echo(line)
 
 
 @billing.command("render")

@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+import stripe
 import structlog
-from arq import cron
+from arq import Retry, cron
 
-from billing import rendering
+from billing import invoice_mail, rendering, stripe_sync
 from billing.close import NETWORK_TZ, close_period, paris_today
 from billing.documents import NetworkIdentity
 
@@ -44,6 +45,7 @@ async def close_month(ctx: dict[str, Any], month: str) -> dict[str, Any]:
     if ctx.get("redis") is not None:
         # The PDFs are made by their own job: a close never waits for (or fails on) rendering.
         await ctx["redis"].enqueue_job("render_documents", month, _job_id=f"render:{month}")
+    await send_invoices(ctx, month)
     return {"month": month, "invoices": len(result.invoices), "statements": len(result.statements)}
 
 
@@ -62,6 +64,36 @@ async def render_document(ctx: dict[str, Any], document_id: str) -> bool:
     return await rendering.render(uuid.UUID(document_id))
 
 
+async def send_invoices(ctx: dict[str, Any], month: str) -> None:
+    """After the close: to Stripe (its own job, retried) when configured, else by email."""
+    if ctx["settings"].stripe_api_key:
+        # One job id per month: a close run again queues the push once.
+        await ctx["redis"].enqueue_job(
+            "push_invoices_to_stripe", month, _job_id=f"stripe-push:{month}"
+        )
+    else:
+        await invoice_mail.email_invoices(date.fromisoformat(f"{month}-01"))
+
+
+async def push_invoices_to_stripe(ctx: dict[str, Any], month: str) -> dict[str, Any]:
+    """Push every invoice of `month` to Stripe; safe to run again, each push is idempotent.
+
+    One invoice failing (Stripe unreachable, a refused customer) does not stop the others;
+    the job is then retried later and resumes where each push stopped.
+    """
+    pushed, failed = 0, []
+    for document_id in await stripe_sync.invoices_of(date.fromisoformat(f"{month}-01")):
+        try:
+            if await stripe_sync.push_invoice(document_id, ctx["settings"]) is not None:
+                pushed += 1
+        except stripe.StripeError as error:
+            failed.append(str(document_id))
+            log.error("stripe.push_failed", document_id=str(document_id), error=str(error))
+    if failed and ctx.get("job_try", 1) < 5:
+        raise Retry(defer=60 * ctx.get("job_try", 1))
+    return {"month": month, "pushed": pushed, "failed": failed}
+
+
 async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str | None:
     """On the 1st at 02:00 Europe/Paris, close the month before.
 
@@ -78,5 +110,5 @@ async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str
     return month
 
 
-FUNCTIONS = [close_month, render_documents, render_document]
+FUNCTIONS = [close_month, render_documents, render_document, push_invoices_to_stripe]
 CRON_JOBS = [cron(monthly_close, day=1, minute=0, run_at_startup=False)]

@@ -164,12 +164,23 @@ class Payout(Table, tablename="payout"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class StripeCustomer(Table, tablename="stripe_customer"):
+    """The Stripe customer of an organisation, made once and reused for every invoice."""
+
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
+    stripe_customer_id = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class StripeInvoice(Table, tablename="stripe_invoice"):
-    """The Stripe invoice created for one of our invoices, and the events already applied."""
+    """The Stripe invoice created for one of our invoices, and how far it has gone.
+
+    draft: created at Stripe, lines maybe not all added; open: finalized and sent; paid.
+    """
 
     document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
     stripe_invoice_id = Varchar(length=100)
-    status = Varchar(length=20)
+    status = Varchar(length=20)  # draft | open | paid
     created_at = Timestamptz(default=TimestamptzNow())
 
 

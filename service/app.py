@@ -21,6 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Receive, Scope, Send
 
 from billing.controllers import BILLING_API_CONTROLLERS
+from billing.stripe_controllers import STRIPE_API_CONTROLLERS
 from booking import controllers as booking_controllers
 from booking.identity import Principal
 from passes.controllers import PASS_API_CONTROLLERS
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *booking_controllers.API_CONTROLLERS,
             *BILLING_API_CONTROLLERS,
+            *STRIPE_API_CONTROLLERS,
             *SCAN_API_CONTROLLERS,
             *PASS_API_CONTROLLERS,
         ],

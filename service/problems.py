@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from billing.close import CloseInProgress, PeriodNotOver
 from billing.credit_notes import AlreadyCredited
 from billing.rendering import NotRenderedYet
+from billing.stripe_webhooks import InvalidStripeSignature
 from booking import errors as booking_errors
 from booking.services.organisations import InvitationNotFound
 from booking.services.series import SeriesRefused
@@ -75,6 +76,7 @@ register(CloseInProgress, "close-in-progress", 409, "A close is running")
 register(PeriodNotOver, "period-not-over", 422, "Month not over")
 register(AlreadyCredited, "already-credited", 409, "Already credited")
 register(NotRenderedYet, "document-rendering", 503, "Document being rendered")
+register(InvalidStripeSignature, "invalid-stripe-signature", 400, "Invalid Stripe signature")
 # Bookings
 register(booking_errors.CapacityExhausted, "capacity-exhausted", 409, "No seat left")
 register(booking_errors.RoomTaken, "room-taken", 409, "Room already booked")

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from billing.cli import billing
 from billing.tables import Document
 from booking.identity import Role
+from booking.tables import Outbox
 from tests.billing.factories import make_visit
 from tests.factories import make_user, make_venue, make_workspace
 
@@ -36,6 +37,11 @@ async def test_close_from_the_command_line_dry_run_then_for_real(
     assert real.exit_code == 0, real.output
     assert "Close of 2026-10: closed" in real.output
     assert await Document.count() == 2
+    # Stripe is off: the invoice goes by email, once even if the close is run again.
+    assert "invoices emailed: 1 new message(s)" in real.output
+    again = await asyncio.to_thread(runner.invoke, billing, ["close", "2026-10"])
+    assert "invoices emailed: 0 new message(s)" in again.output
+    assert await Outbox.count().where(Outbox.kind == "invoice_issued") == 1
 
     rendered = await asyncio.to_thread(runner.invoke, billing, ["render", "2026-10"])
     assert rendered.exit_code == 0, rendered.output

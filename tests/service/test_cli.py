@@ -406,6 +406,9 @@ async def test_worker_starts_against_the_database_and_stops_cleanly_on_sigterm(
 
     output = await asyncio.to_thread(log.read_text)
     assert code == 0, output
-    assert "Starting worker for 9 functions: close_month, deliver_outbox, send_reminders" in output
+    assert (
+        "Starting worker for 12 functions: close_month, render_documents, render_document, "
+        "push_invoices_to_stripe, deliver_outbox" in output
+    )
     assert "cron:monthly_close" in output
     assert "Traceback" not in output

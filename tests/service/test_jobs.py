@@ -48,6 +48,9 @@ def test_the_worker_runs_the_purge_hourly_and_the_billing_jobs() -> None:
     assert "cron:monthly_close" in crons
     assert [f.__name__ for f in WorkerSettings.functions] == [
         "close_month",
+        "render_documents",
+        "render_document",
+        "push_invoices_to_stripe",
         "deliver_outbox",
         "send_reminders",
         "mark_no_shows",
