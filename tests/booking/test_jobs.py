@@ -48,6 +48,12 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
+def _soon() -> datetime:
+    """A minute from now: the outbox stamps its rows with the database's clock, so a job run
+    at a fixed past date would find nothing due once the real date has gone past it."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+
+
 async def _booking(settings: Settings, day: date, now: datetime) -> Booking:
     venue = await make_venue()
     await OpeningHours.insert(
@@ -72,8 +78,8 @@ async def test_the_outbox_is_delivered_by_smtp_with_the_invitation(
     database_url: str, settings: Settings, smtp_server: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_server
-    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    await _booking(settings, date(2026, 12, 3), now)
+    now = _soon()
+    await _booking(settings, (now + timedelta(days=2)).date(), now)
     ctx = {"settings": replace(settings, smtp_url=f"smtp://127.0.0.1:{port}")}
 
     sent = await deliver_outbox(ctx, now=now)
@@ -97,8 +103,8 @@ async def test_the_outbox_is_delivered_by_smtp_with_the_invitation(
 async def test_a_failed_delivery_backs_off_and_keeps_the_error(
     database_url: str, settings: Settings
 ) -> None:
-    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    await _booking(settings, date(2026, 12, 3), now)
+    now = _soon()
+    await _booking(settings, (now + timedelta(days=2)).date(), now)
     ctx = {
         "settings": replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
     }  # nobody listens
@@ -121,8 +127,8 @@ async def test_a_failed_delivery_backs_off_and_keeps_the_error(
 async def test_without_smtp_the_demo_keeps_messages_as_delivered(
     database_url: str, settings: Settings
 ) -> None:
-    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    await _booking(settings, date(2026, 12, 3), now)
+    now = _soon()
+    await _booking(settings, (now + timedelta(days=2)).date(), now)
 
     assert await deliver_outbox({"settings": settings}, now=now) == 1
     assert await Outbox.count().where(Outbox.sent_at.is_not_null()) == 1
