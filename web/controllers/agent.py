@@ -267,7 +267,10 @@ class AgentController(Controller):
             offset=0,
             base_url=_base_url(request),
         )
-        next_booking = next((b for b in upcoming if b["status"] == "confirmed"), None)
+        now = datetime.now(UTC)
+        next_booking = next(
+            (b for b in upcoming if b["status"] == "confirmed" and b["ends_at"] > now), None
+        )
         return page(
             request,
             "agent/pass.html",
