@@ -88,6 +88,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "find.commune": ("Commune", "Town"),
     "find.commune.any": ("Toutes les communes", "Every town"),
     "find.error.date": ("Choisissez une date valide.", "Choose a valid date."),
+    "find.error.past": ("Cette date est déjà passée.", "This date is already past."),
     "find.error.slot": ("Choisissez un créneau de la liste.", "Choose a slot from the list."),
     "find.error.kind": ("Choisissez un type d'espace de la liste.", "Choose a kind from the list."),
     "find.submit": ("Chercher", "Search"),

@@ -222,6 +222,7 @@ async def test_search_refuses_bad_and_past_dates(
     assert 'aria-describedby="date-error"' in bad.text
     past = await client.get("/agent", params={"date": "2020-01-06"})
     assert past.status_code == 422
+    assert "Cette date est déjà passée." in past.text
     wrong_slot = await client.get("/agent", params={"slot": "night"})
     assert wrong_slot.status_code == 422
 

@@ -111,7 +111,10 @@ class AgentController(Controller):
                 )
                 results, _ = await availability.search(query, 50, 0)
             except InvalidValue as error:
-                errors[error.field or "date"] = error.detail
+                # The search refuses past dates (and nothing else the form can send).
+                errors[error.field or "date"] = (
+                    "find.error.past" if error.field == "date" else error.detail
+                )
                 status_code = 422
         assert principal.user_id is not None
         return page(
