@@ -10,6 +10,7 @@ from typing import Any
 from arq import create_pool
 from arq.connections import RedisSettings
 from litestar import Litestar, Request, Router
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
@@ -34,6 +35,8 @@ from service.observability import HealthController, RequestContextMiddleware
 from service.openapi import document_problems
 from service.piccolo_conf import DB
 from service.settings import Settings, load
+from web.pages import template_config
+from web.routes import web_routers
 
 API_PREFIX = "/api/v1"
 # `/api/v1/invoices/{id}.pdf` (and .xml, for statements and credit notes too) is the address
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             MetricsController,
             *booking_controllers.PUBLIC_CONTROLLERS,
+            *web_routers(),
         ],
         lifespan=[app_resources(settings)],
         middleware=[
@@ -123,6 +127,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[authorize],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=problems.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=template_config(),
+        # Page forms carry a token; the API authenticates with bearer tokens, which a
+        # cross-site form cannot send, so it is left out.
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key + ":csrf",
+            exclude=["^/api/"],
+            cookie_secure=settings.base_url.startswith("https://"),
+            cookie_httponly=True,
+        ),
         openapi_config=OpenAPIConfig(
             title="Pass Tiers-Lieux API",
             version="1.0.0",

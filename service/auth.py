@@ -20,7 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from redis.asyncio import Redis
 
-from booking.errors import TooManyAttempts
+from booking.errors import InvalidCredentials, TooManyAttempts
 from booking.identity import Principal, Role
 from booking.services import accounts
 from service.settings import Settings
@@ -118,6 +118,21 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tup
     return token, int(lifetime.total_seconds())
 
 
+async def sign_in(
+    settings: Settings, redis: Redis, email: str, password: str, client: str
+) -> tuple[str, int]:
+    """Check an email and password (throttled) and issue an access token: the API and pages share it."""
+    throttle = LoginThrottle(redis, settings.login_attempts_per_15_minutes)
+    await throttle.check(email, client)
+    try:
+        user = await accounts.authenticate(email, password, allow_demo_accounts=settings.is_demo)
+    except InvalidCredentials:
+        await throttle.failed(email, client)
+        raise
+    await throttle.succeeded(email)
+    return issue_access_token(settings, user.id, user.role)
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Turns a Bearer token into a Principal; no header means anonymous (guards decide)."""
 
@@ -137,17 +152,28 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=await _user_principal(settings, token), auth=token)
 
 
-async def _user_principal(settings: Settings, token: str) -> Principal:
+def token_claims(settings: Settings, token: str) -> dict[str, Any]:
+    """The claims of a valid, unexpired access token; NotAuthorizedException otherwise."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             settings.secret_key,
             algorithms=[JWT_ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
-        user_id = uuid.UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, KeyError):
+        uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         raise NotAuthorizedException("The access token is invalid or expired.") from None
+    return claims
+
+
+async def _user_principal(settings: Settings, token: str) -> Principal:
+    return await user_principal(token_claims(settings, token))
+
+
+async def user_principal(claims: dict[str, Any]) -> Principal:
+    """The principal named by checked claims (see `token_claims`)."""
+    user_id = uuid.UUID(claims["sub"])
     # Looked up on every request so that deactivation and role changes apply at once.
     user = await accounts.get_active_user(user_id)
     if user is None:

@@ -153,10 +153,16 @@ async def client(app: Litestar, redis: Redis) -> AsyncIterator[httpx.AsyncClient
 
 
 @pytest.fixture
-def live_server(settings: Settings, redis: Redis) -> Iterator[str]:
+def live_server_env() -> dict[str, str]:
+    """Extra environment for the live server; a folder's conftest overrides it (demo mode)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str]) -> Iterator[str]:
     """The app served by a real uvicorn process on a free port, on this test's database.
 
-    For what must cross a real socket: concurrent-request races and schemathesis.
+    For what must cross a real socket: concurrent-request races, schemathesis, browsers.
     """
     port = free_port()
     env = {
@@ -168,6 +174,7 @@ def live_server(settings: Settings, redis: Redis) -> Iterator[str]:
         "BASE_URL": settings.base_url,
         "DATA_DIR": str(settings.data_dir),
         "LOG_LEVEL": "WARNING",
+        **live_server_env,
     }
     process = subprocess.Popen(
         [

@@ -8,11 +8,10 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
-from booking.errors import InvalidCredentials, NotFound
+from booking.errors import NotFound
 from booking.schemas.accounts import Me, TokenRequest, TokenResponse
-from booking.services import accounts
 from booking.tables import User
-from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, LoginThrottle, issue_access_token
+from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, sign_in
 
 
 class AuthController(Controller):
@@ -23,19 +22,10 @@ class AuthController(Controller):
     async def token(
         self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]
     ) -> TokenResponse:
-        settings = request.app.state.settings
-        throttle = LoginThrottle(request.app.state.redis, settings.login_attempts_per_15_minutes)
         client = request.client.host if request.client else "unknown"
-        await throttle.check(data.email, client)
-        try:
-            user = await accounts.authenticate(
-                data.email, data.password, allow_demo_accounts=settings.is_demo
-            )
-        except InvalidCredentials:
-            await throttle.failed(data.email, client)
-            raise
-        await throttle.succeeded(data.email)
-        token, expires_in = issue_access_token(settings, user.id, user.role)
+        token, expires_in = await sign_in(
+            request.app.state.settings, request.app.state.redis, data.email, data.password, client
+        )
         return TokenResponse(access_token=token, token_type="bearer", expires_in=expires_in)
 
 

@@ -215,6 +215,37 @@ async def units_used(agent_id: uuid.UUID, month_of: date, organisation: dict[str
     return int(rows[0]["used"])
 
 
+def allowance_units(agent: dict[str, Any], organisation: dict[str, Any]) -> int:
+    """Half-days a month: the agent's own allowance, else the organisation's default."""
+    own = agent["monthly_allowance_units"]
+    return int(own if own is not None else organisation["monthly_allowance_units"])
+
+
+@dataclass(frozen=True)
+class MonthlyAllowance:
+    used: int
+    allowed: int
+
+
+async def allowance_of(agent_id: uuid.UUID, month_of: date) -> MonthlyAllowance:
+    """What the agent has used of their allowance in the month of `month_of` (half-days)."""
+    agent = (
+        await User.select(User.monthly_allowance_units, User.organisation)
+        .where(User.id == agent_id)
+        .first()
+    )
+    if agent is None or agent["organisation"] is None:
+        raise NotFound("No such agent.")
+    organisation = (
+        await Organisation.select().where(Organisation.id == agent["organisation"]).first()
+    )
+    assert organisation is not None
+    return MonthlyAllowance(
+        used=await units_used(agent_id, month_of, organisation),
+        allowed=allowance_units(agent, organisation),
+    )
+
+
 async def book(
     principal: Principal,
     request: BookingRequest,
@@ -261,11 +292,7 @@ async def book(
                 "ahead.",
                 field="date" if not hourly else "start",
             )
-        allowance = (
-            agent["monthly_allowance_units"]
-            if agent["monthly_allowance_units"] is not None
-            else organisation["monthly_allowance_units"]
-        )
+        allowance = allowance_units(agent, organisation)
         used = await units_used(agent_id, placement.local_date, organisation)
         if used + placement.allowance_units > allowance:
             raise AllowanceExceeded(

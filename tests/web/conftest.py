@@ -1,0 +1,41 @@
+"""Browser fixtures: one Chromium per session, a demo-seeded live server per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+from service.seed import seed
+from tests.web.browser import PHONE, launch
+
+
+@pytest.fixture
+async def live_server_env(database_url: str) -> dict[str, str]:
+    """The live server runs the demo (its accounts sign in) on the seeded test database."""
+    await seed()
+    return {"APP_ENV": "demo"}
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await launch(playwright)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def phone(browser: Browser, live_server: str) -> AsyncIterator[BrowserContext]:
+    """A fresh phone-sized browser profile (cookies, service workers) on the live server."""
+    context = await browser.new_context(
+        base_url=live_server, viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris"
+    )
+    context.set_default_timeout(15_000)
+    try:
+        yield context
+    finally:
+        await context.close()

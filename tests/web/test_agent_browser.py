@@ -1,0 +1,171 @@
+"""The agent's story in a real browser (Debian's Chromium, phone-sized), on the demo data.
+
+Each page is checked with axe-core (no serious or critical violation) and screenshotted
+into test-artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import zxingcpp
+from axe_playwright_python.async_playwright import Axe
+from PIL import Image
+from playwright.async_api import BrowserContext, Page, expect
+
+from booking.tables import Booking, User, Workspace
+from passes.verify import Reason
+from service.seed import DEMO_PASSWORD
+from tests.web.browser import artifact
+
+AGENT = "agent@demo.test"
+STAFF = "accueil@demo.test"
+LIVE = ("confirmed", "checked_in", "completed")
+_axe = Axe()
+
+
+async def check_accessibility(page: Page, name: str) -> None:
+    """No serious or critical axe-core violation; a full-page phone screenshot either way."""
+    await page.screenshot(path=artifact(f"{name}.png"), full_page=True)
+    results = await _axe.run(page)
+    serious = [
+        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
+    ]
+    assert serious == [], f"{name}: " + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] for n in v["nodes"][:5])
+        for v in serious
+    )
+
+
+async def sign_in(page: Page, email: str) -> None:
+    await page.goto("/")
+    await page.get_by_label("Adresse e-mail").fill(email)
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+
+
+async def free_day_for(agent_id: uuid.UUID) -> date:
+    """Tomorrow, unless the demo agent is already booked then or nothing opens (Sunday)."""
+    day = datetime.now(ZoneInfo("Europe/Paris")).date() + timedelta(days=1)
+    while day.weekday() == 6 or await Booking.exists().where(
+        (Booking.agent == agent_id) & (Booking.local_date == day) & Booking.status.is_in(LIVE)
+    ):
+        day += timedelta(days=1)
+    return day
+
+
+async def test_agent_books_tomorrow_and_shows_a_pass_that_works_offline(
+    phone: BrowserContext, live_server: str
+) -> None:
+    agent = await User.objects().where(User.email == AGENT).first()
+    assert agent is not None
+    # Arrange: room in the allowance whatever day of the month the test runs.
+    await User.update({User.monthly_allowance_units: 40}).where(User.id == agent.id)
+    day = await free_day_for(agent.id)
+    page = await phone.new_page()
+
+    await check_accessibility(await _goto(page, "/"), "home")
+    await sign_in(page, AGENT)
+    await expect(page).to_have_url(f"{live_server}/agent")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Trouver un poste")
+    await expect(page.get_by_text("demi-journée(s) utilisée(s) sur 40")).to_be_visible()
+    if day != datetime.now(ZoneInfo("Europe/Paris")).date() + timedelta(days=1):
+        await page.goto(f"/agent?date={day.isoformat()}")
+    await check_accessibility(page, "agent-find")
+
+    # Tap two: the first "Réserver" of the list.
+    first = page.get_by_role("button", name="Réserver").first
+    label = await first.get_attribute("aria-label")
+    await first.click()
+    await expect(page).to_have_url(re.compile(r"/agent/bookings\?done=booked#booking-"))
+    await expect(page.get_by_role("status")).to_contain_text("Réservation confirmée")
+    booking = (
+        await Booking.objects()
+        .where((Booking.agent == agent.id) & (Booking.local_date == day))
+        .first()
+    )
+    assert booking is not None, f"no booking on {day} after clicking {label}"
+    assert booking.status == "confirmed"
+    workspace = await Workspace.objects().where(Workspace.id == booking.workspace).first()
+    assert workspace is not None
+    assert label is not None
+    assert workspace.name in label
+    await expect(page.locator(f"#booking-{booking.id}")).to_be_visible()
+    await check_accessibility(page, "agent-bookings")
+
+    await page.locator(f"#booking-{booking.id}").get_by_role("link", name="Annuler").click()
+    await expect(page.get_by_role("button", name="Oui, annuler la réservation")).to_be_visible()
+    await check_accessibility(page, "agent-cancel")
+    await page.get_by_role("link", name="Non, la garder").click()
+
+    await page.get_by_role("link", name="Mon pass").click()
+    await expect(page.get_by_text("Camille Desrousseaux").first).to_be_visible()
+    qr = page.get_by_role("img", name="QR code du pass")
+    await expect(qr).to_be_visible()
+    await check_accessibility(page, "agent-pass")
+
+    # The QR as drawn on the phone decodes to a token the server accepts at the door.
+    shot = Image.open(io.BytesIO(await qr.screenshot()))
+    decoded = zxingcpp.read_barcode(shot)
+    assert decoded is not None, "zxing-cpp found no QR code on the pass page"
+    token = decoded.text
+    assert token.startswith("TL1:")
+    verdict = await _scan_at_the_door(live_server, token)
+    token_refusals = {r.value for r in Reason}
+    assert verdict["serial"] is not None, verdict
+    assert verdict["reason"] not in token_refusals, verdict
+    serial_shown = await page.locator(".facts dd").nth(2).inner_text()
+    assert str(verdict["serial"]) == serial_shown.strip()
+
+    # Offline: once the service worker holds the pass, it shows without network.
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await page.wait_for_function(
+        "caches.open('tl-pass-v1').then(c => c.match('/agent/pass.svg')).then(r => !!r)"
+    )
+    await phone.set_offline(True)
+    try:
+        await page.reload()
+        await expect(page.get_by_text("Camille Desrousseaux").first).to_be_visible()
+        await expect(page.get_by_role("img", name="QR code du pass")).to_be_visible()
+        width = await page.get_by_role("img", name="QR code du pass").evaluate(
+            "img => img.complete ? img.naturalWidth : 0"
+        )
+        assert width > 0, "the QR image did not load from the cache"
+        await page.screenshot(path=artifact("agent-pass-offline.png"), full_page=True)
+    finally:
+        await phone.set_offline(False)
+
+
+async def _goto(page: Page, path: str) -> Page:
+    await page.goto(path)
+    return page
+
+
+async def _scan_at_the_door(base: str, token: str) -> dict[str, object]:
+    """The venue's front desk scans the token through the API (the server's verifier)."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        signed_in = await http.post(
+            "/api/v1/auth/token", json={"email": STAFF, "password": DEMO_PASSWORD}
+        )
+        signed_in.raise_for_status()
+        headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        me = (await http.get("/api/v1/me", headers=headers)).json()
+        response = await http.post(
+            f"/api/v1/venues/{me['venue_id']}/scans",
+            headers=headers,
+            json={
+                "scan_id": str(uuid.uuid4()),
+                "token": token,
+                "scanned_at": datetime.now(UTC).isoformat(),
+                "direction": "in",
+            },
+        )
+        assert response.status_code == 201, response.text
+        result: dict[str, object] = response.json()
+        return result

@@ -1,0 +1,119 @@
+"""The home page with the sign-in form, sign-out, the account page, and the installable-app files."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from booking.errors import InvalidCredentials, TooManyAttempts
+from booking.identity import Role
+from booking.tables import User
+from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, sign_in, token_claims
+from web.i18n import translate
+from web.pages import STATIC, current, landing, landing_of, language, page
+from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class HomeController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def home(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        me = current(request)
+        if me is not None and not me.is_device:
+            return Redirect(landing(me), status_code=303)
+        return page(
+            request,
+            "home.html",
+            title_key="home.title",
+            email="",
+            errors={},
+            signed_out=request.query_params.get("signed_out") == "1",
+        )
+
+    @post("/signin", opt=PUBLIC)
+    async def sign_in(self, request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+        settings = request.app.state.settings
+        lang = language(request)
+        email = (data.get("email") or "").strip()
+        password = data.get("password") or ""
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = translate(lang, "home.error.required")
+        if not password:
+            errors["password"] = translate(lang, "home.error.required")
+        status = 422
+        if not errors:
+            client = request.client.host if request.client else "unknown"
+            try:
+                token, expires_in = await sign_in(
+                    settings, request.app.state.redis, email, password, client
+                )
+            except InvalidCredentials:
+                errors["email"] = translate(lang, "home.error.credentials")
+                status = 401
+            except TooManyAttempts as error:
+                minutes = max(1, error.retry_after // 60)
+                errors["email"] = translate(lang, "home.error.throttled", minutes=minutes)
+                status = 429
+            else:
+                role = Role(token_claims(settings, token)["role"])
+                return Redirect(
+                    landing_of(role),
+                    status_code=303,
+                    cookies=[session_cookie(token, expires_in, settings)],
+                )
+        return page(
+            request,
+            "home.html",
+            title_key="home.title",
+            status_code=status,
+            email=email,
+            errors=errors,
+            signed_out=False,
+        )
+
+    @post("/signout", opt=SIGNED_IN)
+    async def sign_out(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        settings = request.app.state.settings
+        await sign_out(settings, request.app.state.redis, request.cookies.get(SESSION_COOKIE))
+        return Redirect(
+            "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
+        )
+
+    @get("/account", opt=SIGNED_IN)
+    async def account(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
+    ) -> Response[Any]:
+        user = (
+            await User.select(User.email, User.display_name, User.role)
+            .where(User.id == principal.user_id)
+            .first()
+            if principal.user_id is not None
+            else None
+        )
+        return page(request, "account.html", title_key="account.title", user=user)
+
+    @get("/sw.js", opt=PUBLIC)
+    async def service_worker(self) -> Response[bytes]:
+        # Served from the root so that its scope covers /agent/pass; never cached by HTTP,
+        # so that a new version is picked up at the next visit.
+        return Response(
+            (STATIC / "sw.js").read_bytes(),
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+        )
+
+    @get("/manifest.webmanifest", opt=PUBLIC)
+    async def manifest(self) -> Response[bytes]:
+        return Response(
+            (STATIC / "manifest.webmanifest").read_bytes(),
+            media_type="application/manifest+json",
+        )

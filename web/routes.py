@@ -1,0 +1,35 @@
+"""The pages' routes, mounted at the root by the app factory."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
+
+from service.auth import PUBLIC
+from web.controllers.agent import AgentController
+from web.controllers.home import HomeController
+from web.pages import EXCEPTION_HANDLERS, STATIC
+from web.session import SessionMiddleware
+
+# Page controllers; the consoles of the other roles are added here.
+PAGE_CONTROLLERS: list[type] = [HomeController, AgentController]
+
+
+def web_routers() -> list[Router]:
+    pages = Router(
+        path="/",
+        route_handlers=PAGE_CONTROLLERS,
+        middleware=[DefineMiddleware(SessionMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        opt=PUBLIC,
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        include_in_schema=False,
+    )
+    return [pages, static]
