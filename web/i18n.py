@@ -217,6 +217,14 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+def register(words: dict[str, tuple[str, str]]) -> None:
+    """Add a group of pages' words (each console keeps its own in its module)."""
+    clash = words.keys() & _CATALOGUE.keys()
+    if clash:
+        raise ValueError(f"words defined twice: {sorted(clash)}")
+    _CATALOGUE.update(words)
+
+
 def choose(query: str | None, cookie: str | None) -> str:
     """The page's language: `?lang=` wins, then the cookie, then French."""
     for candidate in (query, cookie):
