@@ -12,11 +12,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from playwright.async_api import Browser, Playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, Playwright
+
+from service.seed import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
+# The demo's accounts (service/seed.py), by role.
+AGENT = "agent@demo.test"
+STAFF = "accueil@demo.test"
+VENUE_ADMIN = "lieu@demo.test"
+ORG_ADMIN = "orga@demo.test"
+NETWORK_ADMIN = "reseau@demo.test"
+_axe = Axe()
 
 
 def ensure_chromium() -> Path:
@@ -53,3 +63,25 @@ def artifact(name: str) -> Path:
     """Where a test keeps a screenshot or a trace (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+async def check_accessibility(page: Page, name: str) -> None:
+    """No serious or critical axe-core violation; a full-page screenshot either way."""
+    await page.screenshot(path=artifact(f"{name}.png"), full_page=True)
+    results = await _axe.run(page)
+    serious = [
+        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
+    ]
+    assert serious == [], f"{name}: " + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] for n in v["nodes"][:5])
+        for v in serious
+    )
+
+
+async def sign_in(page: Page, email: str) -> None:
+    """Sign in through the home page's form with a demo account."""
+    await page.goto("/")
+    await page.get_by_label("Adresse e-mail").fill(email)
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()

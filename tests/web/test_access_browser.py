@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import BrowserContext, expect
 
-from tests.web.test_agent_browser import AGENT, STAFF, check_accessibility, sign_in
+from tests.web.browser import AGENT, STAFF, check_accessibility, sign_in
 
 
 async def test_anonymous_visitors_are_sent_to_the_sign_in_form(

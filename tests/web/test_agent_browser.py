@@ -14,40 +14,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import zxingcpp
-from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import BrowserContext, Page, expect
 
 from booking.tables import Booking, User, Workspace
 from passes.verify import Reason
 from service.seed import DEMO_PASSWORD
-from tests.web.browser import artifact
+from tests.web.browser import AGENT, STAFF, artifact, check_accessibility, sign_in
 
-AGENT = "agent@demo.test"
-STAFF = "accueil@demo.test"
 LIVE = ("confirmed", "checked_in", "completed")
-_axe = Axe()
-
-
-async def check_accessibility(page: Page, name: str) -> None:
-    """No serious or critical axe-core violation; a full-page phone screenshot either way."""
-    await page.screenshot(path=artifact(f"{name}.png"), full_page=True)
-    results = await _axe.run(page)
-    serious = [
-        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: " + "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] for n in v["nodes"][:5])
-        for v in serious
-    )
-
-
-async def sign_in(page: Page, email: str) -> None:
-    await page.goto("/")
-    await page.get_by_label("Adresse e-mail").fill(email)
-    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Se connecter").click()
 
 
 async def free_day_for(agent_id: uuid.UUID) -> date:
