@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
@@ -45,17 +46,20 @@ def _out(request: Request[Any, Any, Any], issued: Pass) -> PassOut:
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+async def provide_my_pass(request: Request[Any, Any, Any], principal: CurrentPrincipal) -> Pass:
+    """The signed-in agent's live pass, issued on first use."""
+    assert principal.user_id is not None
+    return await services.ensure_pass(principal.user_id, _keyring(request))
+
+
 class MyPassController(Controller):
     path = "/me"
     tags = ["pass"]
+    dependencies = {"my_pass": Provide(provide_my_pass)}
 
     @get("/pass", opt=allow(Role.AGENT), summary="My pass (issued on first request)")
-    async def my_pass(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
-    ) -> Response[PassOut]:
-        assert principal.user_id is not None
-        issued = await services.ensure_pass(principal.user_id, _keyring(request))
-        return Response(_out(request, issued), headers=NO_STORE)
+    async def my_pass(self, request: Request[Any, Any, Any], my_pass: Pass) -> Response[PassOut]:
+        return Response(_out(request, my_pass), headers=NO_STORE)
 
     @get(
         "/pass.png",
@@ -66,12 +70,8 @@ class MyPassController(Controller):
             200: ResponseSpec(data_container=bytes, media_type="image/png", description="QR code")
         },
     )
-    async def my_pass_png(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
-    ) -> Response[bytes]:
-        assert principal.user_id is not None
-        issued = await services.ensure_pass(principal.user_id, _keyring(request))
-        return Response(qr.png(issued.token), media_type="image/png", headers=NO_STORE)
+    async def my_pass_png(self, my_pass: Pass) -> Response[bytes]:
+        return Response(qr.png(my_pass.token), media_type="image/png", headers=NO_STORE)
 
     @get(
         "/pass.svg",
@@ -84,12 +84,8 @@ class MyPassController(Controller):
             )
         },
     )
-    async def my_pass_svg(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
-    ) -> Response[bytes]:
-        assert principal.user_id is not None
-        issued = await services.ensure_pass(principal.user_id, _keyring(request))
-        return Response(qr.svg(issued.token), media_type="image/svg+xml", headers=NO_STORE)
+    async def my_pass_svg(self, my_pass: Pass) -> Response[bytes]:
+        return Response(qr.svg(my_pass.token), media_type="image/svg+xml", headers=NO_STORE)
 
 
 class AgentPassController(Controller):
