@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import date, time, timedelta
 
@@ -14,6 +15,8 @@ from booking.tables import Closure, OpeningHours, User, Venue, Workspace
 from service.tables import DoorDevice
 from tests.factories import make_booking, make_user, make_venue, make_workspace, next_weekday
 from tests.web.test_pages import csrf_token, post_form, sign_in
+
+_numbers = itertools.count(1)
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ async def make_statement(venue: Venue, **fields: object) -> Document:
         "issuer": f"venue:{venue.id}",
         "series": "AF",
         "year": 2026,
-        "sequence_number": 1,
+        "sequence_number": next(_numbers),
         "period": date(2026, 10, 1),
         "venue": venue.id,
         "issued_on": date(2026, 11, 1),
