@@ -173,6 +173,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "venue.devices.name": ("Nom de l'appareil", "Device name"),
     "venue.devices.create": ("Créer un jeton", "Create a token"),
     "venue.devices.token": ("Jeton de « {name} »", "Token of \u201c{name}\u201d"),
+    "venue.devices.token.label": ("Jeton de l'appareil", "The device's token"),
     "venue.devices.token.once": (
         "Copiez ce jeton maintenant : il ne sera plus jamais affiché.",
         "Copy this token now: it will never be shown again.",

@@ -395,3 +395,31 @@ async def test_statements_list_by_month_and_show_lines_and_the_pdf_once_rendered
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content == b"%PDF-1.7 test"
     assert f"autofacturation-{mine.number}.pdf" in pdf.headers["content-disposition"]
+
+
+async def test_equipment_the_catalogue_does_not_list_is_kept_unless_changed(
+    client: httpx.AsyncClient, venue: Venue, admin: User
+) -> None:
+    # The demo seeds such names; the API refuses them on a change.
+    workspace = await make_workspace(venue, equipment=["power_outlet"])
+    page = await client.get(f"/venue/workspaces/{workspace.id}")
+    assert 'name="equipment_power_outlet" value="1" checked' in page.text
+    assert "power outlet" in page.text
+    same = {"name": "Poste", "capacity": "3", "booking_unit": "day"}
+    kept = await post_form(
+        client, f"/venue/workspaces/{workspace.id}", {**same, "equipment_power_outlet": "1"}
+    )
+    assert kept.status_code == 303
+    await workspace.refresh()
+    assert (workspace.name, workspace.equipment) == ("Poste", ["power_outlet"])
+    refused = await post_form(
+        client,
+        f"/venue/workspaces/{workspace.id}",
+        {**same, "equipment_power_outlet": "1", "equipment_screen": "1"},
+    )
+    assert refused.status_code == 422
+    assert 'id="equipment-error"' in refused.text
+    dropped = await post_form(client, f"/venue/workspaces/{workspace.id}", same)
+    assert dropped.status_code == 303
+    await workspace.refresh()
+    assert workspace.equipment == []

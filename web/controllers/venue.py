@@ -73,7 +73,7 @@ def _rates_in_force(rates: list[dict[str, Any]], on: date) -> list[dict[str, Any
 
 
 def _workspace_form(
-    lang: str, values: dict[str, str], *, new: bool
+    lang: str, values: dict[str, str], *, new: bool, current: list[str] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The workspace form's fields as the service takes them, and the errors by field."""
     errors: dict[str, str] = {}
@@ -96,7 +96,11 @@ def _workspace_form(
     if unit not in UNITS:
         errors["booking_unit"] = translate(lang, "venue.error.unit")
     fields["booking_unit"] = unit
-    fields["equipment"] = [e for e in EQUIPMENT if checked(values, f"equipment_{e}")]
+    choices = sorted({*EQUIPMENT, *(current or [])})
+    fields["equipment"] = [e for e in choices if checked(values, f"equipment_{e}")]
+    if current is not None and set(fields["equipment"]) == set(current):
+        # Unchanged: older rows may hold names the catalogue no longer lists, keep them as is.
+        del fields["equipment"]
     return fields, errors
 
 
@@ -255,7 +259,7 @@ class VenueConsoleController(Controller):
             form=form,
             errors=errors,
             units=catalogue.UNITS_BY_KIND[workspace["kind"]],
-            equipment=EQUIPMENT,
+            equipment=sorted({*EQUIPMENT, *workspace["equipment"]}),
         )
 
     @post("/workspaces/{workspace_id:uuid}", opt=VENUE_ADMIN)
@@ -271,7 +275,9 @@ class VenueConsoleController(Controller):
             workspace = await catalogue.workspace_of(_venue(principal), workspace_id)
         except NotFound:
             return not_found(request)
-        fields, errors = _workspace_form(lang, data, new=False)
+        fields, errors = _workspace_form(
+            lang, data, new=False, current=list(workspace["equipment"])
+        )
         if not errors:
             try:
                 await catalogue.update_workspace(_venue(principal), workspace_id, fields)
@@ -281,7 +287,7 @@ class VenueConsoleController(Controller):
                 return Redirect(
                     f"/venue?done=workspace_saved#workspace-{workspace_id}", status_code=303
                 )
-        form = {**data, **fields}
+        form = {**data, "equipment": workspace["equipment"], **fields}
         return self._edit_page(request, workspace, form, errors, status_code=422)
 
     @post("/workspaces/{workspace_id:uuid}/deactivate", opt=VENUE_ADMIN)
