@@ -368,3 +368,16 @@ async def test_invoices_list_with_paid_status_and_serve_their_three_files(
     assert (await client.get(f"/organisation/invoices/{mine.id}/docx")).status_code == 404
     assert (await client.get(f"/organisation/invoices/{theirs.id}/pdf")).status_code == 404
     assert (await client.get(f"/organisation/invoices/{uuid.uuid4()}/xml")).status_code == 404
+
+
+async def test_the_console_reads_in_english_too(client: httpx.AsyncClient, admin: User) -> None:
+    for path, heading in (
+        ("/organisation", "Agents"),
+        ("/organisation/policy", "Allowances and policy"),
+        ("/organisation/usage", "Bookings and usage"),
+        ("/organisation/invoices", "Invoices"),
+    ):
+        response = await client.get(f"{path}?lang=en")
+        assert response.status_code == 200
+        assert f"<h1>{heading}</h1>" in response.text, path
+        assert "org." not in response.text.split("<main", 1)[1], path  # no key left untranslated

@@ -423,3 +423,16 @@ async def test_equipment_the_catalogue_does_not_list_is_kept_unless_changed(
     assert dropped.status_code == 303
     await workspace.refresh()
     assert workspace.equipment == []
+
+
+async def test_the_console_reads_in_english_too(client: httpx.AsyncClient, admin: User) -> None:
+    for path, heading in (
+        ("/venue", "My workspaces"),
+        ("/venue/hours", "Opening hours and closures"),
+        ("/venue/devices", "Door devices"),
+        ("/venue/statements", "Self-billing statements"),
+    ):
+        response = await client.get(f"{path}?lang=en")
+        assert response.status_code == 200
+        assert f"<h1>{heading}</h1>" in response.text, path
+        assert "venue." not in response.text.split("<main", 1)[1], path  # no key left untranslated
