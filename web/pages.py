@@ -41,8 +41,24 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/agent/bookings", "nav.bookings"),
         NavItem("/agent/pass", "nav.pass"),
     ),
+    Role.VENUE_ADMIN: (
+        NavItem("/venue", "nav.venue.workspaces"),
+        NavItem("/venue/hours", "nav.venue.hours"),
+        NavItem("/venue/devices", "nav.venue.devices"),
+        NavItem("/venue/statements", "nav.venue.statements"),
+    ),
+    Role.ORG_ADMIN: (
+        NavItem("/organisation", "nav.org.agents"),
+        NavItem("/organisation/policy", "nav.org.policy"),
+        NavItem("/organisation/usage", "nav.org.usage"),
+        NavItem("/organisation/invoices", "nav.org.invoices"),
+    ),
 }
-LANDING: dict[Role, str] = {Role.AGENT: "/agent"}
+LANDING: dict[Role, str] = {
+    Role.AGENT: "/agent",
+    Role.VENUE_ADMIN: "/venue",
+    Role.ORG_ADMIN: "/organisation",
+}
 ACCOUNT_ITEM = NavItem("/account", "nav.account")
 
 

@@ -22,6 +22,7 @@ from tests.factories import (
     make_workspace,
     next_weekday,
 )
+from web.pages import landing_of
 from web.session import SESSION_COOKIE, session_cookie
 
 
@@ -83,10 +84,13 @@ async def test_sign_in_sets_a_protected_cookie_and_lands_on_the_role_page(
     assert (await client.get("/")).headers["location"] == "/agent"
 
 
-async def test_other_roles_land_on_their_account_page(client: httpx.AsyncClient) -> None:
+async def test_every_role_lands_on_its_page_and_has_an_account_page(
+    client: httpx.AsyncClient,
+) -> None:
     admin = await make_user(Role.ORG_ADMIN, display_name="Alex Admin")
     response = await sign_in(client, admin)
-    assert response.headers["location"] == "/account"
+    # Consoles add their landing pages; the account page stays for every role.
+    assert response.headers["location"] == landing_of(Role.ORG_ADMIN)
     page = await client.get("/account")
     assert page.status_code == 200
     assert "Alex Admin" in page.text

@@ -1,0 +1,81 @@
+"""What the venue and organisation consoles share: forms, refusals, months, document files."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from billing import rendering
+from billing.controllers import FILE_NAMES
+from booking.errors import DomainError
+from service.problems import problem_for
+from web.i18n import has, translate
+from web.pages import page
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NETWORK_TZ = ZoneInfo("Europe/Paris")
+
+
+def today() -> date:
+    return datetime.now(UTC).astimezone(NETWORK_TZ).date()
+
+
+def refusal(lang: str, error: DomainError) -> tuple[int, str]:
+    """The status and the sentence a person reads for a refused action."""
+    problem = problem_for(error)
+    key = f"problem.{problem.slug}"
+    return problem.status, translate(lang, key) if has(key) else error.detail
+
+
+def not_found(request: Request[Any, Any, Any]) -> Response[Any]:
+    return page(request, "error.html", title_key="error.title.404", status_code=404, code=404)
+
+
+def month_of(text: str | None) -> date | None:
+    """`YYYY-MM` as the month's first day, or None when absent or malformed."""
+    if not text or len(text) != 7:
+        return None
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        return None
+
+
+def previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def checked(values: dict[str, Any], name: str) -> bool:
+    """An HTML checkbox: present (with any value) when ticked."""
+    return name in values and values[name] not in ("", "0", "false", "off")
+
+
+async def stored_document_file(
+    request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
+) -> Response[bytes] | None:
+    """A document's rendered file, or None after queueing its rendering (as the API does)."""
+    content = await rendering.stored_file(document["id"], file_kind)
+    if content is None:
+        await request.app.state.redis.enqueue_job(
+            "render_document", str(document["id"]), _job_id=f"render-document:{document['id']}"
+        )
+        return None
+    name = f"{FILE_NAMES[document['kind']]}-{document['number']}"
+    media_type, suffix = (
+        ("application/xml", "xml") if file_kind == rendering.CII_XML else ("application/pdf", "pdf")
+    )
+    if file_kind == rendering.PLAIN_PDF:
+        name += "-simple"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{suffix}"',
+            "Cache-Control": "private, max-age=86400, immutable",
+        },
+    )
