@@ -89,7 +89,7 @@ class WorkspaceSpec:
 
 
 def _open_space(capacity: int, name: str = "Open space") -> WorkspaceSpec:
-    return WorkspaceSpec("desk", name, capacity, "half_day", ("screen", "power_outlet"))
+    return WorkspaceSpec("desk", name, capacity, "half_day", ("screen", "docking_station"))
 
 
 def _quiet_desks(capacity: int) -> WorkspaceSpec:
@@ -98,17 +98,17 @@ def _quiet_desks(capacity: int) -> WorkspaceSpec:
 
 def _room(name: str, capacity: int) -> WorkspaceSpec:
     return WorkspaceSpec(
-        "meeting_room", name, capacity, "hour", ("screen", "whiteboard", "video_conferencing")
+        "meeting_room", name, capacity, "hour", ("screen", "whiteboard", "video_conference")
     )
 
 
 def _office(name: str, capacity: int) -> WorkspaceSpec:
-    return WorkspaceSpec("private_office", name, capacity, "half_day", ("screen", "lockable"))
+    return WorkspaceSpec("private_office", name, capacity, "half_day", ("screen", "whiteboard"))
 
 
 def _lab(name: str, capacity: int) -> WorkspaceSpec:
     return WorkspaceSpec(
-        "lab", name, capacity, "half_day", ("3d_printer", "laser_cutter", "soldering_station")
+        "lab", name, capacity, "half_day", ("3d_printer", "laser_cutter", "sewing_machine")
     )
 
 
@@ -142,7 +142,7 @@ VENUES: tuple[VenueSpec, ...] = (
             _room("Salle Wazemmes", 4),
             _office("Bureau Citadelle", 3),
         ),
-        ("wifi", "cafe", "printer", "accessible", "lockers", "phone_booth", "bike_parking"),
+        ("wifi", "cafe", "printer", "accessibility", "lockers", "phone_booth", "bike_parking"),
         "Coworking coopératif entre Wazemmes et le Vieux-Lille, à deux pas du métro République.",
     ),
     VenueSpec(
@@ -164,7 +164,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "25 avenue Willy Brandt",
         "office",
         (_open_space(20), _quiet_desks(8), _room("Salle Flandres", 12), _room("Salle Artois", 6)),
-        ("wifi", "cafe", "printer", "accessible", "video_conferencing", "lockers"),
+        ("wifi", "cafe", "printer", "accessibility", "meeting_rooms", "lockers"),
         "Plateau de coworking face aux gares Lille-Flandres et Lille-Europe.",
         postcode="59777",
     ),
@@ -175,7 +175,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "72 rue de l'Épeule",
         "fablab",
         (_lab("Fablab", 8), _open_space(6, "Coin bureau")),
-        ("wifi", "cafe", "3d_printing", "laser_cutting", "accessible"),
+        ("wifi", "cafe", "fablab", "accessibility"),
         "Fablab et atelier partagé dans une ancienne filature du quartier de l'Épeule.",
         charges_vat=False,
     ),
@@ -186,7 +186,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "103 boulevard Gambetta",
         "long",
         (_open_space(14), _room("Salle Motte-Bossut", 10), _office("Bureau Canal", 4)),
-        ("wifi", "cafe", "printer", "car_parking", "accessible"),
+        ("wifi", "cafe", "printer", "parking", "accessibility"),
         "Coworking lumineux sous les sheds d'une usine textile réhabilitée.",
     ),
     VenueSpec(
@@ -206,7 +206,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "9 place de la Victoire",
         "office",
         (_open_space(18), _quiet_desks(4), _room("Salle Studio", 8), _office("Bureau Régie", 2)),
-        ("wifi", "cafe", "video_conferencing", "accessible", "lockers"),
+        ("wifi", "cafe", "meeting_rooms", "accessibility", "lockers"),
         "Espace de travail des métiers de l'image, près de la gare de Tourcoing.",
     ),
     VenueSpec(
@@ -216,7 +216,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "15 boulevard de Valmy",
         "long",
         (_open_space(15), _lab("Fablab du Triolo", 10), _room("Salle Cousinerie", 12)),
-        ("wifi", "cafe", "3d_printing", "bike_parking", "accessible", "shower"),
+        ("wifi", "cafe", "fablab", "bike_parking", "accessibility", "showers"),
         "Tiers-lieu étudiant et associatif, entre la cité scientifique et le Triolo.",
     ),
     VenueSpec(
@@ -226,7 +226,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "41 rue Nationale",
         "lunch_break",
         (_open_space(8), _room("Salle de la Lys", 6)),
-        ("wifi", "cafe", "printer", "car_parking"),
+        ("wifi", "cafe", "printer", "parking"),
         "Coworking du centre-ville d'Armentières, à dix minutes de la gare.",
     ),
     VenueSpec(
@@ -236,7 +236,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "7 rue de Burgault",
         "office",
         (_open_space(8), _room("Salle du Mélantois", 8)),
-        ("wifi", "cafe", "car_parking", "accessible"),
+        ("wifi", "cafe", "parking", "accessibility"),
         "Ancienne école devenue tiers-lieu : coworking, ateliers et salle de réunion.",
         charges_vat=False,
     ),
@@ -253,7 +253,7 @@ VENUES: tuple[VenueSpec, ...] = (
             _office("Bureau Pont", 2),
             _office("Bureau Marcq", 4),
         ),
-        ("wifi", "cafe", "printer", "car_parking", "accessible", "phone_booth"),
+        ("wifi", "cafe", "printer", "parking", "accessibility", "phone_booth"),
         "Centre d'affaires et coworking près du Croisé-Laroche, tramway au pied.",
     ),
     VenueSpec(
@@ -273,7 +273,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "22 rue Carnot",
         "lunch_break",
         (_open_space(8), _room("Salle du Laboureur", 6)),
-        ("wifi", "cafe", "kitchen", "accessible"),
+        ("wifi", "cafe", "kitchen", "accessibility"),
         "Tiers-lieu de proximité : coworking, médiation numérique et café associatif.",
         charges_vat=False,
     ),
@@ -294,7 +294,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "130 rue du Maréchal Foch",
         "fablab",
         (_lab("Atelier", 6), _open_space(8), _room("Salle Clémenceau", 6)),
-        ("wifi", "cafe", "3d_printing", "laser_cutting", "car_parking"),
+        ("wifi", "cafe", "fablab", "parking"),
         "Fablab, ressourcerie et coworking dans une ancienne menuiserie.",
         charges_vat=False,
     ),
@@ -305,7 +305,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "57 rue de Lille",
         "office",
         (_open_space(6), _room("Salle de la Lys", 6)),
-        ("wifi", "cafe", "car_parking"),
+        ("wifi", "cafe", "parking"),
         "Petit coworking de la frontière belge, avec parking.",
     ),
     VenueSpec(
@@ -315,7 +315,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "5 rue du Général de Gaulle",
         "lunch_break",
         (_open_space(8), _room("Salle Europe", 10)),
-        ("wifi", "cafe", "accessible", "kitchen"),
+        ("wifi", "cafe", "accessibility", "kitchen"),
         "Tiers-lieu culturel : coworking en journée, concerts le soir.",
         charges_vat=False,
     ),
@@ -339,7 +339,7 @@ VENUES: tuple[VenueSpec, ...] = (
         "210 avenue de Flandre",
         "office",
         (_open_space(10),),
-        ("wifi", "cafe", "car_parking"),
+        ("wifi", "cafe", "parking"),
         "Coworking et jardin partagé (candidature en cours d'examen).",
         status="applied",
     ),

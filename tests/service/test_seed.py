@@ -19,6 +19,7 @@ from booking.errors import InvalidCredentials
 from booking.identity import Principal, Role
 from booking.services import accounts
 from booking.services import bookings as bookings_service
+from booking.services.catalogue import check_equipment, check_services
 from booking.tables import (
     Booking,
     Closure,
@@ -420,3 +421,14 @@ async def test_the_demo_agent_has_today_booked_and_tomorrow_free(database_url: s
     ]
     assert days[0] == today
     assert today + timedelta(days=1) not in days
+
+
+def test_the_demo_catalogue_uses_only_the_words_the_api_accepts() -> None:
+    """A venue admin editing a demo workspace must not be refused for the demo's own words."""
+    data = seed.build(TODAY, "hash")
+    for venue in data.venues:
+        check_services(list(venue.services))
+    for workspace in data.workspaces:
+        check_equipment(list(workspace.equipment))
+    assert data.venues
+    assert data.workspaces
