@@ -10,6 +10,7 @@ from litestar.static_files import create_static_files_router
 from service.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
+from web.controllers.invitation import InvitationController
 from web.controllers.organisation import OrganisationConsoleController
 from web.controllers.venue import VenueConsoleController
 from web.pages import EXCEPTION_HANDLERS, STATIC
@@ -18,6 +19,7 @@ from web.session import SessionMiddleware
 # Page controllers; the consoles of the other roles are added here.
 PAGE_CONTROLLERS: list[type] = [
     HomeController,
+    InvitationController,
     AgentController,
     VenueConsoleController,
     OrganisationConsoleController,

@@ -36,6 +36,7 @@ class HomeController(Controller):
             email="",
             errors={},
             signed_out=request.query_params.get("signed_out") == "1",
+            invited=request.query_params.get("invited") == "1",
         )
 
     @post("/signin", opt=PUBLIC)
@@ -78,6 +79,7 @@ class HomeController(Controller):
             email=email,
             errors=errors,
             signed_out=False,
+            invited=False,
         )
 
     @post("/signout", opt=SIGNED_IN)
