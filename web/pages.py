@@ -41,8 +41,10 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/agent/bookings", "nav.bookings"),
         NavItem("/agent/pass", "nav.pass"),
     ),
+    Role.VENUE_STAFF: (NavItem("/scan", "nav.scan"),),
 }
 LANDING: dict[Role, str] = {Role.AGENT: "/agent"}
+LANDING[Role.VENUE_STAFF] = "/scan"
 ACCOUNT_ITEM = NavItem("/account", "nav.account")
 
 

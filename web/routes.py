@@ -10,11 +10,13 @@ from litestar.static_files import create_static_files_router
 from service.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
+from web.controllers.scanner import ScannerController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
 
 # Page controllers; the consoles of the other roles are added here.
 PAGE_CONTROLLERS: list[type] = [HomeController, AgentController]
+PAGE_CONTROLLERS.append(ScannerController)
 
 
 def web_routers() -> list[Router]:
