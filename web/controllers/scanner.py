@@ -32,6 +32,7 @@ from passes import door, scans
 from passes.scan_controllers import scan_rate_limit
 from passes.scan_schemas import NewScan, ScanBatch
 from service.auth import DEVICE_TOKEN_PREFIX, PUBLIC, CurrentPrincipal, allow, device_principal
+from service.problems import problem_for
 from service.settings import Settings
 from web import words_scanner
 from web.assets import JSQR
@@ -253,8 +254,14 @@ class ScannerController(Controller):
                 now=now,
             )
         except DomainError as refused:
+            problem = problem_for(refused)
+            key = f"problem.{problem.slug}"
             return await self._page(
-                request, principal, status_code=409, token=token, refusal=refused.detail
+                request,
+                principal,
+                status_code=problem.status,
+                token=token,
+                refusal=translate(lang, key) if has(key) else refused.detail,
             )
         day = await door.day_at(venue_id)
         verdict = await _verdict(lang, outcome, ZoneInfo(day.timezone))
