@@ -15,6 +15,7 @@
   const CLOCK_SKEW_SECONDS = 300;
   const SAME_TOKEN_PAUSE_MS = 30000;
   const VERDICT_MS = 8000;
+  const UNSIGNED = ["malformed", "unsupported_version", "unknown_key", "bad_signature"];
 
   const $ = (id) => document.getElementById(id);
   const say = (key, values) =>
@@ -224,7 +225,7 @@
       ...queue.map((item) => {
         const li = document.createElement("li");
         li.textContent =
-          clock(new Date(item.scanned_at)) + " — " + (item.label || "?") + " — " +
+          clock(new Date(item.scanned_at)) + " — " + (item.label || say("scan.js.unknown_holder", {})) + " — " +
           say(item.local_verdict.admitted ? "scan.js.admitted" : "scan.js.refused", {});
         return li;
       }),
@@ -324,7 +325,7 @@
     for (const r of results) {
       const li = document.createElement("li");
       const item = byId.get(r.scan_id);
-      const who = r.agent_name || (item && item.label) || "?";
+      const who = r.agent_name || (item && item.label) || say("scan.js.unknown_holder", {});
       const verdict = say(r.admitted ? "scan.js.admitted" : "scan.js.refused", {});
       const agreement = r.anomaly ? say("scan.js.synced.anomaly", {}) : say("scan.js.synced.agree", {});
       li.textContent =
@@ -341,7 +342,9 @@
 
   async function scanOffline(token, scanId, scannedAt) {
     const local = await verifyOffline(token);
-    const booking = local.serial !== null ? bookingOf(local.serial) : null;
+    // A token whose signature failed names nobody, whatever serial it claims.
+    const signed = !UNSIGNED.includes(local.reason);
+    const booking = signed && local.serial !== null ? bookingOf(local.serial) : null;
     const item = {
       scan_id: scanId,
       token: token.trim(),
@@ -424,6 +427,7 @@
       return;
     }
     $("camera-message").hidden = true;
+    $("viewfinder").hidden = false;
     video.srcObject = stream;
     await video.play();
     $("camera-toggle").textContent = $("camera-toggle").dataset.stop;
@@ -434,6 +438,7 @@
     if (stream) stream.getTracks().forEach((track) => track.stop());
     stream = null;
     video.srcObject = null;
+    $("viewfinder").hidden = true;
     $("camera-toggle").textContent = $("camera-toggle").dataset.start;
   }
 
