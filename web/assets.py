@@ -7,8 +7,10 @@ demo`, `tierslieux serve` and the tests set it up on a fresh machine.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 FRONTEND = Path(__file__).parent / "frontend"
@@ -47,5 +49,6 @@ def ensure_frontend() -> None:
     )
     if result.returncode != 0 or not JSQR.exists():
         raise FrontendMissing(f"npm ci failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    # npm ci keeps the files' own dates; mark the install as at least as new as the lock.
-    _INSTALLED.touch()
+    # Mark the install as at least as new as the lock (even a lock dated in the future).
+    stamp = max(time.time(), LOCK.stat().st_mtime)
+    os.utime(_INSTALLED, (stamp, stamp))

@@ -167,6 +167,8 @@
     next.addEventListener("click", hideVerdict);
     inner.appendChild(next);
     box.appendChild(inner);
+    // Keyboard users dismiss it with Enter; the live region has already announced the verdict.
+    next.focus({ preventScroll: true });
     clearTimeout(verdictTimer);
     verdictTimer = setTimeout(hideVerdict, VERDICT_MS);
   }
