@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from booking.errors import NotFound
+from booking.tables import Venue
 from passes.tables import Pass, PassKey
 from passes.verify import CLOCK_SKEW_SECONDS
 
@@ -73,6 +75,14 @@ async def day_at(venue_id: uuid.UUID, now: datetime | None = None) -> DoorDay:
         open_today=venue["open_today"],
         bookings=rows,
     )
+
+
+async def venue_zone(venue_id: uuid.UUID) -> ZoneInfo:
+    """The venue's time zone, in which the door shows times."""
+    row = await Venue.select(Venue.timezone).where(Venue.id == venue_id).first()
+    if row is None:
+        raise NotFound("No such venue.")
+    return ZoneInfo(row["timezone"])
 
 
 async def booking_at_door(booking_id: uuid.UUID) -> dict[str, Any] | None:

@@ -406,3 +406,16 @@ async def test_forgetting_the_device_removes_its_cookie(
     assert response.headers["location"] == "/scan/device?forgotten=1"
     assert (await client.get("/scan")).status_code == 303
     assert "Cet appareil a été oublié" in (await client.get("/scan/device?forgotten=1")).text
+
+
+async def test_the_scanner_speaks_english_to_its_script_too(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    world = await signed_in_staff(client, settings)
+    response = await client.get("/scan?lang=en")
+    assert '<html lang="en">' in response.text
+    assert "Scan passes" in response.text
+    assert page_config(response.text)["words"]["scan.js.offline_checked"] == "checked offline"
+    verdict = await post_json(client, "/scan/scans", scan_body("TL1:nonsense"))
+    assert verdict.json()["reason_text"] == "This is not a Tiers-Lieux pass (unreadable code)."
+    assert world["agent"].display_name not in verdict.text

@@ -263,8 +263,7 @@ class ScannerController(Controller):
                 token=token,
                 refusal=translate(lang, key) if has(key) else refused.detail,
             )
-        day = await door.day_at(venue_id)
-        verdict = await _verdict(lang, outcome, ZoneInfo(day.timezone))
+        verdict = await _verdict(lang, outcome, await door.venue_zone(venue_id))
         return await self._page(request, principal, verdict=verdict)
 
     @get("/state", opt=SCANNERS)
@@ -291,8 +290,7 @@ class ScannerController(Controller):
             scans.ScanInput(data.scan_id, data.token, data.scanned_at, data.direction),
             _key_cache(request),
         )
-        day = await door.day_at(venue_id)
-        return await _verdict(language(request), outcome, ZoneInfo(day.timezone))
+        return await _verdict(language(request), outcome, await door.venue_zone(venue_id))
 
     @post("/scans:batch", opt=SCANNERS, status_code=200)
     async def batch(
