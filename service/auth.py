@@ -147,7 +147,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("Use an 'Authorization: Bearer <token>' header.")
         if token.startswith(DEVICE_TOKEN_PREFIX):
-            return AuthenticationResult(user=await _device_principal(token), auth=token)
+            return AuthenticationResult(user=await device_principal(token), auth=token)
         settings: Settings = connection.app.state.settings
         return AuthenticationResult(user=await _user_principal(settings, token), auth=token)
 
@@ -187,7 +187,8 @@ async def user_principal(claims: dict[str, Any]) -> Principal:
     )
 
 
-async def _device_principal(token: str) -> Principal:
+async def device_principal(token: str) -> Principal:
+    """The door device a token names (API bearer or scanner-page cookie); 401 when unknown or revoked."""
     device = (
         await DoorDevice.select(DoorDevice.id, DoorDevice.venue, DoorDevice.name)
         .where(

@@ -49,6 +49,16 @@ def main() -> None:
     """Pass Tiers-Lieux: book workspaces across a network of third places."""
 
 
+def _frontend() -> None:
+    """The pages' browser packages (the scanner's QR decoder), installed from their lock file."""
+    from web.assets import FrontendMissing, ensure_frontend
+
+    try:
+        ensure_frontend()
+    except FrontendMissing as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -57,6 +67,7 @@ def demo(host: str, port: int) -> None:
     REDIS_URL are set, the API and a worker. Ctrl-C stops it all."""
     from service.demo import run
 
+    _frontend()
     sys.exit(run(host, port))
 
 
@@ -69,6 +80,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     _settings()
+    _frontend()
     uvicorn.run(
         "service.app:app_from_env",
         factory=True,

@@ -41,11 +41,13 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/agent/bookings", "nav.bookings"),
         NavItem("/agent/pass", "nav.pass"),
     ),
+    Role.VENUE_STAFF: (NavItem("/scan", "nav.scan"),),
     Role.VENUE_ADMIN: (
         NavItem("/venue", "nav.venue.workspaces"),
         NavItem("/venue/hours", "nav.venue.hours"),
         NavItem("/venue/devices", "nav.venue.devices"),
         NavItem("/venue/statements", "nav.venue.statements"),
+        NavItem("/scan", "nav.scan"),
     ),
     Role.ORG_ADMIN: (
         NavItem("/organisation", "nav.org.agents"),
@@ -56,6 +58,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
 }
 LANDING: dict[Role, str] = {
     Role.AGENT: "/agent",
+    Role.VENUE_STAFF: "/scan",
     Role.VENUE_ADMIN: "/venue",
     Role.ORG_ADMIN: "/organisation",
 }

@@ -12,6 +12,7 @@ from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.organisation import OrganisationConsoleController
+from web.controllers.scanner import ScannerController
 from web.controllers.venue import VenueConsoleController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
@@ -23,6 +24,7 @@ PAGE_CONTROLLERS: list[type] = [
     AgentController,
     VenueConsoleController,
     OrganisationConsoleController,
+    ScannerController,
 ]
 
 

@@ -9,6 +9,7 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from service.seed import seed
 from tests.web.browser import PHONE, launch
+from web.assets import ensure_frontend
 
 
 @pytest.fixture
@@ -39,3 +40,9 @@ async def phone(browser: Browser, live_server: str) -> AsyncIterator[BrowserCont
         yield context
     finally:
         await context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frontend() -> None:
+    """The browser packages (jsQR for the scanner), installed once from their lock file."""
+    ensure_frontend()

@@ -33,12 +33,13 @@ async def test_a_wrong_password_is_said_next_to_the_field(
     await check_accessibility(page, "home-error")
 
 
-async def test_venue_staff_land_on_their_account_and_may_not_open_agent_pages(
+async def test_venue_staff_land_on_the_scanner_and_may_not_open_agent_pages(
     phone: BrowserContext, live_server: str
 ) -> None:
     page = await phone.new_page()
     await sign_in(page, STAFF)
-    await expect(page).to_have_url(f"{live_server}/account")
+    await expect(page).to_have_url(f"{live_server}/scan")
+    await page.get_by_role("link", name="Mon compte").click()
     await expect(page.get_by_text("Accueil d'un lieu")).to_be_visible()
     await check_accessibility(page, "account")
     response = await page.goto("/agent/pass")

@@ -34,7 +34,8 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name !== CACHE) await caches.delete(name);
+        // Only its own old versions: the door scanner keeps "tl-scan-*" caches.
+        if (name.startsWith("tl-pass-") && name !== CACHE) await caches.delete(name);
       }
       await self.clients.claim();
     })(),
