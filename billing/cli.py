@@ -83,7 +83,7 @@ async def _after_close(settings: Settings, month: date) -> list[str]:
     """What the close job does next: queue the rendering, and the Stripe push or the emails."""
     said = []
     if not settings.stripe_api_key:
-        written = await invoice_mail.email_invoices(month)
+        written = await invoice_mail.email_invoices(month, str(settings.base_url))
         said.append(f"  invoices emailed: {written} new message(s) in the outbox")
     if settings.redis_url:
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))

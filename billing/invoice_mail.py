@@ -28,7 +28,7 @@ def message_id(document_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(INVOICE_MAIL, str(document_id))
 
 
-def compose(document: dict[str, Any]) -> tuple[str, str]:
+def compose(document: dict[str, Any], base_url: str = "") -> tuple[str, str]:
     """Subject and body (French) of the email announcing one invoice."""
     seller, buyer = document["seller"], document["buyer"]
     number = document["number"]
@@ -48,7 +48,9 @@ def compose(document: dict[str, Any]) -> tuple[str, str]:
         f"  IBAN : {seller['iban']}\n"
         f"  BIC : {seller['bic']}\n"
         f"  Référence à indiquer : {number}\n\n"
-        f"Le détail des lignes et des visites est disponible dans votre espace organisation.\n"
+        f"La facture (PDF Factur-X, PDF simple pour Chorus Pro, XML), le détail des lignes et "
+        f"des visites sont dans votre espace organisation : "
+        f"{base_url.rstrip('/')}/organisation/invoices\n"
         f"Pénalités de retard : trois fois le taux d'intérêt légal ; indemnité forfaitaire "
         f"pour frais de recouvrement : 40 €.\n\n"
         f"{seller['name']}\n{seller['address']}\n{seller['email']}\n"
@@ -56,7 +58,7 @@ def compose(document: dict[str, Any]) -> tuple[str, str]:
     return subject, body
 
 
-async def email_invoices(month: date) -> int:
+async def email_invoices(month: date, base_url: str = "") -> int:
     """Write the month's invoice emails to the outbox; answer how many were new."""
     documents = (
         await Document.select()
@@ -71,7 +73,7 @@ async def email_invoices(month: date) -> int:
             if not recipient:
                 log.warning("invoice_mail.no_billing_email", number=document["number"])
                 continue
-            subject, body = compose(document)
+            subject, body = compose(document, base_url)
             inserted = await Outbox.raw(
                 """
                 INSERT INTO outbox (id, kind, recipient, subject, body, created_at, attempts,

@@ -72,7 +72,9 @@ async def send_invoices(ctx: dict[str, Any], month: str) -> None:
             "push_invoices_to_stripe", month, _job_id=f"stripe-push:{month}"
         )
     else:
-        await invoice_mail.email_invoices(date.fromisoformat(f"{month}-01"))
+        await invoice_mail.email_invoices(
+            date.fromisoformat(f"{month}-01"), str(ctx["settings"].base_url)
+        )
 
 
 async def push_invoices_to_stripe(ctx: dict[str, Any], month: str) -> dict[str, Any]:

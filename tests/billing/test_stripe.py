@@ -498,6 +498,7 @@ async def test_without_a_stripe_key_the_close_emails_each_invoice_once(
         assert f"Référence à indiquer : {document['number']}" in body
         assert f"Date d'échéance : {document['due_on']:%d/%m/%Y}" in body
         assert f"IBAN : {settings.network_iban}" in body
+        assert f"{settings.base_url}/organisation/invoices" in body
         assert f"Montant TTC à payer : {euros(document['total_incl_cents'])}" in body, body
     amounts = sorted(d["total_incl_cents"] for d in documents)
     assert amounts == [1500 + 300, 1234 + 247 + 1500 + 300]
