@@ -41,8 +41,18 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/agent/bookings", "nav.bookings"),
         NavItem("/agent/pass", "nav.pass"),
     ),
+    Role.NETWORK_ADMIN: (
+        NavItem("/network", "nw.nav.dashboard"),
+        NavItem("/network/venues", "nw.nav.venues"),
+        NavItem("/network/rates", "nw.nav.rates"),
+        NavItem("/network/anomalies", "nw.nav.anomalies"),
+        NavItem("/network/close", "nw.nav.close"),
+        NavItem("/network/invoices", "nw.nav.invoices"),
+        NavItem("/network/payouts", "nw.nav.payouts"),
+        NavItem("/network/admin/", "nw.nav.admin"),
+    ),
 }
-LANDING: dict[Role, str] = {Role.AGENT: "/agent"}
+LANDING: dict[Role, str] = {Role.AGENT: "/agent", Role.NETWORK_ADMIN: "/network"}
 ACCOUNT_ITEM = NavItem("/account", "nav.account")
 
 

@@ -10,11 +10,18 @@ from litestar.static_files import create_static_files_router
 from service.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
+from web.controllers.network import NetworkController
+from web.controllers.network_money import NetworkMoneyController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
 
 # Page controllers; the consoles of the other roles are added here.
-PAGE_CONTROLLERS: list[type] = [HomeController, AgentController]
+PAGE_CONTROLLERS: list[type] = [
+    HomeController,
+    AgentController,
+    NetworkController,
+    NetworkMoneyController,
+]
 
 
 def web_routers() -> list[Router]:
