@@ -12,6 +12,7 @@ from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.network import NetworkController
 from web.controllers.network_money import NetworkMoneyController
+from web.network_admin import NetworkAdminController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
 
@@ -21,6 +22,7 @@ PAGE_CONTROLLERS: list[type] = [
     AgentController,
     NetworkController,
     NetworkMoneyController,
+    NetworkAdminController,
 ]
 
 

@@ -6,10 +6,12 @@ import html
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from piccolo.apps.user.tables import BaseUser
+from piccolo_api.session_auth.tables import SessionsBase
 from redis.asyncio import Redis
 
 from billing.close import close_period, paris_today
@@ -536,3 +538,66 @@ async def test_payouts_prepare_download_the_sepa_file_and_mark_paid(
     )
     assert unknown.status_code == 404
     assert (await post_form(client, "/network/payouts/prepare", {"month": "x"})).status_code == 422
+
+
+# piccolo-admin
+
+
+async def test_piccolo_admin_opens_for_a_network_admin_through_a_mirrored_user(
+    client: httpx.AsyncClient, world: World, network_admin: User
+) -> None:
+    bare = await client.get("/network/admin")
+    assert bare.status_code == 308
+    assert bare.headers["location"] == "/network/admin/"
+    home = await client.get("/network/admin/")
+    assert home.status_code == 200, home.text
+    assert "./assets/" in home.text
+    tables = await client.get("/network/admin/api/tables/")
+    assert tables.status_code == 200, (tables.headers, tables.text)
+    assert "venue" in tables.json()
+    assert "piccolo_user" not in tables.json()
+    mirror = (
+        await BaseUser.select().where(BaseUser.username == f"tierslieux-{network_admin.id}").first()
+    )
+    assert mirror is not None
+    assert mirror["admin"] is True
+    assert mirror["email"] == network_admin.email
+    # The piccolo session stays server-side and is reused.
+    assert "id" not in client.cookies
+    assert (await client.get("/network/admin/api/user/")).json()["username"] == mirror["username"]
+    assert await SessionsBase.count() == 1
+
+
+async def test_piccolo_admin_keeps_its_own_csrf_check(
+    client: httpx.AsyncClient, world: World, network_admin: User
+) -> None:
+    await client.get("/network/admin/")
+    token = next(c for c in client.cookies.jar if c.name == "csrftoken" and "-" in c.value)
+    assert token.path == "/network/admin/"
+    url = "/network/admin/api/tables/venue/"
+    body = {"name": "x"}
+    refused = await client.post(url, json=body)
+    assert refused.status_code == 403
+    assert "CSRF" in refused.text
+    # With its token the request passes the CSRF check (and piccolo validates the row).
+    accepted = await client.post(url, json=body, headers={"X-CSRFToken": token.value})
+    assert accepted.status_code != 403, accepted.text
+
+
+async def test_a_piccolo_session_cookie_opens_nothing_without_our_session(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    agent = await make_user(Role.AGENT, organisation=await make_organisation())
+    piccolo_user = await BaseUser.create_user(
+        username="old-admin", password="a-long-password", admin=True, active=True
+    )
+    now = datetime.now(UTC)
+    session = await SessionsBase.create_session(
+        user_id=piccolo_user.id,
+        expiry_date=now + timedelta(hours=1),
+        max_expiry_date=now + timedelta(hours=2),
+    )
+    client.cookies.set("id", session.token)
+    assert (await client.get("/network/admin/api/tables/")).status_code == 303
+    await sign_in(client, agent)
+    assert (await client.get("/network/admin/api/tables/")).status_code == 403
