@@ -12,11 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-BAR_HEIGHT = 22
-BAR_GAP = 8
-LABEL_WIDTH = 190
-CHART_WIDTH = 640
-VALUE_ROOM = 60
+# Small enough a viewBox that its 14-unit text stays readable once shrunk to a phone's width.
+BAR_HEIGHT = 20
+BAR_GAP = 6
+LABEL_WIDTH = 160
+CHART_WIDTH = 430
+VALUE_ROOM = 48
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def bar_chart(
 
 
 MAP_WIDTH = 640
+MAP_HEIGHT = 440
 MAP_PADDING = 28
 
 
@@ -100,12 +102,13 @@ def venue_map(venues: list[dict[str, Any]]) -> VenueMap:
     squeeze = math.cos(math.radians(sum(lats) / len(lats)))
     span_x = max((max(lons) - min(lons)) * squeeze, 0.01)
     span_y = max(max(lats) - min(lats), 0.01)
-    inner = MAP_WIDTH - 2 * MAP_PADDING
-    scale = inner / max(span_x, span_y)
+    # As large as fits the box, the same scale both ways.
+    scale = min((MAP_WIDTH - 2 * MAP_PADDING) / span_x, (MAP_HEIGHT - 2 * MAP_PADDING) / span_y)
     height = round(span_y * scale + 2 * MAP_PADDING)
     points = []
     for number, (venue, lat, lon) in enumerate(zip(venues, lats, lons, strict=True), start=1):
-        x = MAP_PADDING + (lon - min(lons)) * squeeze * scale
+        # Centred across the width when the venues spread more north-south than east-west.
+        x = (MAP_WIDTH - span_x * scale) / 2 + (lon - min(lons)) * squeeze * scale
         y = MAP_PADDING + (max(lats) - lat) * scale
         points.append(
             Point(

@@ -67,6 +67,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "nw.network.payouts.title": ("Virements aux lieux", "Payouts to venues"),
     "nw.network.month": ("Mois", "Month"),
     "nw.network.show": ("Afficher", "Show"),
+    "nw.table.region": (
+        "Tableau, défilable horizontalement sur petit écran",
+        "Table, scrolls sideways on small screens",
+    ),
     "nw.network.error.month": (
         "Choisissez un mois de la liste (AAAA-MM).",
         "Pick a month from the list (YYYY-MM).",
