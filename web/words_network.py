@@ -255,6 +255,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "nw.close.status.title": ("État de {month}", "Status of {month}"),
     "nw.close.status.open": ("Mois ouvert : pas encore clôturé.", "Month open: not closed yet."),
     "nw.close.status.closing": ("Clôture en cours…", "Closing…"),
+    "nw.close.status.queued": (
+        "Clôture en cours : demandée, en attente du traitement en arrière-plan…",
+        "Closing: asked for, waiting for the background worker…",
+    ),
     "nw.close.status.closed": ("Mois clôturé.", "Month closed."),
     "nw.close.step": ("étape : {step}", "step: {step}"),
     "nw.close.progress.invoices": ("{count} facture(s) émise(s)", "{count} invoice(s) issued"),

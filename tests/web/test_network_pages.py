@@ -6,7 +6,7 @@ import html
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -540,6 +540,15 @@ async def test_payouts_prepare_download_the_sepa_file_and_mark_paid(
     assert (await post_form(client, "/network/payouts/prepare", {"month": "x"})).status_code == 422
 
 
+async def test_pages_with_a_bad_month_say_so(
+    client: httpx.AsyncClient, world: World, network_admin: User
+) -> None:
+    for path in ("/network/close", "/network/invoices", "/network/payouts"):
+        response = await client.get(f"{path}?month=2026-00")
+        assert response.status_code == 422, path
+        assert "Choisissez un mois" in response.text, path
+
+
 # piccolo-admin
 
 
@@ -591,12 +600,7 @@ async def test_a_piccolo_session_cookie_opens_nothing_without_our_session(
     piccolo_user = await BaseUser.create_user(
         username="old-admin", password="a-long-password", admin=True, active=True
     )
-    now = datetime.now(UTC)
-    session = await SessionsBase.create_session(
-        user_id=piccolo_user.id,
-        expiry_date=now + timedelta(hours=1),
-        max_expiry_date=now + timedelta(hours=2),
-    )
+    session = await SessionsBase.create_session(user_id=piccolo_user.id)
     client.cookies.set("id", session.token)
     assert (await client.get("/network/admin/api/tables/")).status_code == 303
     await sign_in(client, agent)
