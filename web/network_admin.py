@@ -38,8 +38,7 @@ from litestar.types import (
     Send,
 )
 from piccolo.apps.user.tables import BaseUser
-from piccolo.table import Table
-from piccolo_admin.endpoints import create_admin
+from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 from redis.asyncio import Redis
 
@@ -61,13 +60,31 @@ _CACHE_KEY = "piccolo-admin-session:"
 _PICCOLO_CSRF = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def admin_tables() -> list[type[Table]]:
-    return [
-        table
-        for app in APP_REGISTRY.app_configs.values()
-        if app.app_name in OUR_APPS
-        for table in app.table_classes
-    ]
+# Hashes of passwords and tokens: no use to anyone reading the tables, kept out of the lists.
+HIDDEN_COLUMNS = {
+    "app_user": ("password_hash", "invitation_token_hash"),
+    "calendar_feed": ("token_hash",),
+    "door_device": ("token_hash",),
+}
+
+
+def admin_tables() -> list[TableConfig]:
+    configs = []
+    for app in APP_REGISTRY.app_configs.values():
+        if app.app_name not in OUR_APPS:
+            continue
+        for table in app.table_classes:
+            hidden = HIDDEN_COLUMNS.get(table._meta.tablename, ())
+            configs.append(
+                TableConfig(
+                    table_class=table,
+                    exclude_visible_columns=[
+                        table._meta.get_column_by_name(name) for name in hidden
+                    ]
+                    or None,
+                )
+            )
+    return configs
 
 
 @functools.cache

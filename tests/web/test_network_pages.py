@@ -22,6 +22,7 @@ from passes.tables import Anomaly, Visit
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import make_organisation, make_rates, make_user, make_venue, make_workspace
 from tests.web.test_pages import post_form, sign_in
+from web.network_admin import admin_tables
 
 
 @dataclass
@@ -605,3 +606,16 @@ async def test_a_piccolo_session_cookie_opens_nothing_without_our_session(
     assert (await client.get("/network/admin/api/tables/")).status_code == 303
     await sign_in(client, agent)
     assert (await client.get("/network/admin/api/tables/")).status_code == 403
+
+
+def test_piccolo_admin_lists_our_tables_without_password_or_token_hashes() -> None:
+    configs = {c.table_class._meta.tablename: c for c in admin_tables()}
+    assert {"venue", "visit", "document", "app_user"} <= configs.keys()
+    assert "piccolo_user" not in configs
+    assert "sessions" not in configs
+    users = [c._meta.name for c in configs["app_user"].get_visible_columns()]
+    assert "email" in users
+    assert "password_hash" not in users
+    assert "invitation_token_hash" not in users
+    devices = [c._meta.name for c in configs["door_device"].get_visible_columns()]
+    assert "token_hash" not in devices
