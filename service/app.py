@@ -129,10 +129,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=problems.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         # Page forms carry a token; the API authenticates with bearer tokens, which a
-        # cross-site form cannot send, so it is left out.
+        # cross-site form cannot send, so it is left out. piccolo-admin checks its own
+        # double-submit token (web/network_admin.py).
         csrf_config=CSRFConfig(
             secret=settings.secret_key + ":csrf",
-            exclude=["^/api/"],
+            exclude=["^/api/", "^/network/admin/"],
             cookie_secure=settings.base_url.startswith("https://"),
             cookie_httponly=True,
         ),

@@ -34,5 +34,8 @@ APP_REGISTRY = AppRegistry(
         "service.piccolo_app",
         "passes.piccolo_app",
         "billing.piccolo_app",
+        # piccolo-admin's sign-in tables (its BaseUser and sessions), see web/network_admin.py.
+        "piccolo.apps.user.piccolo_app",
+        "piccolo_api.session_auth.piccolo_app",
     ]
 )

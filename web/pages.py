@@ -33,8 +33,8 @@ class NavItem:
     label_key: str
 
 
-# Each role's menu and where it lands after signing in. The consoles of the other roles
-# add their entries here; until then they land on their account page.
+# Each role's menu and where it lands after signing in (a role without one lands on its
+# account page).
 NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.AGENT: (
         NavItem("/agent", "nav.find"),
@@ -55,12 +55,23 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/organisation/usage", "nav.org.usage"),
         NavItem("/organisation/invoices", "nav.org.invoices"),
     ),
+    Role.NETWORK_ADMIN: (
+        NavItem("/network", "nw.nav.dashboard"),
+        NavItem("/network/venues", "nw.nav.venues"),
+        NavItem("/network/rates", "nw.nav.rates"),
+        NavItem("/network/anomalies", "nw.nav.anomalies"),
+        NavItem("/network/close", "nw.nav.close"),
+        NavItem("/network/invoices", "nw.nav.invoices"),
+        NavItem("/network/payouts", "nw.nav.payouts"),
+        NavItem("/network/admin/", "nw.nav.admin"),
+    ),
 }
 LANDING: dict[Role, str] = {
     Role.AGENT: "/agent",
     Role.VENUE_STAFF: "/scan",
     Role.VENUE_ADMIN: "/venue",
     Role.ORG_ADMIN: "/organisation",
+    Role.NETWORK_ADMIN: "/network",
 }
 ACCOUNT_ITEM = NavItem("/account", "nav.account")
 

@@ -11,9 +11,12 @@ from service.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
+from web.controllers.network import NetworkController
+from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation import OrganisationConsoleController
 from web.controllers.scanner import ScannerController
 from web.controllers.venue import VenueConsoleController
+from web.network_admin import NetworkAdminController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
 
@@ -25,6 +28,9 @@ PAGE_CONTROLLERS: list[type] = [
     VenueConsoleController,
     OrganisationConsoleController,
     ScannerController,
+    NetworkController,
+    NetworkMoneyController,
+    NetworkAdminController,
 ]
 
 

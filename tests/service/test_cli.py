@@ -24,6 +24,7 @@ from booking.identity import Role
 from booking.services import accounts
 from booking.tables import User
 from service.database import with_database
+from service.piccolo_conf import APP_REGISTRY
 from tests.conftest import TEST_SECRET
 from tests.factories import make_organisation, make_user, make_venue
 
@@ -60,6 +61,18 @@ async def run_tierslieux(
 # Migration modules, one per applied migration (not the packages' __init__.py).
 MIGRATION_MODULES = [
     path for path in Path("migrations").glob("*/*.py") if path.name != "__init__.py"
+]
+# piccolo-admin's sign-in tables (BaseUser, sessions) come with their packages' migrations.
+PACKAGED_MIGRATION_FOLDERS = [
+    Path(app.migrations_folder_path)
+    for name, app in APP_REGISTRY.app_configs.items()
+    if name in ("user", "session_auth")
+]
+PACKAGED_MIGRATIONS = [
+    path
+    for folder in PACKAGED_MIGRATION_FOLDERS
+    for path in folder.glob("*.py")
+    if path.name != "__init__.py"
 ]
 
 
@@ -141,7 +154,8 @@ async def test_migrate_creates_the_database_and_every_table(
         await connection.close()
     assert {"venue", "workspace", "app_user", "booking", "idempotency_record", "visit"} <= tables
     assert {"document", "usage_line", "pass"} <= tables
-    assert migrations == len(MIGRATION_MODULES)
+    assert {"piccolo_user", "sessions"} <= tables
+    assert migrations == len(MIGRATION_MODULES) + len(PACKAGED_MIGRATIONS)
 
 
 def test_migrate_without_database_url_says_so(tmp_path: Path) -> None:
