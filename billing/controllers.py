@@ -203,17 +203,20 @@ class BankStatementController(Controller):
 FILE_NAMES = {"invoice": "facture", "statement": "autofacturation", "credit_note": "avoir"}
 
 
-async def _document_file(
-    request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
-) -> Response[bytes]:
-    """A rendered file of a document; if the worker has not made it yet, ask for it and say so."""
+async def document_file_response(
+    redis: Any, document: dict[str, Any], file_kind: str
+) -> Response[bytes] | None:
+    """A rendered file of a document, or None after queueing its rendering if the worker has
+    not made it yet (the API then answers 503, a page says so)."""
     content = await rendering.stored_file(document["id"], file_kind)
     if content is None:
-        await request.app.state.redis.enqueue_job(
+        await redis.enqueue_job(
             "render_document", str(document["id"]), _job_id=f"render-document:{document['id']}"
         )
-        raise rendering.NotRenderedYet()
+        return None
     name = f"{FILE_NAMES[document['kind']]}-{document['number']}"
+    if file_kind == rendering.PLAIN_PDF:
+        name += "-simple"
     media_type, suffix = (
         ("application/xml", "xml") if file_kind == rendering.CII_XML else ("application/pdf", "pdf")
     )
@@ -226,6 +229,15 @@ async def _document_file(
             "Cache-Control": "private, max-age=86400, immutable",
         },
     )
+
+
+async def _document_file(
+    request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
+) -> Response[bytes]:
+    response = await document_file_response(request.app.state.redis, document, file_kind)
+    if response is None:
+        raise rendering.NotRenderedYet()
+    return response
 
 
 def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> type[Controller]:

@@ -1,4 +1,4 @@
-"""What the venue and organisation consoles share: forms, refusals, months, document files."""
+"""What the pages share: forms, refusals, today and months, not-found, document files."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from litestar import Request, Response
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from billing import rendering
-from billing.controllers import FILE_NAMES
+from billing.controllers import document_file_response
 from booking.errors import DomainError
 from service.problems import problem_for
 from web.i18n import has, translate
@@ -59,23 +58,4 @@ async def stored_document_file(
     request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
 ) -> Response[bytes] | None:
     """A document's rendered file, or None after queueing its rendering (as the API does)."""
-    content = await rendering.stored_file(document["id"], file_kind)
-    if content is None:
-        await request.app.state.redis.enqueue_job(
-            "render_document", str(document["id"]), _job_id=f"render-document:{document['id']}"
-        )
-        return None
-    name = f"{FILE_NAMES[document['kind']]}-{document['number']}"
-    media_type, suffix = (
-        ("application/xml", "xml") if file_kind == rendering.CII_XML else ("application/pdf", "pdf")
-    )
-    if file_kind == rendering.PLAIN_PDF:
-        name += "-simple"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.{suffix}"',
-            "Cache-Control": "private, max-age=86400, immutable",
-        },
-    )
+    return await document_file_response(request.app.state.redis, document, file_kind)

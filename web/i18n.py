@@ -269,5 +269,11 @@ def format_date(lang: str, day: date) -> str:
     return f"{_WEEKDAYS[i][day.weekday()]} {number} {_MONTHS[i][day.month - 1]} {day.year}"
 
 
+def format_month(lang: str, month: date) -> str:
+    """« novembre 2026 », "November 2026"."""
+    i = LANGUAGES.index(lang) if lang in LANGUAGES else 0
+    return f"{_MONTHS[i][month.month - 1]} {month.year}"
+
+
 def format_time(lang: str, moment: datetime | time) -> str:
     return moment.strftime("%H h %M" if lang == "fr" else "%H:%M")

@@ -5,17 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-_MONTHS = (
-    (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-    ),
-    (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-)  # fmt: skip
-
+from web.i18n import format_month
 
 NARROW_SPACE = "\u202f"
 NO_BREAK_SPACE = "\u00a0"
@@ -23,7 +13,7 @@ NO_BREAK_SPACE = "\u00a0"
 
 def month_label(lang: str, month: date) -> str:
     """« novembre 2026 », "November 2026"."""
-    return f"{_MONTHS[1 if lang == 'en' else 0][month.month - 1]} {month.year}"
+    return format_month(lang, month)
 
 
 def format_money(lang: str, cents: int) -> str:

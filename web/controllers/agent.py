@@ -20,7 +20,7 @@ from booking.tables import Venue
 from passes import qr
 from passes.services import ensure_pass
 from service.auth import CurrentPrincipal, allow
-from service.problems import problem_for
+from web.consoles import refusal, today
 from web.i18n import has, translate
 from web.pages import language, page
 
@@ -31,26 +31,15 @@ KINDS = ("desk", "meeting_room", "private_office", "lab")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def _today() -> date:
-    return datetime.now(UTC).astimezone(NETWORK_TZ).date()
-
-
 def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
-
-
-def _refusal(lang: str, error: DomainError) -> tuple[int, str]:
-    """The status and the sentence a person reads for a refused action."""
-    problem = problem_for(error)
-    key = f"problem.{problem.slug}"
-    return problem.status, translate(lang, key) if has(key) else error.detail
 
 
 def _search_form(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """The search form's values with defaults (tomorrow, whole day, desks) and field errors."""
     errors: dict[str, str] = {}
     form = {
-        "date": values.get("date") or (_today() + timedelta(days=1)).isoformat(),
+        "date": values.get("date") or (today() + timedelta(days=1)).isoformat(),
         "slot": values.get("slot") or "day",
         "kind": values.get("kind") or "desk",
         "commune": (values.get("commune") or "").strip(),
@@ -107,7 +96,7 @@ class AgentController(Controller):
                         kind=form["kind"],
                         commune=form["commune"] or None,
                     ),
-                    today=_today(),
+                    today=today(),
                 )
                 results, _ = await availability.search(query, 50, 0)
             except InvalidValue as error:
@@ -129,7 +118,7 @@ class AgentController(Controller):
             slots=SLOTS,
             kinds=KINDS,
             refusal=refusal,
-            allowance=await bookings.allowance_of(principal.user_id, _today()),
+            allowance=await bookings.allowance_of(principal.user_id, today()),
         )
 
     @post("/bookings", opt=AGENT)
@@ -156,7 +145,7 @@ class AgentController(Controller):
                 base_url=_base_url(request),
             )
         except DomainError as error:
-            status, text = _refusal(lang, error)
+            status, text = refusal(lang, error)
             return await self._find_page(request, principal, data, status_code=status, refusal=text)
         return Redirect(f"/agent/bookings?done=booked#booking-{booking_id}", status_code=303)
 
@@ -178,10 +167,10 @@ class AgentController(Controller):
         assert principal.user_id is not None
         base = _base_url(request)
         upcoming, _ = await booking_lists.for_agent(
-            principal.user_id, upcoming=True, today=_today(), limit=100, offset=0, base_url=base
+            principal.user_id, upcoming=True, today=today(), limit=100, offset=0, base_url=base
         )
         past, _ = await booking_lists.for_agent(
-            principal.user_id, upcoming=False, today=_today(), limit=30, offset=0, base_url=base
+            principal.user_id, upcoming=False, today=today(), limit=30, offset=0, base_url=base
         )
         live_feeds, _ = await feeds.list_feeds(agent_id=principal.user_id, limit=100, offset=0)
         done = request.query_params.get("done")
@@ -221,7 +210,7 @@ class AgentController(Controller):
         try:
             await bookings.cancel(principal, booking_id, base_url=_base_url(request))
         except DomainError as error:
-            status, text = _refusal(language(request), error)
+            status, text = refusal(language(request), error)
             if status == 404:
                 return page(
                     request, "error.html", title_key="error.title.404", status_code=404, code=404
@@ -265,7 +254,7 @@ class AgentController(Controller):
         upcoming, _ = await booking_lists.for_agent(
             principal.user_id,
             upcoming=True,
-            today=_today(),
+            today=today(),
             limit=5,
             offset=0,
             base_url=_base_url(request),

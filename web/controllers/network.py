@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ from passes import anomalies, indicators
 from service.auth import CurrentPrincipal, allow
 from service.problems import problem_for
 from web import charts
+from web.consoles import not_found, previous_month
 from web.i18n import has, register, translate
 from web.pages import language, page
 from web.words_network import WORDS, format_money, format_percent, month_label
@@ -65,10 +66,6 @@ def console(
     )
 
 
-def not_found(request: Request[Any, Any, Any]) -> Response[Any]:
-    return page(request, "error.html", title_key="error.title.404", status_code=404, code=404)
-
-
 def month_choices(today: date, count: int = 12) -> list[date]:
     """The months a network admin picks from: this one and the ones before, newest first."""
     return list(reversed(indicators.months_back(today, count)))
@@ -82,10 +79,6 @@ def pick_month(text: str | None, default: date) -> tuple[date, str | None]:
         return parse_period(text), None
     except InvalidValue:
         return default, "nw.network.error.month"
-
-
-def _last_month(today: date) -> date:
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def parse_euros(text: str) -> int:
@@ -122,7 +115,7 @@ class NetworkController(Controller):
     async def dashboard(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """Indicators of one month (last month unless picked) and the months before it."""
         today = paris_today()
-        month, error = pick_month(request.query_params.get("month"), _last_month(today))
+        month, error = pick_month(request.query_params.get("month"), previous_month(today))
         first = indicators.months_back(month, DASHBOARD_MONTHS)[0]
         per_month = await indicators.visits_per_month(first, month)
         occupancy = await indicators.occupancy_per_month(first, month)

@@ -21,6 +21,7 @@ from billing.jobs import network_identity
 from booking.errors import DomainError, InvalidValue, NotFound
 from booking.identity import Principal
 from service.auth import CurrentPrincipal
+from web.consoles import stored_document_file
 from web.controllers.network import (
     NETWORK,
     console,
@@ -167,11 +168,8 @@ class NetworkMoneyController(Controller):
         document = await _any_document(principal, document_id)
         if document is None:
             return not_found(request)
-        content = await rendering.stored_file(document_id, rendering.FACTURX_PDF)
-        if content is None:
-            await request.app.state.redis.enqueue_job(
-                "render_document", str(document_id), _job_id=f"render-document:{document_id}"
-            )
+        response = await stored_document_file(request, document, rendering.FACTURX_PDF)
+        if response is None:
             return console(
                 request,
                 "network/rendering.html",
@@ -179,14 +177,7 @@ class NetworkMoneyController(Controller):
                 status_code=503,
                 document=document,
             )
-        return Response(
-            content,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="{document["number"]}.pdf"',
-                "Cache-Control": "private, max-age=86400, immutable",
-            },
-        )
+        return response
 
     # Invoices, payments, bank statements
 
