@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from billing.documents import NetworkIdentity
+from billing.tables import Document
 from booking.tables import Booking, Organisation, User, Venue, Workspace
 from passes.tables import Visit
 
@@ -75,6 +77,34 @@ async def make_past_booking(
     )
     await booking.save()
     return booking
+
+
+_document_numbers = itertools.count(1)
+
+
+async def make_document(kind: str, **fields: Any) -> Document:
+    """A bare issued document (for pages that list and serve them; the close is tested apart)."""
+    n = next(_document_numbers)
+    values: dict[str, Any] = {
+        "kind": kind,
+        "number": f"T-2026-{n:06d}-{uuid.uuid4().hex[:5]}",
+        "issuer": "network",
+        "series": "T",
+        "year": 2026,
+        "sequence_number": n,
+        "period": date(2026, 10, 1),
+        "issued_on": date(2026, 11, 1),
+        "due_on": date(2026, 11, 30),
+        "total_excl_cents": 10_000,
+        "total_vat_cents": 2_000,
+        "total_incl_cents": 12_000,
+        "seller": {"name": "Réseau"},
+        "buyer": {"name": "Client"},
+    }
+    values.update(fields)
+    document = Document(**values)
+    await document.save()
+    return document
 
 
 async def organisation_of(user: User) -> Organisation:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from datetime import date, timedelta
 
@@ -12,11 +11,10 @@ import pytest
 from billing.tables import Document, DocumentFile, Payment
 from booking.identity import Role
 from booking.tables import Organisation, User
+from tests.billing.factories import make_document
 from tests.factories import make_booking, make_organisation, make_user, make_venue, make_workspace
 from tests.web.test_pages import csrf_token, post_form, sign_in
 from web.consoles import today
-
-_numbers = itertools.count(1)
 
 
 @pytest.fixture
@@ -36,26 +34,16 @@ async def admin(client: httpx.AsyncClient, organisation: Organisation) -> User:
 async def make_invoice(organisation: Organisation, **fields: object) -> Document:
     """A minimal issued invoice (the close itself is tested in tests/billing)."""
     values: dict[str, object] = {
-        "kind": "invoice",
         "number": f"F-2026-{uuid.uuid4().hex[:5]}",
-        "issuer": "network",
         "series": "F",
-        "year": 2026,
-        "sequence_number": next(_numbers),
-        "period": date(2026, 10, 1),
         "organisation": organisation.id,
-        "issued_on": date(2026, 11, 1),
-        "due_on": date(2026, 11, 30),
         "total_excl_cents": 20_000,
         "total_vat_cents": 4_000,
         "total_incl_cents": 24_000,
-        "seller": {"name": "Réseau"},
         "buyer": {"name": organisation.name},
+        **fields,
     }
-    values.update(fields)
-    document = Document(**values)
-    await document.save()
-    return document
+    return await make_document("invoice", **values)
 
 
 async def upload(client: httpx.AsyncClient, content: bytes) -> httpx.Response:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import httpx
 import pytest
@@ -13,10 +12,9 @@ from billing.tables import Document, DocumentFile
 from booking.identity import Role
 from booking.tables import Closure, OpeningHours, User, Venue, Workspace
 from service.tables import DoorDevice
+from tests.billing.factories import make_document
 from tests.factories import make_booking, make_user, make_venue, make_workspace, next_weekday
 from tests.web.test_pages import csrf_token, post_form, sign_in
-
-_numbers = itertools.count(1)
 
 
 @pytest.fixture
@@ -36,26 +34,15 @@ async def admin(client: httpx.AsyncClient, venue: Venue) -> User:
 async def make_statement(venue: Venue, **fields: object) -> Document:
     """A minimal issued statement (the close itself is tested in tests/billing)."""
     values: dict[str, object] = {
-        "kind": "statement",
         "number": f"AF-2026-{uuid.uuid4().hex[:5]}",
         "issuer": f"venue:{venue.id}",
         "series": "AF",
-        "year": 2026,
-        "sequence_number": next(_numbers),
-        "period": date(2026, 10, 1),
         "venue": venue.id,
-        "issued_on": date(2026, 11, 1),
-        "due_on": date(2026, 11, 30),
-        "total_excl_cents": 10_000,
-        "total_vat_cents": 2_000,
-        "total_incl_cents": 12_000,
         "seller": {"name": venue.name},
         "buyer": {"name": "Réseau"},
+        **fields,
     }
-    values.update(fields)
-    document = Document(**values)
-    await document.save()
-    return document
+    return await make_document("statement", **values)
 
 
 # Access
