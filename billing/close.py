@@ -10,6 +10,7 @@ gap in the numbers. A dry run does the same work inside one transaction and roll
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -83,13 +84,19 @@ async def _progress(first: date, **fields: Any) -> None:
         updates[BillingPeriod.status] = fields["status"]
     if "step" in fields:
         updates[BillingPeriod.step] = fields["step"]
-    if "progress" in fields:
-        updates[BillingPeriod.progress] = fields["progress"]
     if "started_at" in fields:
         updates[BillingPeriod.started_at] = fields["started_at"]
     if "closed_at" in fields:
         updates[BillingPeriod.closed_at] = fields["closed_at"]
-    await BillingPeriod.update(updates).where(BillingPeriod.month == first)
+    if updates:
+        await BillingPeriod.update(updates).where(BillingPeriod.month == first)
+    if "progress" in fields:
+        # Merged, not replaced: the statements' count does not wipe the invoices'.
+        await BillingPeriod.raw(
+            "UPDATE billing_period SET progress = progress || {}::jsonb WHERE month = {}",
+            json.dumps(fields["progress"]),
+            first,
+        )
 
 
 async def _issued(first: date, kind: str) -> list[Issued]:

@@ -81,9 +81,16 @@ async def test_closing_a_month_issues_documents_that_reconcile_to_the_cent(
     assert len(no_vat) == 1
     assert no_vat[0]["total_vat_cents"] == 0
     assert "TVA non applicable, art. 293 B du CGI" in no_vat[0]["mentions"]
-    period = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
+    period = (
+        await BillingPeriod.select()
+        .where(BillingPeriod.month == OCTOBER)
+        .output(load_json=True)
+        .first()
+    )
     assert period is not None
     assert period["status"] == "closed"
+    # Each kind's count is kept: the statements' step does not wipe the invoices'.
+    assert period["progress"] == {"invoices": 2, "statements": 3}
 
 
 async def test_a_replayed_close_changes_nothing(database_url: str) -> None:
