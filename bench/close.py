@@ -4,7 +4,7 @@ Seeds a fresh database with COPY, closes the month with the real code path
 (billing.close.close_period), then times a bare SQL GROUP BY over the same visits that
 computes the same two totals (per organisation and per venue), and prints the ratio.
 
-    python3 -m uv run --frozen python bench/close.py \
+    python3 -m uv run --frozen python -m bench.close \
         --database-url postgresql://postgres@127.0.0.1:5432/tl_bench_close
 
 The database is dropped and re-created: point it at a scratch database only.
@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from bench import rows
 from billing.close import close_period
 from billing.documents import NetworkIdentity
 from service.database import migrate, use_database, with_database
@@ -50,93 +51,25 @@ async def seed(dsn: str, visits: int, venues: int, organisations: int, agents: i
         org_ids = [uuid.uuid4() for _ in range(organisations)]
         await connection.copy_records_to_table(
             "organisation",
-            columns=[
-                "id",
-                "name",
-                "siren",
-                "kind",
-                "billing_address",
-                "billing_email",
-                "monthly_allowance_units",
-                "booking_horizon_days",
-                "cancellation_deadline_hours",
-                "bill_no_shows",
-                "bill_late_cancellations",
-                "active",
-                "created_at",
-            ],
+            columns=rows.ORGANISATION_COLUMNS,
             records=[
-                (
-                    o,
-                    f"Organisation {i}",
-                    "732829320",
-                    "public_body" if i % 2 else "company",
-                    "Lille",
-                    f"org{i}@example.org",
-                    40,
-                    30,
-                    24,
-                    True,
-                    True,
-                    True,
-                    now,
-                )
+                rows.organisation(o, i, now, kind="public_body" if i % 2 else "company")
                 for i, o in enumerate(org_ids)
             ],
         )
         venue_ids = [uuid.uuid4() for _ in range(venues)]
         await connection.copy_records_to_table(
             "venue",
-            columns=[
-                "id",
-                "name",
-                "legal_name",
-                "siret",
-                "charges_vat",
-                "iban",
-                "address",
-                "postcode",
-                "commune",
-                "insee_code",
-                "latitude",
-                "longitude",
-                "timezone",
-                "contact_email",
-                "description",
-                "services",
-                "status",
-                "morning_start",
-                "morning_end",
-                "afternoon_start",
-                "afternoon_end",
-                "created_at",
-                "status_changed_at",
-            ],
+            columns=rows.VENUE_COLUMNS,
             records=[
-                (
+                rows.venue(
                     v,
-                    f"Lieu {i}",
-                    f"Association {i}",
-                    "73282932000074",
-                    i % 5 != 0,
-                    "FR7630006000011234567890189",
-                    f"{i} rue",
-                    "59000",
-                    f"Commune {i % 300}",
-                    f"59{i % 1000:03d}",
-                    Decimal("50.6") + Decimal(i % 100) / 1000,
-                    Decimal("3.06"),
-                    "Europe/Paris",
-                    "x@example.org",
-                    "",
-                    ["wifi"],
-                    "approved",
-                    dtime(8, 30),
-                    dtime(13),
-                    dtime(13),
-                    dtime(18),
+                    i,
                     now,
-                    now,
+                    commune=f"Commune {i % 300}",
+                    insee_code=f"59{i % 1000:03d}",
+                    latitude=Decimal("50.6") + Decimal(i % 100) / 1000,
+                    charges_vat=i % 5 != 0,
                 )
                 for i, v in enumerate(venue_ids)
             ],
@@ -332,7 +265,7 @@ async def main() -> None:
         result.organisations_excl_cents - result.venues_excl_cents == result.network_share_cents
     )
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
-    print(f"command: python3 -m uv run --frozen python bench/close.py --database-url {dsn}")
+    print(f"command: python3 -m uv run --frozen python -m bench.close --database-url {dsn}")
     print(f"visits billed: {result.collected.visits:,}")
     print(f"invoices: {len(result.invoices)}, statements: {len(result.statements)}")
     print(

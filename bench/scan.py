@@ -12,7 +12,7 @@ production mode, and fires scans over HTTP/1.1 keep-alive connections:
 4. the same closed loop against a bare Litestar endpoint (same uvicorn, JSON body in and out,
    no database) to give the ratio scan / bare.
 
-    python3 -m uv run --frozen python bench/scan.py \\
+    python3 -m uv run --frozen python -m bench.scan \\
         --database-url postgresql://postgres@127.0.0.1:5432/tl_bench_scan \\
         --redis-url redis://127.0.0.1:6379/10
 
@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar, post
 from redis.asyncio import Redis
 
+from bench import rows
 from passes.keys import encode_key, parse_keys
 from passes.scan_schemas import NewScan
 from passes.verify import HEADER, VERSION, PublicKey, encode, verify
@@ -160,96 +161,14 @@ async def seed(
         orgs = [uuid.uuid4() for _ in range(5)]
         await connection.copy_records_to_table(
             "organisation",
-            columns=[
-                "id",
-                "name",
-                "siren",
-                "kind",
-                "billing_address",
-                "billing_email",
-                "monthly_allowance_units",
-                "booking_horizon_days",
-                "cancellation_deadline_hours",
-                "bill_no_shows",
-                "bill_late_cancellations",
-                "active",
-                "created_at",
-            ],
-            records=[
-                (
-                    o,
-                    f"Organisation {i}",
-                    "732829320",
-                    "public_body",
-                    "Lille",
-                    f"org{i}@example.org",
-                    40,
-                    30,
-                    24,
-                    True,
-                    True,
-                    True,
-                    now,
-                )
-                for i, o in enumerate(orgs)
-            ],
+            columns=rows.ORGANISATION_COLUMNS,
+            records=[rows.organisation(o, i, now) for i, o in enumerate(orgs)],
         )
         venue_ids = [uuid.uuid4() for _ in range(venues)]
         await connection.copy_records_to_table(
             "venue",
-            columns=[
-                "id",
-                "name",
-                "legal_name",
-                "siret",
-                "charges_vat",
-                "iban",
-                "address",
-                "postcode",
-                "commune",
-                "insee_code",
-                "latitude",
-                "longitude",
-                "timezone",
-                "contact_email",
-                "description",
-                "services",
-                "status",
-                "morning_start",
-                "morning_end",
-                "afternoon_start",
-                "afternoon_end",
-                "created_at",
-                "status_changed_at",
-            ],
-            records=[
-                (
-                    v,
-                    f"Lieu {i}",
-                    f"Association {i}",
-                    "73282932000074",
-                    True,
-                    "FR7630006000011234567890189",
-                    f"{i} rue",
-                    "59000",
-                    "Lille",
-                    "59350",
-                    Decimal("50.63"),
-                    Decimal("3.06"),
-                    "Europe/Paris",
-                    "x@example.org",
-                    "",
-                    ["wifi"],
-                    "approved",
-                    clock(8, 30),
-                    clock(13),
-                    clock(13),
-                    clock(18),
-                    now,
-                    now,
-                )
-                for i, v in enumerate(venue_ids)
-            ],
+            columns=rows.VENUE_COLUMNS,
+            records=[rows.venue(v, i, now) for i, v in enumerate(venue_ids)],
         )
         areas = {v: [uuid.uuid4() for _ in range(DESK_AREAS_PER_VENUE)] for v in venue_ids}
         await connection.copy_records_to_table(
@@ -843,7 +762,7 @@ async def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     dsn, name = args.database_url, args.database_url.rsplit("/", 1)[1]
-    command = " ".join(["python3 -m uv run --frozen python bench/scan.py", *sys.argv[1:]])
+    command = " ".join(["python3 -m uv run --frozen python -m bench.scan", *sys.argv[1:]])
 
     key = Ed25519PrivateKey.generate()
     signing_keys = encode_key(KEY_ID, key)

@@ -4,7 +4,7 @@ Bookings are desk half-days or days over a year (six months back, six ahead), co
 with the database's guarantees: seat counters within capacity, one booking per agent and
 day. The database is dropped and re-created: point it at a scratch database only.
 
-    python3 -m uv run --frozen python bench/seed.py \
+    python3 -m uv run --frozen python -m bench.seed \
         --database-url postgresql://postgres@127.0.0.1:5432/tl_bench
 """
 
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench import rows
 from service.database import migrate, with_database
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -59,37 +60,9 @@ async def seed(
         organisation_ids = [uuid.uuid4() for _ in range(200)]
         await copy(
             "organisation",
+            rows.ORGANISATION_COLUMNS,
             [
-                "id",
-                "name",
-                "siren",
-                "kind",
-                "billing_address",
-                "billing_email",
-                "monthly_allowance_units",
-                "booking_horizon_days",
-                "cancellation_deadline_hours",
-                "bill_no_shows",
-                "bill_late_cancellations",
-                "active",
-                "created_at",
-            ],
-            [
-                (
-                    o,
-                    f"Organisation {i}",
-                    "732829320",
-                    "public_body",
-                    "France",
-                    f"o{i}@example.org",
-                    1000,
-                    366,
-                    24,
-                    True,
-                    True,
-                    True,
-                    now,
-                )
+                rows.organisation(o, i, now, allowance=1000, horizon_days=366)
                 for i, o in enumerate(organisation_ids)
             ],
         )
@@ -105,56 +78,17 @@ async def seed(
             )
         await copy(
             "venue",
+            rows.VENUE_COLUMNS,
             [
-                "id",
-                "name",
-                "legal_name",
-                "siret",
-                "charges_vat",
-                "iban",
-                "address",
-                "postcode",
-                "commune",
-                "insee_code",
-                "latitude",
-                "longitude",
-                "timezone",
-                "contact_email",
-                "description",
-                "services",
-                "status",
-                "morning_start",
-                "morning_end",
-                "afternoon_start",
-                "afternoon_end",
-                "created_at",
-                "status_changed_at",
-            ],
-            [
-                (
+                rows.venue(
                     v,
-                    f"Tiers-lieu {i}",
-                    f"Association {i}",
-                    "73282932000074",
-                    True,
-                    "FR7630006000011234567890189",
-                    f"{i} rue",
-                    "59000",
-                    f"Commune {i % 700}",
-                    "59350",
-                    lat,
-                    lon,
-                    "Europe/Paris",
-                    "x@example.org",
-                    "",
-                    ["wifi", "cafe"][: 1 + i % 2],
-                    "approved",
-                    clock(8, 30),
-                    clock(13),
-                    clock(13),
-                    clock(18),
+                    i,
                     now,
-                    now,
+                    name=f"Tiers-lieu {i}",
+                    commune=f"Commune {i % 700}",
+                    latitude=lat,
+                    longitude=lon,
+                    services=["wifi", "cafe"][: 1 + i % 2],
                 )
                 for i, (v, (lat, lon)) in enumerate(zip(venue_ids, coordinates, strict=True))
             ],
@@ -165,13 +99,13 @@ async def seed(
             [(v, d, clock(8), clock(19)) for v in venue_ids for d in range(5)],
         )
         desks: list[tuple[uuid.UUID, uuid.UUID, int]] = []
-        rows = []
+        workspace_rows = []
         for i in range(workspaces):
             venue = venue_ids[i % venues]
             workspace = uuid.uuid4()
             capacity = rng.choice((6, 8, 10, 12))
             desks.append((workspace, venue, capacity))
-            rows.append(
+            workspace_rows.append(
                 (workspace, venue, "desk", f"Open space {i}", capacity, "half_day", [], True, now)
             )
         await copy(
@@ -187,7 +121,7 @@ async def seed(
                 "active",
                 "created_at",
             ],
-            rows,
+            workspace_rows,
         )
         agent_rows = []
         agent_org = []
