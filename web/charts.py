@@ -120,16 +120,18 @@ def venue_map(
     span_y = max(top - min(frame_lats), 0.01)
     # As large as fits the box, the same scale both ways.
     scale = min((width - 2 * MAP_PADDING) / span_x, (height - 2 * MAP_PADDING) / span_y)
-    drawn_height = round(span_y * scale + 2 * MAP_PADDING)
+    drawn_height = max(round(span_y * scale + 2 * MAP_PADDING), 120)
 
     def place(lat: float, lon: float) -> tuple[float, float]:
         # Centred across the width when the venues spread more north-south than east-west.
         x = (width - span_x * scale) / 2 + (lon - left) * squeeze * scale
-        return round(x, 1), round(MAP_PADDING + (top - lat) * scale, 1)
+        return x, MAP_PADDING + (top - lat) * scale
 
+    spots = _apart(
+        [place(lat, lon) for lat, lon in zip(lats, lons, strict=True)], width, drawn_height
+    )
     points = []
-    for number, (venue, lat, lon) in enumerate(zip(venues, lats, lons, strict=True), start=1):
-        x, y = place(lat, lon)
+    for number, (venue, (x, y)) in enumerate(zip(venues, spots, strict=True), start=1):
         points.append(
             Point(
                 id=venue["id"],
@@ -137,10 +139,49 @@ def venue_map(
                 commune=str(venue["commune"]),
                 status=str(venue.get("status") or "approved"),
                 number=number,
-                x=x,
-                y=y,
+                x=round(x, 1),
+                y=round(y, 1),
             )
         )
+    where = place(*centre) if centre is not None else None
     return VenueMap(
-        points, width, max(drawn_height, 120), place(*centre) if centre is not None else None
+        points,
+        width,
+        drawn_height,
+        (round(where[0], 1), round(where[1], 1)) if where is not None else None,
     )
+
+
+PIN_GAP = 24  # a pin's diameter and a little: numbers must not hide one another
+
+
+def _apart(spots: list[tuple[float, float]], width: int, height: int) -> list[tuple[float, float]]:
+    """Nudge pins that would overlap (venues a street apart) until each number shows.
+
+    A few rounds of pushing each close pair apart along the line between them; the
+    map stays true to within a pin's width, which is all a schematic map promises.
+    """
+    moved = [list(spot) for spot in spots]
+    for _ in range(40):
+        crowded = False
+        for i in range(len(moved)):
+            for j in range(i + 1, len(moved)):
+                dx = moved[j][0] - moved[i][0]
+                dy = moved[j][1] - moved[i][1]
+                gap = math.hypot(dx, dy)
+                if gap >= PIN_GAP:
+                    continue
+                crowded = True
+                if gap < 0.01:  # the same spot: side by side
+                    dx, dy, gap = 1.0, 0.0, 1.0
+                push = (PIN_GAP - gap) / 2 + 0.5
+                moved[i][0] -= dx / gap * push
+                moved[i][1] -= dy / gap * push
+                moved[j][0] += dx / gap * push
+                moved[j][1] += dy / gap * push
+        for spot in moved:
+            spot[0] = min(max(spot[0], PIN_GAP / 2), width - PIN_GAP / 2)
+            spot[1] = min(max(spot[1], PIN_GAP / 2), height - PIN_GAP / 2)
+        if not crowded:
+            break
+    return [(x, y) for x, y in moved]

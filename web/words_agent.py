@@ -66,5 +66,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Chaque point numéroté renvoie au lieu du même numéro dans la liste.",
         "Each numbered point links to the place with the same number in the list.",
     ),
+    "find.map.centre": ("centre de {commune}", "centre of {commune}"),
+    "find.map.numbers": (
+        "les numéros suivent l'ordre de la liste, du plus proche au plus loin",
+        "numbers follow the list, nearest first",
+    ),
     "find.map.pin": ("{number}. {name}, {commune}", "{number}. {name}, {commune}"),
 }
