@@ -71,5 +71,9 @@ WORDS: dict[str, tuple[str, str]] = {
         "les numéros suivent l'ordre de la liste, du plus proche au plus loin",
         "numbers follow the list, nearest first",
     ),
+    "find.map.numbers.plain": (
+        "les numéros suivent l'ordre de la liste",
+        "numbers follow the list",
+    ),
     "find.map.pin": ("{number}. {name}, {commune}", "{number}. {name}, {commune}"),
 }
