@@ -1,4 +1,4 @@
-"""Geometry of the dashboard's server-rendered SVG: bar charts and the venues' map.
+"""Geometry of the server-rendered SVG: bar charts and the venues' map (network, agent search).
 
 No chart library and no map tiles: the pages must draw without internet (tests, many
 deployments), and a few rectangles and circles are all the network's indicators need.
@@ -90,35 +90,98 @@ class VenueMap:
     points: list[Point]
     width: int
     height: int
+    # Where a search was centred (x, y), drawn as a cross; None on the network's map.
+    centre: tuple[float, float] | None = None
 
 
-def venue_map(venues: list[dict[str, Any]]) -> VenueMap:
-    """Venues placed by longitude and latitude (equirectangular, true to scale near them)."""
+def venue_map(
+    venues: list[dict[str, Any]],
+    *,
+    centre: tuple[float, float] | None = None,
+    width: int = MAP_WIDTH,
+    height: int = MAP_HEIGHT,
+) -> VenueMap:
+    """Venues placed by longitude and latitude (equirectangular, true to scale near them).
+
+    Numbered in the order given, so that a list in the same order is the map's text.
+    `centre` is a (latitude, longitude) kept inside the frame too; a narrower `width`
+    keeps pins and their numbers readable on a phone.
+    """
     if not venues:
-        return VenueMap([], MAP_WIDTH, 120)
+        return VenueMap([], width, 120)
     lats = [float(v["latitude"]) for v in venues]
     lons = [float(v["longitude"]) for v in venues]
+    frame_lats = lats + ([centre[0]] if centre else [])
+    frame_lons = lons + ([centre[1]] if centre else [])
+    top, left = max(frame_lats), min(frame_lons)
     # Degrees of longitude shrink with the latitude; this keeps distances honest on screen.
-    squeeze = math.cos(math.radians(sum(lats) / len(lats)))
-    span_x = max((max(lons) - min(lons)) * squeeze, 0.01)
-    span_y = max(max(lats) - min(lats), 0.01)
+    squeeze = math.cos(math.radians(sum(frame_lats) / len(frame_lats)))
+    span_x = max((max(frame_lons) - left) * squeeze, 0.01)
+    span_y = max(top - min(frame_lats), 0.01)
     # As large as fits the box, the same scale both ways.
-    scale = min((MAP_WIDTH - 2 * MAP_PADDING) / span_x, (MAP_HEIGHT - 2 * MAP_PADDING) / span_y)
-    height = round(span_y * scale + 2 * MAP_PADDING)
-    points = []
-    for number, (venue, lat, lon) in enumerate(zip(venues, lats, lons, strict=True), start=1):
+    scale = min((width - 2 * MAP_PADDING) / span_x, (height - 2 * MAP_PADDING) / span_y)
+    drawn_height = max(round(span_y * scale + 2 * MAP_PADDING), 120)
+
+    def place(lat: float, lon: float) -> tuple[float, float]:
         # Centred across the width when the venues spread more north-south than east-west.
-        x = (MAP_WIDTH - span_x * scale) / 2 + (lon - min(lons)) * squeeze * scale
-        y = MAP_PADDING + (max(lats) - lat) * scale
+        x = (width - span_x * scale) / 2 + (lon - left) * squeeze * scale
+        return x, MAP_PADDING + (top - lat) * scale
+
+    spots = _apart(
+        [place(lat, lon) for lat, lon in zip(lats, lons, strict=True)], width, drawn_height
+    )
+    points = []
+    for number, (venue, (x, y)) in enumerate(zip(venues, spots, strict=True), start=1):
         points.append(
             Point(
                 id=venue["id"],
                 name=str(venue["name"]),
                 commune=str(venue["commune"]),
-                status=str(venue["status"]),
+                status=str(venue.get("status") or "approved"),
                 number=number,
                 x=round(x, 1),
                 y=round(y, 1),
             )
         )
-    return VenueMap(points, MAP_WIDTH, max(height, 120))
+    where = place(*centre) if centre is not None else None
+    return VenueMap(
+        points,
+        width,
+        drawn_height,
+        (round(where[0], 1), round(where[1], 1)) if where is not None else None,
+    )
+
+
+PIN_GAP = 24  # a pin's diameter and a little: numbers must not hide one another
+
+
+def _apart(spots: list[tuple[float, float]], width: int, height: int) -> list[tuple[float, float]]:
+    """Nudge pins that would overlap (venues a street apart) until each number shows.
+
+    A few rounds of pushing each close pair apart along the line between them; the
+    map stays true to within a pin's width, which is all a schematic map promises.
+    """
+    moved = [list(spot) for spot in spots]
+    for _ in range(40):
+        crowded = False
+        for i in range(len(moved)):
+            for j in range(i + 1, len(moved)):
+                dx = moved[j][0] - moved[i][0]
+                dy = moved[j][1] - moved[i][1]
+                gap = math.hypot(dx, dy)
+                if gap >= PIN_GAP:
+                    continue
+                crowded = True
+                if gap < 0.01:  # the same spot: side by side
+                    dx, dy, gap = 1.0, 0.0, 1.0
+                push = (PIN_GAP - gap) / 2 + 0.5
+                moved[i][0] -= dx / gap * push
+                moved[i][1] -= dy / gap * push
+                moved[j][0] += dx / gap * push
+                moved[j][1] += dy / gap * push
+        for spot in moved:
+            spot[0] = min(max(spot[0], PIN_GAP / 2), width - PIN_GAP / 2)
+            spot[1] = min(max(spot[1], PIN_GAP / 2), height - PIN_GAP / 2)
+        if not crowded:
+            break
+    return [(x, y) for x, y in moved]

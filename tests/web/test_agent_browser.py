@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import zxingcpp
 from PIL import Image
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from booking.tables import Booking, User, Workspace
 from passes.verify import Reason
@@ -144,3 +144,80 @@ async def _scan_at_the_door(base: str, token: str) -> dict[str, object]:
         assert response.status_code == 201, response.text
         result: dict[str, object] = response.json()
         return result
+
+
+async def test_agent_books_a_meeting_room_for_an_hour_near_a_commune_on_the_map(
+    phone: BrowserContext, browser: Browser, live_server: str
+) -> None:
+    agent = await User.objects().where(User.email == AGENT).first()
+    assert agent is not None
+    await User.update({User.monthly_allowance_units: 40}).where(User.id == agent.id)
+    day = await free_day_for(agent.id)
+    page = await phone.new_page()
+    await sign_in(page, AGENT)
+    await page.goto(f"/agent?date={day.isoformat()}")
+
+    # Choosing a meeting room swaps the slot for hours, by CSS alone.
+    await expect(page.get_by_label("Créneau")).to_be_visible()
+    await expect(page.get_by_label("De", exact=True)).to_be_hidden()
+    await page.get_by_label("Type d'espace").select_option("meeting_room")
+    await expect(page.get_by_label("Créneau")).to_be_hidden()
+    await page.get_by_label("De", exact=True).fill("10:00")
+    await page.get_by_label("À", exact=True).fill("11:00")
+    await page.get_by_label("Près de").fill("roubaix")
+    await page.get_by_label("Distance").select_option("15")
+    await page.get_by_role("button", name="Chercher").click()
+    await expect(page.get_by_role("status")).to_contain_text("avec une salle libre")
+    await expect(page.get_by_label("Près de")).to_have_value("Roubaix")
+
+    # The map: numbered pins, nearest first, each leading to its place in the list.
+    pins = page.locator(".results-map svg a")
+    assert await pins.count() >= 2
+    distances = [
+        float(text.removeprefix("à ").removesuffix(" km").replace(",", "."))
+        for text in await page.locator(".results .distance").all_inner_texts()
+    ]
+    assert distances == sorted(distances)
+    assert all(d <= 15 for d in distances)
+    await check_accessibility(page, "agent-find-room-map")
+    target = await pins.first.get_attribute("href")
+    assert target is not None
+    await pins.first.click()
+    await expect(page.locator(target)).to_be_in_viewport()
+    await page.goto(page.url.split("#")[0])
+
+    # Tap two: book the nearest room for the hour.
+    first = page.locator(".results").get_by_role("button", name="Réserver").first
+    label = await first.get_attribute("aria-label")
+    await first.click()
+    await expect(page).to_have_url(re.compile(r"/agent/bookings\?done=booked#booking-"))
+    booking = (
+        await Booking.objects()
+        .where((Booking.agent == agent.id) & (Booking.local_date == day) & (Booking.unit == "hour"))
+        .first()
+    )
+    assert booking is not None, f"no room booking on {day} after clicking {label}"
+    paris = ZoneInfo("Europe/Paris")
+    assert booking.starts_at.astimezone(paris).time().isoformat() == "10:00:00"
+    assert booking.ends_at.astimezone(paris).time().isoformat() == "11:00:00"
+    row = page.locator(f"#booking-{booking.id}")
+    await expect(row).to_be_visible()
+    workspace = await Workspace.objects().where(Workspace.id == booking.workspace).first()
+    assert workspace is not None
+    await expect(row).to_contain_text(workspace.name)
+    await page.screenshot(path=artifact("agent-room-booked.png"), full_page=True)
+
+    # The same search on a desktop screen, for people to look at.
+    desktop = await browser.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 800}, locale="fr-FR"
+    )
+    try:
+        wide = await desktop.new_page()
+        await sign_in(wide, AGENT)
+        await wide.goto(
+            f"/agent?date={day.isoformat()}&kind=meeting_room&start=14:00&end=16:00"
+            "&near=Lille&radius=15"
+        )
+        await check_accessibility(wide, "agent-find-room-map-desktop")
+    finally:
+        await desktop.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from web import charts
 
 
@@ -64,3 +66,22 @@ def test_the_map_puts_north_up_and_east_right_inside_the_box() -> None:
         assert 0 <= point.x <= venue_map.width
         assert 0 <= point.y <= venue_map.height
     assert charts.venue_map([]).points == []
+
+
+def test_the_map_keeps_close_pins_apart_and_frames_the_searched_centre() -> None:
+    """Venues a street apart stay readable; the agent's search centre stays in the frame."""
+    venues = [
+        {"id": n, "name": f"V{n}", "commune": "Lille", "latitude": lat, "longitude": 3.06}
+        for n, lat in enumerate((50.6370, 50.6371, 50.6371, 50.70), start=1)
+    ]
+    drawn = charts.venue_map(venues, centre=(50.55, 3.2), width=360, height=300)
+    points = drawn.points
+    for a in points:
+        for b in points:
+            if a is not b:
+                assert math.hypot(a.x - b.x, a.y - b.y) >= charts.PIN_GAP - 0.5
+        assert a.status == "approved"  # search results carry no status
+    assert drawn.centre is not None
+    assert 0 <= drawn.centre[0] <= drawn.width
+    assert 0 <= drawn.centre[1] <= drawn.height
+    assert drawn.centre[1] > max(p.y for p in points)  # further south than every venue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +22,13 @@ from booking.tables import Venue
 from passes import qr
 from passes.services import ensure_pass
 from service.auth import CurrentPrincipal, allow
+from web import charts
 from web.consoles import refusal, today
-from web.i18n import has, translate
+from web.i18n import has, register, translate
 from web.pages import language, page
+from web.words_agent import WORDS
+
+register(WORDS)
 
 AGENT = allow(Role.AGENT)
 NETWORK_TZ = ZoneInfo("Europe/Paris")
@@ -35,31 +41,123 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
-def _search_form(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The search form's values with defaults (tomorrow, whole day, desks) and field errors."""
+RADII = ("0", "5", "15", "30")  # km; "0" is the commune itself, as a plain filter
+DEFAULT_RADIUS = "15"
+HOURLY_KINDS = ("meeting_room",)  # booked by the hour: a start and an end instead of a slot
+
+
+@dataclass(frozen=True)
+class Commune:
+    """A commune of the network, placed at the mean position of its approved venues."""
+
+    name: str
+    latitude: Decimal
+    longitude: Decimal
+
+
+def _parse_time(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _search_form(
+    values: dict[str, str], communes: dict[str, Commune]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The search form's values with defaults (tomorrow, whole day, desks) and field errors.
+
+    `near` is a commune of the network (`commune`, the older name of the field, still
+    works and keeps its plain filter); `radius` 0 filters on the commune, more searches
+    around it, nearest first.
+    """
     errors: dict[str, str] = {}
+    legacy = (values.get("commune") or "").strip()
+    near = (values.get("near") or "").strip() or legacy
     form = {
         "date": values.get("date") or (today() + timedelta(days=1)).isoformat(),
         "slot": values.get("slot") or "day",
         "kind": values.get("kind") or "desk",
-        "commune": (values.get("commune") or "").strip(),
+        "near": near,
+        "radius": (values.get("radius") or "").strip()
+        or ("0" if legacy and not values.get("near") else DEFAULT_RADIUS),
+        "start": (values.get("start") or "09:00").strip()[:5],
+        "end": (values.get("end") or "10:00").strip()[:5],
     }
     try:
         date.fromisoformat(form["date"])
     except ValueError:
         errors["date"] = "find.error.date"
-    if form["slot"] not in SLOTS:
-        errors["slot"] = "find.error.slot"
     if form["kind"] not in KINDS:
         errors["kind"] = "find.error.kind"
+    if form["kind"] in HOURLY_KINDS:
+        start, end = _parse_time(form["start"]), _parse_time(form["end"])
+        for field, moment in (("start", start), ("end", end)):
+            if moment is None:
+                errors[field] = "find.error.time"
+            elif moment.minute % 30 or moment.second:
+                errors[field] = "find.error.half-hour"
+        if start and end and "start" not in errors and "end" not in errors and end <= start:
+            errors["end"] = "find.error.order"
+    elif form["slot"] not in SLOTS:
+        errors["slot"] = "find.error.slot"
+    if form["radius"] not in RADII:
+        errors["radius"] = "find.error.radius"
+    if near:
+        known = communes.get(near.casefold())
+        if known is None:
+            errors["near"] = "find.error.near"
+        else:
+            form["near"] = known.name
     return form, errors
 
 
-async def _communes() -> list[str]:
+async def _communes() -> dict[str, Commune]:
+    """The network's communes by their case-folded name, for typed names to match."""
     rows = await Venue.raw(
-        "SELECT DISTINCT commune FROM venue WHERE status = 'approved' ORDER BY commune"
+        "SELECT commune, avg(latitude) AS latitude, avg(longitude) AS longitude FROM venue"
+        " WHERE status = 'approved' GROUP BY commune ORDER BY commune"
     )
-    return [r["commune"] for r in rows]
+    return {
+        r["commune"].casefold(): Commune(r["commune"], r["latitude"], r["longitude"]) for r in rows
+    }
+
+
+def _search_of(form: dict[str, str], communes: dict[str, Commune]) -> availability.Search:
+    """The availability search for a valid form: a slot or hours, a commune or around it."""
+    hourly = form["kind"] in HOURLY_KINDS
+    near = communes.get(form["near"].casefold()) if form["near"] else None
+    around = near is not None and form["radius"] != "0"
+    return availability.Search(
+        day=date.fromisoformat(form["date"]),
+        slot=None if hourly else form["slot"],
+        start=time.fromisoformat(form["start"]) if hourly else None,
+        end=time.fromisoformat(form["end"]) if hourly else None,
+        kind=form["kind"],
+        commune=near.name if near is not None and not around else None,
+        lat=near.latitude if around and near else None,
+        lon=near.longitude if around and near else None,
+        radius_km=Decimal(form["radius"]) if around else None,
+    )
+
+
+async def _anything_open(query: availability.Search) -> bool:
+    """Whether some approved venue opens for the whole range that day (closures aside)."""
+    rows = await Venue.raw(
+        "SELECT 1 FROM opening_hours h JOIN venue v ON v.id = h.venue"
+        " WHERE v.status = 'approved' AND h.weekday = {} AND h.opens <= {} AND {} <= h.closes"
+        " LIMIT 1",
+        query.day.weekday(),
+        query.start,
+        query.end,
+    )
+    return bool(rows)
+
+
+def _km(lang: str, km: float) -> str:
+    """A distance as people read it: one decimal, a decimal comma in French."""
+    text = f"{km:.1f}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 class AgentController(Controller):
@@ -70,7 +168,7 @@ class AgentController(Controller):
     async def find(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
-        """Landing page: tomorrow's free desks are already listed, one button books."""
+        """Landing page: tomorrow's free desks are listed; near a commune, nearest first, on a map."""
         return await self._find_page(request, principal, dict(request.query_params))
 
     async def _find_page(
@@ -81,30 +179,36 @@ class AgentController(Controller):
         *,
         status_code: int = 200,
         refusal: str | None = None,
+        field_errors: dict[str, str] | None = None,
     ) -> Response[Any]:
         lang = language(request)
-        form, errors = _search_form(values)
+        communes = await _communes()
+        form, errors = _search_form(values, communes)
         results: list[dict[str, Any]] = []
         if not errors:
             try:
-                # With a slot, the search lists what is booked by the half-day or the day
-                # (hourly rooms need start and end times: the API books those).
-                query = availability.check(
-                    availability.Search(
-                        day=date.fromisoformat(form["date"]),
-                        slot=form["slot"],
-                        kind=form["kind"],
-                        commune=form["commune"] or None,
-                    ),
-                    today=today(),
-                )
+                query = availability.check(_search_of(form, communes), today=today())
                 results, _ = await availability.search(query, 50, 0)
+                if not results and query.start is not None and not await _anything_open(query):
+                    errors["start"] = "find.error.closed"
             except InvalidValue as error:
                 # The search refuses past dates (and nothing else the form can send).
                 errors[error.field or "date"] = (
                     "find.error.past" if error.field == "date" else error.detail
                 )
                 status_code = 422
+        errors.update(field_errors or {})
+        for venue in results:
+            if venue["distance_km"] is not None:
+                venue["distance_text"] = translate(
+                    lang, "find.km", km=_km(lang, venue["distance_km"])
+                )
+        near = communes.get(form["near"].casefold()) if form["near"] else None
+        centre = (
+            (float(near.latitude), float(near.longitude))
+            if near is not None and form["radius"] != "0"
+            else None
+        )
         assert principal.user_id is not None
         return page(
             request,
@@ -114,9 +218,13 @@ class AgentController(Controller):
             form=form,
             errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
             results=results,
-            communes=await _communes(),
+            results_map=charts.venue_map(results, centre=centre, width=360, height=300),
+            centre_name=near.name if centre and near else None,
+            hourly=form["kind"] in HOURLY_KINDS,
+            communes=[c.name for c in communes.values()],
             slots=SLOTS,
             kinds=KINDS,
+            radii=RADII,
             refusal=refusal,
             allowance=await bookings.allowance_of(principal.user_id, today()),
         )
@@ -137,16 +245,37 @@ class AgentController(Controller):
                 status_code=422,
                 refusal=translate(lang, "problem.invalid-value"),
             )
-        slot = data.get("slot") or "day"
-        try:
-            booking_id = await bookings.book(
+        start, end = _parse_time(data.get("start") or ""), _parse_time(data.get("end") or "")
+        hourly = data.get("kind") in HOURLY_KINDS and bool(data.get("start") or data.get("end"))
+        if hourly and (start is None or end is None):
+            return await self._find_page(
+                request,
                 principal,
-                bookings.BookingRequest(workspace_id=workspace_id, date=day, slot=slot),
-                base_url=_base_url(request),
+                data,
+                status_code=422,
+                refusal=translate(lang, "problem.invalid-value"),
             )
+        request_ = bookings.BookingRequest(
+            workspace_id=workspace_id,
+            date=day,
+            slot=None if hourly else (data.get("slot") or "day"),
+            start=datetime.combine(day, start) if hourly and start else None,
+            end=datetime.combine(day, end) if hourly and end else None,
+        )
+        try:
+            booking_id = await bookings.book(principal, request_, base_url=_base_url(request))
         except DomainError as error:
             status, text = refusal(lang, error)
-            return await self._find_page(request, principal, data, status_code=status, refusal=text)
+            # A refused time (closed then, wrong half-hour) goes next to its field.
+            beside = {error.field: text} if hourly and error.field in ("start", "end") else {}
+            return await self._find_page(
+                request,
+                principal,
+                data,
+                status_code=status,
+                refusal=None if beside else text,
+                field_errors=beside,
+            )
         return Redirect(f"/agent/bookings?done=booked#booking-{booking_id}", status_code=303)
 
     @get("/bookings", opt=AGENT)
