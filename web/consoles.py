@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from billing.close import paris_today
 from billing.controllers import document_file_response
 from booking.errors import DomainError
 from service.problems import problem_for
@@ -17,11 +17,11 @@ from web.i18n import has, translate
 from web.pages import page
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-NETWORK_TZ = ZoneInfo("Europe/Paris")
 
 
 def today() -> date:
-    return datetime.now(UTC).astimezone(NETWORK_TZ).date()
+    """Today in the network's time zone (the billing calendar's, Europe/Paris)."""
+    return paris_today()
 
 
 def refusal(lang: str, error: DomainError) -> tuple[int, str]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
+from billing.close import NETWORK_TZ
 from booking import calendars
 from booking.errors import DomainError, InvalidValue, NotFound
 from booking.identity import Role
@@ -31,7 +31,6 @@ from web.words_agent import WORDS
 register(WORDS)
 
 AGENT = allow(Role.AGENT)
-NETWORK_TZ = ZoneInfo("Europe/Paris")
 SLOTS = ("day", "morning", "afternoon")
 KINDS = ("desk", "meeting_room", "private_office", "lab")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
