@@ -35,9 +35,9 @@ import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from passes.keys import encode_key
-from service.auth import issue_access_token
-from service.embedded import free_port
-from service.settings import Settings
+from service.app.embedded import free_port
+from service.kernel.settings import Settings
+from service.kernel.tokens import issue_access_token
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -134,7 +134,7 @@ async def main() -> None:
     }
     workers = ["--workers", str(args.workers)]
     port = free_port()
-    with server(["service.app:app_from_env", "--factory", *workers], env, port) as process:
+    with server(["service.app.factory:app_from_env", "--factory", *workers], env, port) as process:
         await closed_loop(port, search, 4, 3)  # warm-up
         # Latency at a moderate load (4 concurrent users), then what the server sustains.
         searched = await measured(process, lambda: closed_loop(port, search, 4, args.seconds))

@@ -26,8 +26,7 @@ import asyncpg
 from bench import rows
 from billing.close import close_period
 from billing.documents import NetworkIdentity
-from service.database import migrate, use_database, with_database
-from service.piccolo_conf import DB
+from service.kernel.database import DB, migrate, use_database, with_database
 
 MONTH = date(2026, 10, 1)
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)

@@ -55,8 +55,8 @@ from bench import rows
 from passes.keys import encode_key, parse_keys
 from passes.scan_schemas import NewScan
 from passes.verify import HEADER, VERSION, PublicKey, encode, verify
-from service.database import migrate, with_database
-from service.embedded import free_port
+from service.app.embedded import free_port
+from service.kernel.database import migrate, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -798,7 +798,9 @@ async def main() -> None:
         }
         workers = ["--workers", str(args.workers)] if args.workers > 1 else []
         port = free_port()
-        with server(["service.app:app_from_env", "--factory", *workers], env, port) as process:
+        with server(
+            ["service.app.factory:app_from_env", "--factory", *workers], env, port
+        ) as process:
             warm = ScanMix(world, world.open_loop_agents, 1)
             await open_loop(port, warm, 50, 2)  # connections, caches, prepared statements
             steady = await measured(

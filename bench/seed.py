@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench import rows
-from service.database import migrate, with_database
+from service.kernel.database import migrate, with_database
 
 PARIS = ZoneInfo("Europe/Paris")
 # Metropolitan France, roughly: venues cluster around these cities.

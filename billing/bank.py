@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.tables import BankEntry, Document, Payment
-from booking.errors import InvalidValue
+from service.kernel.errors import InvalidValue
 
 INVOICE_NUMBER = re.compile(r"TL-\d{4}-\d{6}")
 

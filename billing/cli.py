@@ -16,7 +16,7 @@ from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_per
 from billing.jobs import network_identity, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
-from service.settings import Settings, SettingsError, load
+from service.kernel.settings import Settings, SettingsError, load
 
 T = TypeVar("T")
 
@@ -66,8 +66,7 @@ def _on_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` in an event loop of its own with the database pool open."""
 
     async def run() -> T:
-        from service.database import use_database
-        from service.piccolo_conf import DB
+        from service.kernel.database import DB, use_database
 
         use_database(settings.database_url or "")
         await DB.start_connection_pool(min_size=1, max_size=4)

@@ -22,7 +22,8 @@ from piccolo.engine.postgres import PostgresEngine
 from billing.documents import Issued, NetworkIdentity, issue_invoices, issue_statements
 from billing.tables import BillingPeriod, Document
 from billing.usage import Collected, collect, month_bounds
-from booking.errors import Conflict, InvalidValue
+from service.kernel.errors import Conflict, InvalidValue
+from service.kernel.problems import register
 
 NETWORK_TZ = ZoneInfo("Europe/Paris")
 # Any constant both sides agree on; it names "the billing close" among advisory locks.
@@ -36,8 +37,14 @@ class CloseInProgress(Conflict):
     default_detail = "A close is already running; try again when it has finished."
 
 
+register(CloseInProgress, "close-in-progress", 409, "A close is running")
+
+
 class PeriodNotOver(InvalidValue):
     default_detail = "A month can be closed once it is over (Europe/Paris)."
+
+
+register(PeriodNotOver, "period-not-over", 422, "Month not over")
 
 
 class ClosedPeriodUnchanged(Conflict):

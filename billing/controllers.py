@@ -29,10 +29,10 @@ from billing.schemas import (
     PeriodOut,
     UsageOut,
 )
-from booking.identity import Role
-from service.auth import CurrentPrincipal, allow
-from service.idempotency import IdempotencyMiddleware
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
 

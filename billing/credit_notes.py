@@ -25,8 +25,9 @@ from billing.documents import (
     venue_party,
 )
 from billing.tables import Document, DocumentLine, DocumentUsage
-from booking.errors import Conflict, InvalidValue, NotFound
 from booking.tables import Organisation, Venue
+from service.kernel.errors import Conflict, InvalidValue, NotFound
+from service.kernel.problems import register
 
 # The discount and late-payment mentions stay on a credit note: French e-invoicing rules
 # (BR-FR-05) want them on every document.
@@ -38,6 +39,9 @@ CREDIT_MENTIONS = [
 
 class AlreadyCredited(Conflict):
     default_detail = "Some of these lines are already credited."
+
+
+register(AlreadyCredited, "already-credited", 409, "Already credited")
 
 
 def _rows(usage: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from sepaxml import SepaTransfer
 
 from billing.documents import NetworkIdentity
 from billing.tables import Document, Payout
-from booking.errors import Conflict, NotFound
+from service.kernel.errors import Conflict, NotFound
 
 PAYOUT_STATUSES = ("pending", "in_file", "sent", "paid", "failed")
 

@@ -15,7 +15,8 @@ from typing import Any
 from billing.cii import cii_xml
 from billing.pdf import facturx_pdf, render_pdf
 from billing.tables import Document, DocumentFile, DocumentLine
-from booking.errors import DomainError
+from service.kernel.errors import DomainError
+from service.kernel.problems import register
 
 FACTURX_PDF, PLAIN_PDF, CII_XML = "facturx_pdf", "pdf", "cii_xml"
 FILE_KINDS = (FACTURX_PDF, PLAIN_PDF, CII_XML)
@@ -26,6 +27,9 @@ class NotRenderedYet(DomainError):
 
     default_detail = "This document is being rendered; try again in a few seconds."
     retry_after = 5
+
+
+register(NotRenderedYet, "document-rendering", 503, "Document being rendered")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from billing.tables import Document, DocumentLine
-from booking.errors import Forbidden, InvalidValue, NotFound
-from booking.identity import VENUE_ROLES, Principal, Role
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import VENUE_ROLES, Principal, Role
 
 DOCUMENT_KINDS = ("invoice", "statement", "credit_note")
 

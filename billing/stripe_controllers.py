@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, post
 
 from billing import stripe_webhooks
-from service.auth import PUBLIC
+from service.kernel.auth import PUBLIC
 
 
 class WebhookReceipt(msgspec.Struct):

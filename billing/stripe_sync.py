@@ -20,7 +20,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from billing.close import NETWORK_TZ
 from billing.tables import Document, DocumentLine, StripeCustomer, StripeInvoice
-from booking.errors import NotFound
+from service.kernel.errors import NotFound
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,8 @@ import structlog
 
 from billing.close import NETWORK_TZ
 from billing.tables import Payment, WebhookEvent
-from booking.errors import DomainError
+from service.kernel.errors import DomainError
+from service.kernel.problems import register
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,9 @@ class InvalidStripeSignature(DomainError):
     """The body is not signed by Stripe with our webhook secret (or is not an event)."""
 
     default_detail = "The Stripe-Signature header does not match this body."
+
+
+register(InvalidStripeSignature, "invalid-stripe-signature", 400, "Invalid Stripe signature")
 
 
 @dataclass(frozen=True)

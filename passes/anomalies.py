@@ -12,10 +12,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from booking.errors import AnomalyAlreadyDecided, InvalidValue, NotFound, RateStillMissing
-from booking.identity import Principal
+from passes.errors import AnomalyAlreadyDecided, RateStillMissing
 from passes.pricing import prices_in_force
 from passes.tables import Anomaly
+from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.identity import Principal
 
 STATUSES = ("open", "accepted", "rejected")
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from passes.keys import Keyring, encode_key, generate_folder_key, parse_keys, publish
 from passes.tables import PassKey
-from service.settings import SettingsError, load
+from service.kernel.settings import SettingsError, load
 
 
 @click.group()
@@ -32,8 +32,7 @@ def rotate_key(print_only: bool) -> None:
         raise click.ClickException(str(error)) from None
 
     async def known_ids() -> set[int]:
-        from service.database import use_database
-        from service.piccolo_conf import DB
+        from service.kernel.database import DB, use_database
 
         if not settings.database_url:
             return set()
@@ -59,8 +58,7 @@ def rotate_key(print_only: bool) -> None:
     key = generate_folder_key(settings.data_dir)
 
     async def record() -> None:
-        from service.database import use_database
-        from service.piccolo_conf import DB
+        from service.kernel.database import DB, use_database
 
         use_database(settings.database_url or "")
         await DB.start_connection_pool(min_size=1, max_size=2)

@@ -11,13 +11,13 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from booking.identity import Role
 from passes import qr, services
 from passes.keys import Keyring
 from passes.schemas import KeyOut, PassChange, PassOut, RevocationFeed, StatusChangeOut
 from passes.tables import Pass, PassKey
-from service.auth import PUBLIC, CurrentPrincipal, allow
-from service.pagination import Limit, Offset
+from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset
 
 ORG_ADMINS = allow(Role.ORG_ADMIN, Role.NETWORK_ADMIN, organisation_scope="organisation_id")
 

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.errors import NotFound
 from booking.tables import Venue
 from passes.tables import Pass, PassKey
 from passes.verify import CLOCK_SKEW_SECONDS
+from service.kernel.errors import NotFound
 
 
 @dataclass(frozen=True)

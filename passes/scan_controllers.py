@@ -11,7 +11,6 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
-from booking.identity import Principal, Role
 from passes import anomalies, scans
 from passes.scan_schemas import (
     AnomalyOut,
@@ -23,9 +22,10 @@ from passes.scan_schemas import (
     ScanBatchOut,
     ScanOut,
 )
-from service.auth import CurrentPrincipal, allow
-from service.idempotency import IdempotencyMiddleware
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Principal, Role
+from service.kernel.pagination import Limit, Offset, Page
 
 SCANNERS = allow(
     Role.VENUE_STAFF, Role.VENUE_ADMIN, Role.NETWORK_ADMIN, devices=True, venue_scope="venue_id"

@@ -27,21 +27,15 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from redis.asyncio import Redis
 
-from booking.errors import (
-    AgentAlreadyBooked,
-    AllowanceExceeded,
-    CapacityExhausted,
-    InvalidValue,
-    NotFound,
-    ScanIdReused,
-    TooManyScans,
-)
-from booking.identity import Principal
+from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted
 from booking.services.walk_ins import book_walk_in
 from passes import anomalies, visits
+from passes.errors import ScanIdReused, TooManyScans
 from passes.keys import public_keys
 from passes.tables import Scan
 from passes.verify import MalformedToken, PublicKey, Reason, Verdict, decode, verify
+from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.identity import Principal
 
 # A scanner reads a QR code in about a second; ten a second is a stuck or hostile loop.
 SCANS_PER_SECOND = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -45,3 +45,38 @@ class RevocationFeed(msgspec.Struct):
     next_cursor: int
     # True when more changes wait after next_cursor: ask again.
     more: bool
+
+
+# Door devices
+
+
+class NewDevice(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class DeviceOut(msgspec.Struct):
+    id: uuid.UUID
+    venue_id: uuid.UUID
+    name: str
+    token_prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> DeviceOut:
+        return msgspec.convert({**row, "venue_id": row["venue"]}, cls, strict=False)
+
+
+class NewDeviceOut(msgspec.Struct):
+    device: DeviceOut
+    # Shown once: configure the scanner with it.
+    token: str
+
+
+class WhoAmIDevice(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    venue_id: uuid.UUID
+    venue_name: str
+    timezone: str

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from booking.errors import Conflict, Forbidden, InvalidStatusChange, NotFound
-from booking.identity import Principal, Role
 from booking.tables import User
 from passes.keys import Keyring
 from passes.tables import Pass, PassStatusEvent
 from passes.verify import HEADER, VERSION, encode
+from service.kernel.errors import Conflict, Forbidden, InvalidStatusChange, NotFound
+from service.kernel.identity import Principal, Role
 
 PASS_VALIDITY = timedelta(days=366)
 

@@ -25,7 +25,21 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from booking.tables import Booking, Organisation, User, Venue, Workspace
-from service.tables import DoorDevice
+
+
+class DoorDevice(Table, tablename="door_device"):
+    """A scanner with no personal login, authenticated by a revocable token scoped to one venue."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
+    name = Varchar(length=100)
+    # SHA-256 of the token: the token itself is shown once, at creation.
+    token_hash = Varchar(length=64, unique=True)
+    token_prefix = Varchar(length=16)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
 
 
 class PassKey(Table, tablename="pass_key"):

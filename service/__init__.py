@@ -1,6 +1,6 @@
-"""The Litestar application and everything that wires the domains together."""
+"""The service: its kernel (`service.kernel`) and its composition root (`service.app`)."""
 
 import os
 
 # Piccolo finds its engine through this module path; set it before any table is used.
-os.environ.setdefault("PICCOLO_CONF", "service.piccolo_conf")
+os.environ.setdefault("PICCOLO_CONF", "service.app.piccolo_conf")

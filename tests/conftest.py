@@ -25,10 +25,10 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from booking.services import accounts
-from service.app import app_resources, create_app
-from service.database import migrate, use_database, with_database
-from service.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from service.settings import Settings
+from service.app.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from service.app.factory import app_resources, create_app
+from service.kernel.database import migrate, use_database, with_database
+from service.kernel.settings import Settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-signing"
 accounts.use_fast_hashing()
@@ -181,7 +181,7 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
             sys.executable,
             "-m",
             "uvicorn",
-            "service.app:app_from_env",
+            "service.app.factory:app_from_env",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.identity import Role
 from booking.services import accounts
 from booking.tables import OpeningHours, Organisation, User, Venue, Workspace
-from service.auth import issue_access_token
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
+from service.kernel.tokens import issue_access_token
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -123,7 +123,7 @@ def next_weekday(days_ahead: int = 1, weekday: int | None = None) -> date:
 
 async def make_door_device(venue: Venue, *, name: str = "Porte") -> tuple[Any, dict[str, str]]:
     """A door device of the venue and its Authorization header."""
-    from service.tables import DoorDevice
+    from passes.tables import DoorDevice
 
     admin = await make_user(Role.VENUE_ADMIN, venue=venue)
     token = "tldev_" + uuid.uuid4().hex

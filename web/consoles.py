@@ -11,8 +11,8 @@ from litestar.params import Body
 
 from billing.close import paris_today
 from billing.controllers import document_file_response
-from booking.errors import DomainError
-from service.problems import problem_for
+from service.kernel.errors import DomainError
+from service.kernel.problems import problem_for
 from web.i18n import has, translate
 from web.pages import page
 

@@ -179,7 +179,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "This page stays available without network once opened.",
     ),
     "pass.next": ("Prochaine réservation", "Next booking"),
-    # Domain refusals, by problem type (service/problems.py)
+    # Domain refusals, by problem type (service/kernel/problems.py)
     "problem.capacity-exhausted": (
         "Plus aucune place libre pour ce créneau.",
         "No seat is left for this slot.",

@@ -38,14 +38,14 @@ from litestar.types import (
     Send,
 )
 from piccolo.apps.user.tables import BaseUser
+from piccolo.conf.apps import Finder
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 from redis.asyncio import Redis
 
-from booking.identity import Principal, Role
 from booking.tables import User
-from service.auth import allow
-from service.piccolo_conf import APP_REGISTRY
+from service.kernel.auth import allow
+from service.kernel.identity import Principal, Role
 
 ADMIN_PATH = "/network/admin"
 # The apps whose tables the admin shows (not piccolo's own users and sessions).
@@ -70,7 +70,8 @@ HIDDEN_COLUMNS = {
 
 def admin_tables() -> list[TableConfig]:
     configs = []
-    for app in APP_REGISTRY.app_configs.values():
+    # The registry of PICCOLO_CONF, found at run time: the pages do not import the root.
+    for app in Finder().get_app_registry().app_configs.values():
         if app.app_name not in OUR_APPS:
             continue
         for table in app.table_classes:

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
-from booking.identity import Principal, Role
+from service.kernel.identity import Principal, Role
 from web.i18n import LANGUAGE_COOKIE, LANGUAGES, choose, format_date, format_time, translate
 
 HERE = Path(__file__).parent

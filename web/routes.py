@@ -7,7 +7,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
-from service.auth import PUBLIC
+from service.kernel.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController

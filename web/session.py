@@ -19,9 +19,10 @@ from litestar.middleware import AbstractMiddleware
 from litestar.types import Receive, Scope, Send
 from redis.asyncio import Redis
 
-from booking.identity import Principal
-from service.auth import token_claims, user_principal
-from service.settings import Settings
+from booking.services.accounts import user_principal
+from service.kernel.auth import token_claims
+from service.kernel.identity import Principal
+from service.kernel.settings import Settings
 
 SESSION_COOKIE = "tl_session"
 _SIGNED_OUT = "signed-out:"

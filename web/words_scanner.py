@@ -146,7 +146,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Cette personne n'est pas entrée.",
         "This person has not checked in.",
     ),
-    # Refused scans (service/problems.py types), for the form without JavaScript.
+    # Refused scans (service/kernel/problems.py types), for the form without JavaScript.
     "problem.scan-id-reused": (
         "Ce scan a déjà été enregistré autrement : scannez de nouveau.",
         "This scan was already recorded differently: scan again.",

@@ -8,10 +8,11 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
-from booking.errors import NotFound
 from booking.schemas.accounts import Me, TokenRequest, TokenResponse
+from booking.services.accounts import sign_in
 from booking.tables import User
-from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, sign_in
+from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal
+from service.kernel.errors import NotFound
 
 
 class AuthController(Controller):

@@ -11,12 +11,12 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from booking.errors import InvalidValue
-from booking.identity import Role
 from booking.schemas.availability import AvailableVenue
 from booking.services import availability
-from service.auth import allow
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import allow
+from service.kernel.errors import InvalidValue
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 ClockTime = Annotated[str, Parameter(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 

@@ -12,13 +12,13 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 
-from booking.errors import InvalidValue, NotFound
-from booking.identity import Role
 from booking.schemas.bookings import BookingOut, CancelBooking, NewBooking
 from booking.services import booking_lists, bookings
-from service.auth import CurrentPrincipal, allow
-from service.idempotency import IdempotencyMiddleware
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK_TZ = ZoneInfo("Europe/Paris")
 EVERY_ROLE = tuple(Role)

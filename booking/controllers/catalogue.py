@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody
 
-from booking.identity import Principal, Role
 from booking.schemas.catalogue import (
     ClosureOut,
     Created,
@@ -28,9 +27,10 @@ from booking.schemas.catalogue import (
     WorkspacePatch,
 )
 from booking.services import catalogue
-from service.auth import PUBLIC, allow
-from service.idempotency import IdempotencyMiddleware
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import PUBLIC, allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Principal, Role
+from service.kernel.pagination import Limit, Offset, Page
 
 VENUE_WRITERS = allow(Role.VENUE_ADMIN, Role.NETWORK_ADMIN, venue_scope="venue_id")
 VENUE_PEOPLE = allow(Role.VENUE_ADMIN, Role.VENUE_STAFF, Role.NETWORK_ADMIN, venue_scope="venue_id")

@@ -10,11 +10,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from booking.identity import Role
 from booking.schemas.feeds import CalendarFeedOut, NewCalendarFeedOut
 from booking.services import feeds
-from service.auth import PUBLIC, CurrentPrincipal, allow
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 VENUE_PEOPLE = allow(Role.VENUE_STAFF, Role.VENUE_ADMIN, Role.NETWORK_ADMIN, venue_scope="venue_id")

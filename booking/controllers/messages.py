@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, get
 
-from booking.identity import Role
 from booking.tables import Outbox, User
-from service.auth import CurrentPrincipal, allow
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 
 class MessageOut(msgspec.Struct):

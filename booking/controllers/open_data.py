@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from booking.services import open_data
-from service.auth import PUBLIC
+from service.kernel.auth import PUBLIC
 
 
 def _cached(request: Request[Any, Any, Any], body: bytes, media_type: str) -> Response[bytes]:

@@ -1,4 +1,4 @@
-"""Organisations, their agents, venue staff, invitations and door devices over HTTP."""
+"""Organisations, their agents, venue staff and invitations over HTTP."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import JSONBody
 
-from booking.identity import Role
 from booking.schemas.organisations import (
     AcceptInvitation,
     AgentPatch,
-    DeviceOut,
     ImportOut,
     InvitedOut,
-    NewDevice,
-    NewDeviceOut,
     NewOrganisation,
     NewPerson,
     NewUser,
@@ -25,13 +21,12 @@ from booking.schemas.organisations import (
     OrganisationPatch,
     PersonOut,
     RoleName,
-    WhoAmIDevice,
 )
 from booking.services import organisations
-from service import door_devices
-from service.auth import PUBLIC, CurrentPrincipal, allow
-from service.idempotency import IdempotencyMiddleware
-from service.pagination import Limit, Offset, Page
+from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Role
+from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK = allow(Role.NETWORK_ADMIN)
 ORG_ADMINS = allow(Role.ORG_ADMIN, Role.NETWORK_ADMIN, organisation_scope="organisation_id")
@@ -241,45 +236,6 @@ class VenueStaffController(Controller):
         return await _person_row(user_id)
 
 
-class DoorDeviceController(Controller):
-    path = "/venues/{venue_id:uuid}/door-devices"
-    tags = ["door devices"]
-
-    @post(
-        "",
-        opt=VENUE_ADMINS,
-        middleware=[IdempotencyMiddleware],
-        summary="A scanner token (shown once)",
-    )
-    async def create(
-        self, principal: CurrentPrincipal, venue_id: uuid.UUID, data: JSONBody[NewDevice]
-    ) -> NewDeviceOut:
-        assert principal.user_id is not None
-        device, token = await door_devices.create(venue_id, data.name, principal.user_id)
-        return NewDeviceOut(DeviceOut.from_row(device), token)
-
-    @get("", opt=VENUE_PEOPLE, summary="The venue's door devices (no tokens)")
-    async def list_devices(self, venue_id: uuid.UUID) -> list[DeviceOut]:
-        return [DeviceOut.from_row(d) for d in await door_devices.of_venue(venue_id)]
-
-    @post("/{device_id:uuid}/revoke", opt=VENUE_ADMINS, status_code=200, summary="Revoke a device")
-    async def revoke(self, venue_id: uuid.UUID, device_id: uuid.UUID) -> DeviceOut:
-        return DeviceOut.from_row(await door_devices.revoke(venue_id, device_id))
-
-
-class DeviceSelfController(Controller):
-    path = "/devices/me"
-    tags = ["door devices"]
-
-    @get("", opt=allow(devices=True), summary="The door device calling, and its venue")
-    async def whoami(self, principal: CurrentPrincipal) -> WhoAmIDevice:
-        assert principal.device_id is not None
-        row = await door_devices.whoami(principal.device_id)
-        return WhoAmIDevice(
-            row["id"], row["name"], row["venue"], row["venue_name"], row["timezone"]
-        )
-
-
 async def _person_row(user_id: uuid.UUID) -> PersonOut:
     return PersonOut.from_row(await organisations.person(user_id))
 
@@ -294,6 +250,4 @@ ORGANISATION_CONTROLLERS: list[type] = [
     InvitationController,
     UserController,
     VenueStaffController,
-    DoorDeviceController,
-    DeviceSelfController,
 ]

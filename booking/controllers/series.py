@@ -10,12 +10,12 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from booking.errors import problem_slug
-from booking.identity import Role
 from booking.schemas.series import CancelSeries, NewSeries, OccurrenceOut, SeriesDetail, SeriesOut
 from booking.services import series
-from service.auth import CurrentPrincipal, allow
-from service.idempotency import IdempotencyMiddleware
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Role
+from service.kernel.problems import problem_for
 
 
 def _base_url(request: Request[Any, Any, Any]) -> str:
@@ -59,7 +59,7 @@ class SeriesController(Controller):
                     o.local_date,
                     o.status,
                     o.booking_id,
-                    problem_slug(o.problem) if o.problem else None,
+                    problem_for(o.problem).slug if o.problem else None,
                     o.detail,
                 )
                 for o in occurrences

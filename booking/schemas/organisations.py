@@ -158,35 +158,3 @@ class ImportOut(msgspec.Struct):
 class AcceptInvitation(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
-
-class NewDevice(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-
-
-class DeviceOut(msgspec.Struct):
-    id: uuid.UUID
-    venue_id: uuid.UUID
-    name: str
-    token_prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> DeviceOut:
-        return msgspec.convert({**row, "venue_id": row["venue"]}, cls, strict=False)
-
-
-class NewDeviceOut(msgspec.Struct):
-    device: DeviceOut
-    # Shown once: configure the scanner with it.
-    token: str
-
-
-class WhoAmIDevice(msgspec.Struct):
-    id: uuid.UUID
-    name: str
-    venue_id: uuid.UUID
-    venue_name: str
-    timezone: str

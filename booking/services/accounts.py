@@ -1,4 +1,4 @@
-"""Users: creation, password hashing (argon2id), sign-in checks, pseudonyms."""
+"""Users: creation, password hashing (argon2id), sign-in, the principal a token names, pseudonyms."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.columns.combination import WhereRaw
+from redis.asyncio import Redis
 
-from booking.errors import DuplicateEmail, InvalidCredentials, InvalidValue, NotFound
-from booking.identity import ORGANISATION_ROLES, VENUE_ROLES, Role
+from booking.errors import DuplicateEmail
 from booking.tables import Organisation, User, Venue
+from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
+from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
+from service.kernel.settings import Settings
+from service.kernel.throttle import LoginThrottle
+from service.kernel.tokens import issue_access_token
 
 _hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
 # A hash to verify against when the email is unknown, so that timing does not tell.
@@ -140,3 +146,32 @@ async def set_password(user_id: uuid.UUID, password: str) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+async def sign_in(
+    settings: Settings, redis: Redis, email: str, password: str, client: str
+) -> tuple[str, int]:
+    """Check an email and password (throttled) and issue an access token: the API and pages share it."""
+    throttle = LoginThrottle(redis, settings.login_attempts_per_15_minutes)
+    await throttle.check(email, client)
+    try:
+        user = await authenticate(email, password, allow_demo_accounts=settings.is_demo)
+    except InvalidCredentials:
+        await throttle.failed(email, client)
+        raise
+    await throttle.succeeded(email)
+    return issue_access_token(settings, user.id, user.role)
+
+
+async def user_principal(claims: dict[str, Any]) -> Principal | None:
+    """The active person that checked token claims name (see `service.kernel.auth.token_claims`)."""
+    user = await get_active_user(uuid.UUID(claims["sub"]))
+    if user is None:
+        return None
+    return Principal(
+        role=Role(user.role),
+        user_id=user.id,
+        venue_id=user.venue,
+        organisation_id=user.organisation,
+        display_name=user.display_name,
+    )

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.errors import InvalidValue
 from booking.tables import Venue
+from service.kernel.errors import InvalidValue
 
 MAX_RADIUS_KM = 200
 

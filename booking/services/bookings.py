@@ -26,17 +26,13 @@ from booking.errors import (
     BeyondHorizon,
     BookingNotCancellable,
     CapacityExhausted,
-    Forbidden,
     Inactive,
     InThePast,
-    InvalidValue,
-    NotFound,
     OutsideOpeningHours,
     RoomTaken,
     VenueClosed,
     WorkspaceUnavailable,
 )
-from booking.identity import VENUE_ROLES, Principal, Role
 from booking.tables import (
     Booking,
     Closure,
@@ -47,6 +43,8 @@ from booking.tables import (
     Venue,
     Workspace,
 )
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import VENUE_ROLES, Principal, Role
 
 SLOTS = ("morning", "afternoon", "day")
 LIVE_STATUSES = ("confirmed", "checked_in", "completed")

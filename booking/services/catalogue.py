@@ -20,15 +20,7 @@ from stdnum.eu import vat
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siret
 
-from booking.errors import (
-    Forbidden,
-    InvalidStatusChange,
-    InvalidValue,
-    NotFound,
-    OverlappingHours,
-    RateAlreadyDefined,
-)
-from booking.identity import VENUE_ROLES, Principal
+from booking.errors import OverlappingHours, RateAlreadyDefined
 from booking.services import bookings
 from booking.tables import (
     Closure,
@@ -39,6 +31,8 @@ from booking.tables import (
     VenueRate,
     Workspace,
 )
+from service.kernel.errors import Forbidden, InvalidStatusChange, InvalidValue, NotFound
+from service.kernel.identity import VENUE_ROLES, Principal
 
 SERVICES = frozenset(
     {

@@ -18,10 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking import calendars
-from booking.errors import FeedAlreadyRevoked, NotFound
-from booking.identity import Principal
+from booking.errors import FeedAlreadyRevoked
 from booking.services.accounts import hash_token
 from booking.tables import CalendarFeed, Venue, Workspace
+from service.kernel.errors import NotFound
+from service.kernel.identity import Principal
 
 TOKEN_BYTES = 32
 # Subscribed calendars keep the recent past (expense reports, "where was I on …").

@@ -17,10 +17,12 @@ from typing import Any
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siren, siret
 
-from booking.errors import DuplicateEmail, Forbidden, InvalidValue, NotFound
-from booking.identity import Principal, Role
+from booking.errors import DuplicateEmail
 from booking.services import accounts
 from booking.tables import Organisation, User
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import Principal, Role
+from service.kernel.problems import register
 
 MAX_IMPORT_ROWS = 5_000
 # What an organisation admin may change on their own organisation; the rest is the network's.
@@ -41,6 +43,9 @@ ORG_ADMIN_FIELDS = frozenset(
 
 class InvitationNotFound(NotFound):
     default_detail = "This invitation is unknown or already used."
+
+
+register(InvitationNotFound, "invitation-not-found", 404, "Invitation unknown or used")
 
 
 def _check_identity(fields: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from typing import Any
 
 from dateutil.rrule import rrulestr
 
-from booking.errors import DomainError, InvalidValue, NotFound
-from booking.identity import Principal
 from booking.services import bookings
 from booking.tables import Booking, BookingSeries
+from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.identity import Principal
+from service.kernel.problems import problem_for, register
 
 MAX_OCCURRENCES = 100
 MAX_SPAN = timedelta(days=366)
@@ -55,19 +56,20 @@ class SeriesRefused(DomainError):
 
     @property
     def extra(self) -> dict[str, Any]:
-        from booking.errors import problem_slug
-
         return {
             "occurrences": [
                 {
                     "date": o.local_date.isoformat(),
                     "status": o.status,
-                    "problem": problem_slug(o.problem) if o.problem else None,
+                    "problem": problem_for(o.problem).slug if o.problem else None,
                     "detail": o.detail,
                 }
                 for o in self.occurrences
             ]
         }
+
+
+register(SeriesRefused, "series-refused", 409, "Atomic series refused")
 
 
 def expand(rule: str, dtstart: date) -> list[date]:

@@ -16,9 +16,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted, NotFound
+from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted
 from booking.services.bookings import BookingRequest, Placement, place, units_used
 from booking.tables import Booking, Workspace
+from service.kernel.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from billing.close import close_period
 from billing.jobs import close_month, monthly_close
 from billing.tables import BillingPeriod, Document
-from booking.identity import Role
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from billing.cli import billing
 from billing.tables import Document
-from booking.identity import Role
 from booking.tables import Outbox
+from service.kernel.identity import Role
 from tests.billing.factories import make_visit
 from tests.factories import make_user, make_venue, make_workspace
 

@@ -13,8 +13,8 @@ from billing import numbering
 from billing.close import CloseInProgress, PeriodNotOver, close_period
 from billing.money import line_amounts, vat_cents
 from billing.tables import BillingPeriod, Document, DocumentLine, NumberSequence, UsageLine
-from booking.identity import Role
 from booking.tables import OrganisationRate, VenueRate
+from service.kernel.identity import Role
 from tests.billing.factories import NETWORK, make_past_booking, make_visit
 from tests.factories import make_organisation, make_user, make_venue, make_workspace
 
@@ -249,7 +249,7 @@ async def test_no_shows_and_late_cancellations_follow_the_policy(database_url: s
 
 
 async def test_concurrent_numbering_leaves_no_gap_and_no_duplicate(database_url: str) -> None:
-    from service.piccolo_conf import DB
+    from service.kernel.database import DB
 
     await DB.start_connection_pool(min_size=5, max_size=30)
     try:

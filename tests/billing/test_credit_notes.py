@@ -9,8 +9,8 @@ import httpx
 
 from billing.close import close_period
 from billing.tables import Document, DocumentLine, UsageLine
-from booking.identity import Role
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
 

@@ -13,8 +13,8 @@ from billing.close import close_period
 from billing.jobs import network_identity, render_documents
 from billing.tables import Document, DocumentFile, UsageLine
 from booking.tables import User
-from service import seed
-from service.settings import Settings
+from service.app import seed
+from service.kernel.settings import Settings
 from tests.billing.en16931 import failed_rules
 from tests.factories import auth
 

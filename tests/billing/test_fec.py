@@ -11,8 +11,8 @@ from billing import credit_notes
 from billing.close import close_period
 from billing.fec import COLUMNS
 from billing.tables import Document, UsageLine
-from booking.identity import Role
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
 

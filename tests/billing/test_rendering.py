@@ -26,8 +26,8 @@ from billing.close import close_period
 from billing.jobs import close_month, render_documents
 from billing.rendering import render
 from billing.tables import Document, DocumentFile
-from booking.identity import Role
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.billing.en16931 import failed_rules
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import (

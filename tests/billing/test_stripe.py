@@ -38,12 +38,12 @@ from billing.tables import (
     StripeInvoice,
     WebhookEvent,
 )
-from booking.errors import NotFound
-from booking.identity import Role
 from booking.tables import Organisation, Outbox
-from service.app import app_resources, create_app
-from service.embedded import free_port
-from service.settings import Settings
+from service.app.embedded import free_port
+from service.app.factory import app_resources, create_app
+from service.kernel.errors import NotFound
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.billing.factories import make_visit
 from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import httpx
 
-from booking.identity import Role
 from booking.tables import Closure, OpeningHours, SeatOccupancy
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import auth, make_user, make_venue, make_workspace, next_weekday
 
 LILLE = {"lat": "50.6372", "lon": "3.0633"}

@@ -8,9 +8,9 @@ from datetime import date, time, timedelta
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import Booking, Closure, OpeningHours, Organisation, Outbox, SeatOccupancy, User
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_organisation,
@@ -327,8 +327,8 @@ async def test_booking_times_follow_daylight_saving(
     """On 2026-03-29 Paris moves to UTC+2, on 2026-10-25 back to UTC+1; 08:30 local stays 08:30."""
     from datetime import UTC, datetime
 
-    from booking.identity import Principal
     from booking.services import bookings
+    from service.kernel.identity import Principal
 
     venue = await make_venue()
     await OpeningHours.insert(

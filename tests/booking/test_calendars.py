@@ -23,10 +23,10 @@ from ical.calendar_stream import IcsCalendarStream
 from ical.timezone import IcsTimezoneInfo
 
 from booking.calendars import vtimezones
-from booking.identity import Principal, Role
 from booking.services import bookings
 from booking.tables import Booking, OpeningHours, Outbox, User
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_organisation,

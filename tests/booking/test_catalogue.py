@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.services import catalogue
 from booking.tables import (
     Closure,
@@ -21,7 +20,8 @@ from booking.tables import (
     VenueRate,
     Workspace,
 )
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     VALID_IBAN,
     VALID_SIRET,

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Principal, Role
 from booking.services import bookings
 from booking.services.accounts import hash_token
 from booking.tables import CalendarFeed, User, Venue, Workspace
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.booking.test_calendars import parse
 from tests.factories import (
     auth,

@@ -13,11 +13,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from booking.identity import Principal, Role
 from booking.jobs import backoff, deliver_outbox, mark_no_shows, send_reminders
 from booking.services import bookings
 from booking.tables import Booking, OpeningHours, Outbox, User
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.factories import make_organisation, make_user, make_venue, make_workspace
 
 

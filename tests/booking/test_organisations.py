@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 
-from booking.identity import Role
 from booking.tables import Organisation, User
-from service.settings import Settings
-from service.tables import DoorDevice
+from passes.tables import DoorDevice
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import PASSWORD, VALID_SIREN, auth, make_organisation, make_user, make_venue
 
 P = "urn:tierslieux:problem:"

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import httpx
 
-from booking.identity import Role
 from booking.tables import Booking, BookingSeries, Closure
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_organisation,

@@ -10,10 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import VenueRate
 from passes.tables import Anomaly, Visit
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_door_device,

@@ -11,12 +11,12 @@ import httpx
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from booking.identity import Role
 from booking.tables import Organisation, User
 from passes import qr
 from passes.tables import Pass
 from passes.verify import PublicKey, Reason, verify
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import auth, make_organisation, make_user, make_venue
 
 

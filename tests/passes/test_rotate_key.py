@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from booking.identity import Role
 from passes import keys as pass_keys
 from passes import services
 from passes.cli import passes
 from passes.tables import PassKey
 from passes.verify import decode, verify
+from service.kernel.identity import Role
 from tests.factories import make_user
 
 

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Principal, Role
 from booking.tables import Booking, SeatOccupancy
 from passes import services as pass_services
 from passes.tables import Anomaly, PassStatusEvent, Scan, Visit
 from passes.verify import decode, encode
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_booking,

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from booking.identity import Role
 from booking.tables import Booking, SeatOccupancy
 from passes.tables import Scan, Visit
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     make_booking,
     make_door_device,

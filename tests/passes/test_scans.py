@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import Booking, Closure, Organisation, SeatOccupancy, VenueRate
 from passes import scans
 from passes import services as pass_services
 from passes.tables import Anomaly, Scan, Visit
 from passes.verify import decode, encode
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     auth,
     make_booking,
@@ -211,7 +211,7 @@ async def test_forged_foreign_malformed_revoked_and_suspended_tokens_are_refused
 
 
 def _principal(user: Any) -> Any:
-    from booking.identity import Principal
+    from service.kernel.identity import Principal
 
     return Principal(role=Role(user.role), user_id=user.id)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from booking.identity import Principal, Role
 from passes import keys as pass_keys
 from passes import services
 from passes.tables import Pass, PassStatusEvent
 from passes.verify import Reason, decode, encode, verify
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.factories import make_organisation, make_user
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

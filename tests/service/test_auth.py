@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
-from booking.identity import Role
 from booking.tables import User
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import PASSWORD, auth, make_user
 
 PROBLEM = "application/problem+json"

@@ -20,11 +20,11 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from booking.identity import Role
 from booking.services import accounts
 from booking.tables import User
-from service.database import with_database
-from service.piccolo_conf import APP_REGISTRY
+from service.app.piccolo_conf import APP_REGISTRY
+from service.kernel.database import with_database
+from service.kernel.identity import Role
 from tests.conftest import TEST_SECRET
 from tests.factories import make_organisation, make_user, make_venue
 
@@ -42,7 +42,7 @@ def tierslieux(
     *args: str, env: dict[str, str], input: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
+        [sys.executable, "-m", "service.app.cli", *args],
         env=env,
         input=input,
         capture_output=True,
@@ -325,7 +325,7 @@ def _create_user_at_a_terminal(env: dict[str, str]) -> tuple[int, bytes]:
     """Run `user create` on a pseudo-terminal, type the password at both prompts."""
     main, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "user", "create", "--email", "tty@example.org",
+        [sys.executable, "-m", "service.app.cli", "user", "create", "--email", "tty@example.org",
          "--role", "network_admin"],
         env=env,
         stdin=terminal, stdout=terminal, stderr=terminal,
@@ -386,7 +386,7 @@ def _run_worker_until_started(env: dict[str, str], log: Path, check: Callable[[]
     """Start `tierslieux worker`, wait for its first job, run `check`, stop it with SIGTERM."""
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "worker"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "service.app.cli", "worker"], env=env, stdout=out, stderr=out
         )
     try:
         deadline = time.monotonic() + 30

@@ -21,8 +21,8 @@ import asyncpg
 import httpx
 import pytest
 
-from service.database import with_database
-from service.embedded import free_port
+from service.app.embedded import free_port
+from service.kernel.database import with_database
 
 READY_TIMEOUT = 120
 STOP_TIMEOUT = 30
@@ -52,7 +52,7 @@ class DemoProcess:
 
 def _tierslieux() -> list[str]:
     script = Path(sys.executable).with_name("tierslieux")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "service.app.cli"]
 
 
 def start_demo(data_dir: Path, variables: dict[str, str] | None = None) -> DemoProcess:

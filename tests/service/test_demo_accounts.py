@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 import httpx
 from redis.asyncio import Redis
 
-from booking.identity import Role
-from service.app import app_resources, create_app
-from service.settings import Settings
+from service.app.factory import app_resources, create_app
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import make_user
 
 DEMO_PASSWORD = "demo-password"

@@ -12,13 +12,13 @@ import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
-from booking.identity import Role
 from booking.tables import Organisation
-from service.app import app_resources, create_app
-from service.auth import allow
-from service.idempotency import IdempotencyMiddleware
-from service.settings import Settings
-from service.tables import IdempotencyRecord
+from service.app.factory import app_resources, create_app
+from service.kernel.auth import allow
+from service.kernel.idempotency import IdempotencyMiddleware
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
+from service.kernel.tables import IdempotencyRecord
 from tests.factories import VALID_SIREN, auth, make_user
 
 

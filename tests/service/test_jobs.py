@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from service.jobs import purge_idempotency_records
-from service.tables import IdempotencyRecord
-from service.worker import WorkerSettings
+from service.app.worker import WorkerSettings
+from service.kernel.jobs import purge_idempotency_records
+from service.kernel.tables import IdempotencyRecord
 
 
 async def _record(key: str, created_at: datetime) -> None:

@@ -60,7 +60,7 @@ async def test_malformed_json_is_a_400_problem(client: httpx.AsyncClient) -> Non
 
 
 def test_feed_secrets_stay_out_of_the_access_log() -> None:
-    from service.observability import _loggable
+    from service.kernel.observability import _loggable
 
     assert _loggable("/calendars/s3cr3t-token.ics") == "/calendars/***"
     assert (

@@ -17,11 +17,11 @@ import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 
-from booking.identity import Role
 from booking.services.accounts import hash_token
-from service.auth import Access
-from service.settings import Settings
-from service.tables import DoorDevice
+from passes.tables import DoorDevice
+from service.kernel.auth import Access
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import auth, make_organisation, make_user, make_venue
 
 

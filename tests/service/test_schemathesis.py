@@ -9,8 +9,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from booking.identity import Role
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import auth, make_organisation, make_user, make_venue
 
 

@@ -15,8 +15,6 @@ from stdnum.fr import tva
 
 from billing.close import close_period
 from billing.jobs import network_identity
-from booking.errors import InvalidCredentials
-from booking.identity import Principal, Role
 from booking.services import accounts
 from booking.services import bookings as bookings_service
 from booking.services.catalogue import check_equipment, check_services
@@ -34,10 +32,12 @@ from booking.tables import (
 )
 from passes.pricing import prices_in_force
 from passes.tables import Visit
-from service import seed
-from service.demo_network import COMMUNES
-from service.piccolo_conf import DB
-from service.settings import Settings
+from service.app.demo_network import COMMUNES
+from service.app import seed
+from service.kernel.database import DB
+from service.kernel.errors import InvalidCredentials
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 
 TODAY = date(2026, 11, 24)
 
@@ -391,7 +391,7 @@ async def test_the_demo_has_walk_ins_and_one_anomaly_to_review(database_url: str
     from datetime import date
 
     from passes.tables import Anomaly, Visit
-    from service.seed import seed
+    from service.app.seed import seed
 
     await seed(date(2026, 11, 24))
 
@@ -406,7 +406,7 @@ async def test_the_demo_agent_has_today_booked_and_tomorrow_free(database_url: s
     from datetime import date, timedelta
 
     from booking.tables import Booking, User
-    from service.seed import seed
+    from service.app.seed import seed
 
     today = date(2026, 11, 24)  # a Tuesday
     await seed(today)

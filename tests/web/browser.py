@@ -15,12 +15,12 @@ from pathlib import Path
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, Playwright
 
-from service.seed import DEMO_PASSWORD
+from service.app.seed import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
-# The demo's accounts (service/seed.py), by role.
+# The demo's accounts (service/app/seed.py), by role.
 AGENT = "agent@demo.test"
 STAFF = "accueil@demo.test"
 VENUE_ADMIN = "lieu@demo.test"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from service.seed import seed
+from service.app.seed import seed
 from tests.web.browser import PHONE, launch
 from web.assets import ensure_frontend
 

@@ -11,7 +11,7 @@ from billing import rendering
 from billing.close import close_period
 from billing.jobs import network_identity
 from billing.tables import Document
-from service.settings import Settings
+from service.kernel.settings import Settings
 from tests.web.browser import check_accessibility, sign_in
 from web.consoles import previous_month, today
 

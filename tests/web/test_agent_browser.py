@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from booking.tables import Booking, User, Workspace
 from passes.verify import Reason
-from service.seed import DEMO_PASSWORD
+from service.app.seed import DEMO_PASSWORD
 from tests.web.browser import AGENT, STAFF, artifact, check_accessibility, sign_in
 
 LIVE = ("confirmed", "checked_in", "completed")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import Booking, User, Venue, Workspace
+from service.kernel.identity import Role
 from tests.factories import make_user, make_venue, make_workspace, next_weekday
 from tests.web.test_pages import post_form, sign_in
 

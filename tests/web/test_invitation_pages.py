@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from booking.identity import Role
 from booking.services import organisations
+from service.kernel.identity import Role
 from tests.factories import make_organisation
 from tests.web.test_pages import csrf_token, post_form
 

@@ -23,8 +23,8 @@ from billing.close import paris_today
 from billing.tables import Document, Payout
 from booking.tables import Venue
 from passes.tables import Anomaly
-from service.settings import Settings
-from service.worker import WorkerSettings
+from service.app.worker import WorkerSettings
+from service.kernel.settings import Settings
 from tests.web.browser import (
     NETWORK_ADMIN,
     PHONE,

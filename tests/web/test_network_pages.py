@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 
 from billing.close import close_period, paris_today
 from billing.tables import BillingPeriod, Document, Payout
-from booking.identity import Role
 from booking.tables import OrganisationRate, User, Venue, VenueRate, Workspace
 from passes.tables import Anomaly, Visit
+from service.kernel.identity import Role
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import make_organisation, make_rates, make_user, make_venue, make_workspace
 from tests.web.test_pages import post_form, sign_in

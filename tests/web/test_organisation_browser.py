@@ -10,7 +10,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from billing.tables import Document
 from booking.tables import User
-from service.settings import Settings
+from service.kernel.settings import Settings
 from tests.web.browser import ORG_ADMIN, check_accessibility, sign_in
 from tests.web.consoles import check_on_desktop, close_last_month
 

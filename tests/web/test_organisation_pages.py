@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from billing.tables import Document, DocumentFile, Payment
-from booking.identity import Role
 from booking.tables import Organisation, User
+from service.kernel.identity import Role
 from tests.billing.factories import make_document
 from tests.factories import make_booking, make_organisation, make_user, make_venue, make_workspace
 from tests.web.test_pages import csrf_token, post_form, sign_in

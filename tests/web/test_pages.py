@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import Booking, User, Workspace
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     PASSWORD,
     auth,

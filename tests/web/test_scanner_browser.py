@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
-from booking.identity import Principal, Role
 from booking.tables import Booking, User, Workspace
 from passes import qr
 from passes import services as pass_services
 from passes.keys import Keyring
 from passes.tables import Scan, Visit
-from service.settings import Settings
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
 from tests.factories import make_booking
 from tests.web.browser import AGENT, PHONE, STAFF, artifact, check_accessibility, launch, sign_in
 

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.identity import Role
 from booking.tables import User
+from passes import door_devices
 from passes import services as pass_services
 from passes.tables import Scan, Visit
-from service import door_devices
-from service.settings import Settings
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from tests.factories import (
     make_booking,
     make_door_device,
@@ -260,7 +260,7 @@ async def test_a_revoked_pass_is_refused_with_its_reason(
 
 
 async def _principal(user: User) -> Any:
-    from booking.identity import Principal
+    from service.kernel.identity import Principal
 
     return Principal(role=Role(user.role), user_id=user.id)
 

@@ -13,8 +13,8 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from billing.tables import Document
 from booking.tables import Closure, User, Workspace
-from service.settings import Settings
-from service.tables import DoorDevice
+from passes.tables import DoorDevice
+from service.kernel.settings import Settings
 from tests.web.browser import VENUE_ADMIN, check_accessibility, sign_in
 from tests.web.consoles import check_on_desktop, close_last_month
 from web.consoles import today

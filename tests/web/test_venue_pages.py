@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from billing.tables import Document, DocumentFile
-from booking.identity import Role
 from booking.tables import Closure, OpeningHours, User, Venue, Workspace
-from service.tables import DoorDevice
+from passes.tables import DoorDevice
+from service.kernel.identity import Role
 from tests.billing.factories import make_document
 from tests.factories import make_booking, make_user, make_venue, make_workspace, next_weekday
 from tests.web.test_pages import csrf_token, post_form, sign_in

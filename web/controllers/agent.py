@@ -15,13 +15,13 @@ from litestar.response import Redirect
 
 from billing.close import NETWORK_TZ
 from booking import calendars
-from booking.errors import DomainError, InvalidValue, NotFound
-from booking.identity import Role
 from booking.services import availability, booking_lists, bookings, feeds
 from booking.tables import Venue
 from passes import qr
 from passes.services import ensure_pass
-from service.auth import CurrentPrincipal, allow
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.identity import Role
 from web import charts
 from web.consoles import refusal, today
 from web.i18n import has, register, translate

@@ -9,10 +9,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from booking.errors import InvalidCredentials, TooManyAttempts
-from booking.identity import Role
+from booking.services.accounts import sign_in
 from booking.tables import User
-from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, sign_in, token_claims
+from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
+from service.kernel.errors import InvalidCredentials, TooManyAttempts
+from service.kernel.identity import Role
 from web.i18n import translate
 from web.pages import STATIC, current, landing, landing_of, language, page
 from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out

@@ -10,11 +10,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from booking.errors import InvalidValue
 from booking.services import organisations
 from booking.services.accounts import MIN_PASSWORD_LENGTH
 from booking.services.organisations import InvitationNotFound
-from service.auth import PUBLIC
+from service.kernel.auth import PUBLIC
+from service.kernel.errors import InvalidValue
 from web.i18n import register, translate
 from web.pages import language, page
 

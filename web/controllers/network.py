@@ -16,13 +16,13 @@ from litestar.response import Redirect, Template
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.errors import DomainError, InvalidValue, NotFound
-from booking.identity import Role
 from booking.services import catalogue
 from booking.tables import Organisation
 from passes import anomalies, indicators
-from service.auth import CurrentPrincipal, allow
-from service.problems import problem_for
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.identity import Role
+from service.kernel.problems import problem_for
 from web import charts
 from web.consoles import not_found, previous_month
 from web.i18n import has, register, translate

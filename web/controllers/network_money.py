@@ -18,9 +18,9 @@ from litestar.response import Redirect
 from billing import bank, payouts, rendering, services
 from billing.close import PeriodNotOver, close_period, paris_today, period_status
 from billing.jobs import network_identity
-from booking.errors import DomainError, InvalidValue, NotFound
-from booking.identity import Principal
-from service.auth import CurrentPrincipal
+from service.kernel.auth import CurrentPrincipal
+from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.identity import Principal
 from web.consoles import stored_document_file
 from web.controllers.network import (
     NETWORK,

@@ -15,11 +15,12 @@ from litestar.response import Redirect
 
 from billing import rendering, services
 from billing.money import euros
-from booking.errors import DuplicateEmail, Forbidden, InvalidValue, NotFound
-from booking.identity import Principal, Role
+from booking.errors import DuplicateEmail
 from booking.services import accounts, booking_lists, organisations
 from booking.services.bookings import allowance_units
-from service.auth import CurrentPrincipal, allow
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import Principal, Role
 from web.consoles import (
     Form,
     checked,

@@ -9,7 +9,6 @@ manual entry form posts to /scan and the verdict comes back as a page.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -19,21 +18,23 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import AbstractMiddleware, DefineMiddleware
 from litestar.params import Body, JSONBody
 from litestar.response import Redirect
 from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from booking.errors import DomainError
-from booking.identity import Principal, Role
 from passes import door, scans
+from passes.door_devices import device_principal
 from passes.scan_controllers import scan_rate_limit
 from passes.scan_schemas import NewScan, ScanBatch
-from service.auth import DEVICE_TOKEN_PREFIX, PUBLIC, CurrentPrincipal, allow, device_principal
-from service.problems import problem_for
-from service.settings import Settings
+from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
+from service.kernel.errors import DomainError
+from service.kernel.identity import Principal, Role
+from service.kernel.problems import problem_for
+from service.kernel.settings import Settings
+from service.kernel.tokens import DEVICE_TOKEN_PREFIX
 from web import words_scanner
 from web.assets import JSQR
 from web.i18n import has, register, translate
@@ -69,8 +70,9 @@ class DeviceCookieMiddleware(AbstractMiddleware):
             token = connection.cookies.get(DEVICE_COOKIE) or ""
             if token.startswith(DEVICE_TOKEN_PREFIX):
                 # Revoked since: no principal, and the guard sends the device to sign in again.
-                with contextlib.suppress(NotAuthorizedException):
-                    scope["user"] = await device_principal(token)
+                device = await device_principal(token)
+                if device is not None:
+                    scope["user"] = device
         await self.app(scope, receive, send)
 
 
@@ -349,13 +351,10 @@ class ScannerController(Controller):
         lang = language(request)
         token = (data.get("token") or "").strip()
         error = "scan.device.error.required" if not token else None
-        if error is None:
-            try:
-                if not token.startswith(DEVICE_TOKEN_PREFIX):
-                    raise NotAuthorizedException("not a device token")
-                await device_principal(token)
-            except NotAuthorizedException:
-                error = "scan.device.error.unknown"
+        if error is None and (
+            not token.startswith(DEVICE_TOKEN_PREFIX) or await device_principal(token) is None
+        ):
+            error = "scan.device.error.unknown"
         if error is not None:
             return page(
                 request,

@@ -16,11 +16,11 @@ from litestar.response import Redirect
 from billing import rendering, services
 from billing.money import euros
 from billing.tables import Payout
-from booking.errors import InvalidValue, NotFound
-from booking.identity import Principal, Role
 from booking.services import catalogue
-from service import door_devices
-from service.auth import CurrentPrincipal, allow
+from passes import door_devices
+from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.identity import Principal, Role
 from web.consoles import Form, checked, month_of, not_found, refusal, stored_document_file
 from web.consoles import today as local_today
 from web.i18n import register, translate

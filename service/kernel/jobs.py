@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from service.tables import IdempotencyRecord
+from service.kernel.tables import IdempotencyRecord
 
 log = structlog.get_logger(__name__)
 

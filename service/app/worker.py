@@ -1,4 +1,4 @@
-"""arq worker settings: `tierslieux worker` (or `arq service.worker.WorkerSettings`)."""
+"""arq worker settings: `tierslieux worker` (or `arq service.app.worker.WorkerSettings`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from arq.connections import RedisSettings
 
 from billing import jobs as billing_jobs
 from booking import jobs as booking_jobs
-from service import jobs as service_jobs
-from service.database import use_database
-from service.logs import configure as configure_logs
-from service.piccolo_conf import DB
-from service.settings import load
+from service.kernel import jobs as service_jobs
+from service.kernel.database import DB, use_database
+from service.kernel.logs import configure as configure_logs
+from service.kernel.settings import load
 
 log = structlog.get_logger(__name__)
 

@@ -1,7 +1,7 @@
 """The demo network's reference data: real communes of the Lille metropole, venues, employers.
 
 Communes carry their official INSEE codes and postcodes; venues, people and companies are
-invented, at plausible addresses. `service.seed` turns this into rows.
+invented, at plausible addresses. `service.app.seed` turns this into rows.
 """
 
 from __future__ import annotations

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -24,17 +22,19 @@ from litestar.types import Receive, Scope, Send
 from billing.controllers import BILLING_API_CONTROLLERS
 from billing.stripe_controllers import STRIPE_API_CONTROLLERS
 from booking import controllers as booking_controllers
-from booking.identity import Principal
+from booking.services.accounts import user_principal
 from passes.controllers import PASS_API_CONTROLLERS
+from passes.door_device_controllers import DOOR_DEVICE_API_CONTROLLERS
+from passes.door_devices import device_principal
 from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
-from service import problems
-from service.auth import PUBLIC, AuthMiddleware, authorize
-from service.logs import configure as configure_logs
-from service.observability import HealthController, RequestContextMiddleware
-from service.openapi import document_problems
-from service.piccolo_conf import DB
-from service.settings import Settings, load
+from service.kernel import problem_responses
+from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
+from service.kernel.database import DB
+from service.kernel.logs import configure as configure_logs
+from service.kernel.observability import HealthController, RequestContextMiddleware
+from service.kernel.openapi import document_problems
+from service.kernel.settings import Settings, load
 from web.pages import template_config
 from web.routes import web_routers
 
@@ -87,13 +87,6 @@ def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncConte
     return lifespan
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    user = request.scope.get("user")
-    if not isinstance(user, Principal):
-        raise NotAuthorizedException("Sign in first.")
-    return user
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
     settings.check()
@@ -106,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *STRIPE_API_CONTROLLERS,
             *SCAN_API_CONTROLLERS,
             *PASS_API_CONTROLLERS,
+            *DOOR_DEVICE_API_CONTROLLERS,
         ],
     )
     app = PassTiersLieux(
@@ -119,14 +113,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[app_resources(settings)],
         middleware=[
             RequestContextMiddleware(),
-            DefineMiddleware(AuthMiddleware),
+            DefineMiddleware(
+                AuthMiddleware, user_lookup=user_principal, device_lookup=device_principal
+            ),
             PrometheusConfig(
                 app_name="tierslieux", prefix="tierslieux", group_path=True
             ).middleware,
         ],
         guards=[authorize],
         dependencies={"principal": Provide(provide_principal)},
-        exception_handlers=problems.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=problem_responses.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         # Page forms carry a token; the API authenticates with bearer tokens, which a
         # cross-site form cannot send, so it is left out. piccolo-admin checks its own

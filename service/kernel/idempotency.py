@@ -18,9 +18,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from booking.identity import Principal
-from service import problems
-from service.tables import IdempotencyRecord
+from service.kernel import problems
+from service.kernel.identity import Principal
+from service.kernel.tables import IdempotencyRecord
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 200

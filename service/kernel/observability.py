@@ -16,7 +16,7 @@ from litestar.response import Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
-from service.auth import PUBLIC
+from service.kernel.auth import PUBLIC
 
 log = structlog.get_logger("tierslieux.access")
 

@@ -28,10 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from service.database import ensure_database, migrate, use_database, with_database
-from service.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
-from service.logs import configure as configure_logs
-from service.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed
+from service.app.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError
+from service.app.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed
+from service.kernel.database import ensure_database, migrate, use_database, with_database
+from service.kernel.logs import configure as configure_logs
 
 DATABASE_NAME = "tierslieux"
 SECRET_FILE = "secret_key"
@@ -255,7 +255,7 @@ class Demo:
             "PYTHONUNBUFFERED": "1",
         }
         logs = self.data_dir / "logs"
-        cli = [sys.executable, "-m", "service.cli"]
+        cli = [sys.executable, "-m", "service.app.cli"]
         self.children = [
             Child(
                 "API",

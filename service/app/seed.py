@@ -22,7 +22,6 @@ from decimal import Decimal
 from piccolo.table import Table
 from stdnum import luhn
 
-from booking.identity import Role
 from booking.services import accounts
 from booking.tables import (
     Booking,
@@ -37,8 +36,8 @@ from booking.tables import (
     Workspace,
 )
 from passes.tables import Anomaly, Visit
-from service.demo_bookings import build_bookings
-from service.demo_network import (
+from service.app.demo_bookings import build_bookings
+from service.app.demo_network import (
     BANKS,
     COMMUNES,
     COMPANY_OVERRIDE,
@@ -55,7 +54,8 @@ from service.demo_network import (
     VENUE_SHARE,
     VENUES,
 )
-from service.piccolo_conf import DB
+from service.kernel.database import DB
+from service.kernel.identity import Role
 
 SEED = 59350  # Lille's INSEE code: any constant would do, this one is easy to recognise
 DEMO_PASSWORD = "demo-password"

@@ -1,6 +1,6 @@
 """A month of the demo network's life: past bookings with their visits, and the days ahead.
 
-Built in memory from the catalogue rows of `service.seed`, with the same rules the
+Built in memory from the catalogue rows of `service.app.seed`, with the same rules the
 booking service enforces (opening days, closures, seats per half-day, one room booking
 at a time, one place per agent at a time, the monthly allowance), so that the seeded
 counters and exclusion constraints hold and new bookings made in the demo behave.
@@ -23,7 +23,7 @@ from booking.tables import Booking, SeatOccupancy, User, Venue, Workspace
 from passes.tables import Visit
 
 if TYPE_CHECKING:
-    from service.seed import DemoData
+    from service.app.seed import DemoData
 
 # Separate from the catalogue's seed: adding bookings must not reshuffle the venues.
 BOOKINGS_SEED = 59512

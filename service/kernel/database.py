@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from piccolo.engine.postgres import PostgresEngine
 
-from service.piccolo_conf import DB
+
+class Engine(PostgresEngine):
+    """Piccolo's engine without its connect-at-import version probe.
+
+    The stock engine opens a connection when this module is imported, before settings
+    decide which database to use; `tierslieux migrate` checks the server version instead.
+    """
+
+    async def check_version(self) -> None:
+        return None
+
+
+DB = Engine(
+    config={
+        "dsn": os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/tierslieux"
+    },
+    log_queries=False,
+)
+
 
 MIN_SERVER_VERSION = 15
 

@@ -12,8 +12,8 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-from service.auth import Access
-from service.problems import PROBLEM_JSON
+from service.kernel.auth import Access
+from service.kernel.problems import PROBLEM_JSON
 
 PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,

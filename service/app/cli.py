@@ -14,7 +14,7 @@ import click
 
 from billing.cli import billing as billing_commands
 from passes.cli import passes as passes_commands
-from service.settings import Settings, SettingsError, load
+from service.kernel.settings import Settings, SettingsError, load
 
 
 class ConfigurationProblem(click.ClickException):
@@ -25,7 +25,7 @@ class ConfigurationProblem(click.ClickException):
 
 def _settings() -> Settings:
     """The environment's settings, checked for the mode; a clear message instead of a traceback."""
-    from service.demo import DemoFailed, demo_secret
+    from service.app.demo import DemoFailed, demo_secret
 
     try:
         settings = load()
@@ -65,7 +65,7 @@ def _frontend() -> None:
 def demo(host: str, port: int) -> None:
     """Run everything with demo data: embedded PostgreSQL and Redis unless DATABASE_URL and
     REDIS_URL are set, the API and a worker. Ctrl-C stops it all."""
-    from service.demo import run
+    from service.app.demo import run
 
     _frontend()
     sys.exit(run(host, port))
@@ -82,7 +82,7 @@ def serve(host: str, port: int, workers: int) -> None:
     _settings()
     _frontend()
     uvicorn.run(
-        "service.app:app_from_env",
+        "service.app.factory:app_from_env",
         factory=True,
         host=host,
         port=port,
@@ -100,7 +100,7 @@ def worker() -> None:
     from arq.connections import RedisSettings
     from arq.worker import run_worker
 
-    from service.worker import WorkerSettings
+    from service.app.worker import WorkerSettings
 
     settings = _settings()
     if not settings.redis_url:
@@ -113,9 +113,9 @@ def worker() -> None:
 @main.command()
 def migrate() -> None:
     """Create the database named in DATABASE_URL if missing, and apply pending migrations."""
-    from service.database import MigrationFailed, ensure_database
-    from service.database import migrate as apply_migrations
-    from service.demo import mask_password
+    from service.app.demo import mask_password
+    from service.kernel.database import MigrationFailed, ensure_database
+    from service.kernel.database import migrate as apply_migrations
 
     url = _database_url()
 
@@ -178,10 +178,11 @@ def create_user(
 ) -> None:
     """Create a user and print its id. The password is read from standard input when it is
     not a terminal (`echo "$PASSWORD" | tierslieux user create …`), else asked twice."""
-    from booking.errors import DomainError, DuplicateEmail, NotFound
-    from booking.identity import Role
+    from booking.errors import DuplicateEmail
     from booking.services import accounts
-    from service.database import use_database
+    from service.kernel.database import use_database
+    from service.kernel.errors import DomainError, NotFound
+    from service.kernel.identity import Role
 
     url = _database_url()
     password = _read_password()

