@@ -11,12 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPDisconnectEvent,
+    HTTPRequestEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from service.kernel import problems
 from service.kernel.identity import Principal
@@ -33,6 +43,8 @@ async def _read_body(receive: Receive) -> bytes:
     more = True
     while more:
         message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: what came is all there is
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     return b"".join(chunks)
@@ -41,14 +53,14 @@ async def _read_body(receive: Receive) -> bytes:
 def _replay_receive(body: bytes) -> Receive:
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> HTTPRequestEvent | HTTPDisconnectEvent:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return {"type": "http.disconnect"}
 
-    return receive  # type: ignore[return-value]
+    return receive
 
 
 async def _send_problem(
@@ -64,23 +76,24 @@ async def _send_problem(
             "field": "Idempotency-Key",
         }
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [
-                (b"content-type", problems.PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": problem.status,
+        "headers": [
+            (b"content-type", problems.PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class Idempotency(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        # `scopes` lets HTTP requests only through.
+        http_scope = cast("HTTPScope", scope)
         headers = MutableScopeHeaders.from_message(scope)  # type: ignore[arg-type]
         key = headers.get(HEADER)
         if key is None or scope.get("method") != "POST":
@@ -98,10 +111,10 @@ class Idempotency(ASGIMiddleware):
         principal = scope.get("user")
         owner = principal.key if isinstance(principal, Principal) else "anonymous"
         request_hash = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
+            http_scope["method"].encode() + b" " + http_scope["path"].encode() + b"\n" + body
         ).hexdigest()
 
-        claimed = await self._claim(owner, key, scope, request_hash)
+        claimed = await self._claim(owner, key, http_scope, request_hash)
         if not claimed:
             record = (
                 await IdempotencyRecord.objects()
@@ -109,7 +122,7 @@ class Idempotency(ASGIMiddleware):
                 .first()
             )
             if record is None:  # released between our insert and select: run it
-                await self._claim(owner, key, scope, request_hash)
+                await self._claim(owner, key, http_scope, request_hash)
             elif record.request_hash != request_hash:
                 await _send_problem(
                     send,
@@ -163,7 +176,7 @@ class Idempotency(ASGIMiddleware):
                     }
                 ).where(where)
 
-    async def _claim(self, owner: str, key: str, scope: Scope, request_hash: str) -> bool:
+    async def _claim(self, owner: str, key: str, scope: HTTPScope, request_hash: str) -> bool:
         stale_before = datetime.now(UTC) - STALE_CLAIM
         rows = await IdempotencyRecord.raw(
             """
@@ -191,10 +204,15 @@ class Idempotency(ASGIMiddleware):
         pairs = json.loads(stored) if isinstance(stored, str) else stored
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
         headers.append((b"idempotent-replayed", b"true"))
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": record.status_code,
+            "headers": headers,
+        }
+        await send(start)
         await send(
-            {"type": "http.response.start", "status": record.status_code, "headers": headers}
+            {"type": "http.response.body", "body": bytes(record.response_body), "more_body": False}
         )
-        await send({"type": "http.response.body", "body": bytes(record.response_body)})
 
 
 # The instance a handler lists: `@post(..., middleware=[IdempotencyMiddleware])`.

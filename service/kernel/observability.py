@@ -50,7 +50,7 @@ class RequestContextMiddleware(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)  # type: ignore[arg-type]
+                headers = MutableScopeHeaders.from_message(message)
                 headers["X-Request-ID"] = request_id
             await send(message)
 
