@@ -11,10 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,7 +24,8 @@ from redis.asyncio import Redis
 from booking.services import accounts
 from service.app import app_resources, create_app
 from service.database import migrate, use_database, with_database
-from service.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from service.embedded import EmbeddedPostgres, EmbeddedRedis
+from service.serving import served
 from service.settings import Settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-signing"
@@ -164,7 +162,6 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
 
     For what must cross a real socket: concurrent-request races, schemathesis, browsers.
     """
-    port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -176,42 +173,5 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
         "LOG_LEVEL": "WARNING",
         **live_server_env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "service.app:app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("uvicorn did not become ready within 30 s")
-        time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with served(env, timeout=30) as server:
+        yield server.url
