@@ -3,30 +3,22 @@ and a bare Litestar endpoint's throughput in the same run for the ratio.
 
 Seed first (bench/seed.py: 1,000,000 bookings), then:
 
-    python3 -m uv run --frozen python bench/booking.py \
+    python3 -m uv run --frozen python -m bench.booking \
         --database-url postgresql://postgres@127.0.0.1:5432/tl_bench --redis-url redis://127.0.0.1:6379/7
 
 It starts the real application (uvicorn, APP_ENV=production) on that database, measures, and
-stops it. The HTTP client is bench/scan.py's small keep-alive client, cheap enough not to be
-what is measured; load generator, server, PostgreSQL and Redis share the machine's cores.
+stops it, through the harness the scan benchmark uses (bench/harness.py); load generator,
+server, PostgreSQL and Redis share the machine's cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import random
 import secrets
-import sys
-from pathlib import Path
-
-# This file is named as the issue asks, bench/booking.py, which would shadow the `booking`
-# package: take the script's folder off the import path before importing the project.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -34,27 +26,13 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench import bare
+from bench.harness import closed_loop, command_line, http_get, http_post, measured, report, server
 from passes.keys import encode_key
-from service.app.embedded import free_port
+from service.kernel.auth import issue_access_token
 from service.kernel.settings import Settings
-from service.kernel.tokens import issue_access_token
 
 PARIS = ZoneInfo("Europe/Paris")
-
-# The keep-alive client, server runner and report of the scan benchmark, shared.
-_spec = importlib.util.spec_from_file_location("bench_scan", HERE / "scan.py")
-assert _spec is not None
-assert _spec.loader is not None
-scan = importlib.util.module_from_spec(_spec)
-sys.modules["bench_scan"] = scan  # its dataclasses look their module up there
-_spec.loader.exec_module(scan)
-bare_requests, closed_loop, http_post = scan.bare_requests, scan.closed_loop, scan.http_post
-measured, report, server = scan.measured, scan.report, scan.server
-
-
-def http_get(path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: bench", *[f"{k}: {v}" for k, v in headers.items()]]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 async def main() -> None:
@@ -132,31 +110,29 @@ async def main() -> None:
         "LOG_LEVEL": "WARNING",
         "DATABASE_POOL_SIZE": "10",
     }
-    workers = ["--workers", str(args.workers)]
-    port = free_port()
-    with server(["service.app.factory:app_from_env", "--factory", *workers], env, port) as process:
-        await closed_loop(port, search, 4, 3)  # warm-up
+    with server(env, workers=args.workers) as app:
+        await closed_loop(app.port, search, 4, 3)  # warm-up
         # Latency at a moderate load (4 concurrent users), then what the server sustains.
-        searched = await measured(process, lambda: closed_loop(port, search, 4, args.seconds))
+        searched = await measured(app, lambda: closed_loop(app.port, search, 4, args.seconds))
         search_peak = await measured(
-            process, lambda: closed_loop(port, search, args.clients, args.seconds)
+            app, lambda: closed_loop(app.port, search, args.clients, args.seconds)
         )
         booked = await measured(
-            process, lambda: closed_loop(port, book, args.clients * 2, args.seconds)
+            app, lambda: closed_loop(app.port, book, args.clients * 2, args.seconds)
         )
-    port = free_port()
-    with server(["bench.scan:bare_app", "--factory", *workers], env, port) as process:
-        await closed_loop(port, bare_requests, args.clients, 2)
-        bare = await measured(
-            process, lambda: closed_loop(port, bare_requests, args.clients, args.seconds)
+    with server(env, factory=bare.FACTORY, workers=args.workers, ready_path="/") as baseline:
+        await closed_loop(baseline.port, bare.bare_requests, args.clients, 2)
+        bare_run = await measured(
+            baseline,
+            lambda: closed_loop(baseline.port, bare.bare_requests, args.clients, args.seconds),
         )
     print(f"date: {today.isoformat()}; workers: {args.workers}; clients: {args.clients}")
     report("availability search, 4 clients (10 km around a venue)", searched)
     report(f"availability search, {args.clients} clients", search_peak)
     report("bookings (POST /api/v1/bookings)", booked)
-    report("bare Litestar endpoint", bare)
+    report("bare Litestar endpoint", bare_run)
     bookings_per_s = booked.statuses[201] / booked.seconds
-    bare_rate = sum(bare.statuses.values()) / bare.seconds
+    bare_rate = sum(bare_run.statuses.values()) / bare_run.seconds
     search_rate = sum(search_peak.statuses.values()) / search_peak.seconds
     print(f"search p95: {searched.percentile(95):.1f} ms (target < 50 ms)")
     print(f"bookings created per second: {bookings_per_s:,.0f} (target >= 300)")
@@ -164,10 +140,7 @@ async def main() -> None:
         f"ratios to the bare endpoint: search {search_rate / bare_rate:.1%}, "
         f"booking {sum(booked.statuses.values()) / booked.seconds / bare_rate:.1%}"
     )
-    print(
-        "command: python3 -m uv run --frozen python bench/booking.py "
-        f"--database-url {args.database_url} --redis-url {args.redis_url}"
-    )
+    print(f"command: {command_line('bench.booking')}")
 
 
 if __name__ == "__main__":

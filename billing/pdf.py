@@ -395,7 +395,13 @@ def _srgb_profile() -> bytes:
 
 
 def _with_output_intent(pdf: bytes) -> bytes:
-    """Add the sRGB output intent PDF/A requires to say what the colours mean."""
+    """Add the sRGB output intent PDF/A requires to say what the colours mean.
+
+    pypdf has no helper for output intents: they go into the catalogue through its public
+    `root_object`. Registering the profile stream and the intent as indirect objects (a
+    stream must be one) still takes `_add_object`: pypdf 7 has no public equivalent, and
+    factur-x registers its attachment the same way.
+    """
     writer = PdfWriter(clone_from=io.BytesIO(pdf))
     icc = DecodedStreamObject()
     icc.set_data(_srgb_profile())
@@ -409,7 +415,7 @@ def _with_output_intent(pdf: bytes) -> bytes:
             NameObject("/DestOutputProfile"): writer._add_object(icc),
         }
     )
-    writer._root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
+    writer.root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

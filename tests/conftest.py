@@ -11,10 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,8 +22,9 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from booking.services import accounts
-from service.app.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from service.app.embedded import EmbeddedPostgres, EmbeddedRedis
 from service.app.factory import app_resources, create_app
+from service.app.serving import served
 from service.kernel.database import migrate, use_database, with_database
 from service.kernel.settings import Settings
 
@@ -164,7 +162,6 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
 
     For what must cross a real socket: concurrent-request races, schemathesis, browsers.
     """
-    port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -176,42 +173,5 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
         "LOG_LEVEL": "WARNING",
         **live_server_env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "service.app.factory:app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("uvicorn did not become ready within 30 s")
-        time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with served(env, timeout=30) as server:
+        yield server.url

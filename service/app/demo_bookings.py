@@ -1,9 +1,10 @@
 """A month of the demo network's life: past bookings with their visits, and the days ahead.
 
-Built in memory from the catalogue rows of `service.app.seed`, with the same rules the
-booking service enforces (opening days, closures, seats per half-day, one room booking
-at a time, one place per agent at a time, the monthly allowance), so that the seeded
-counters and exclusion constraints hold and new bookings made in the demo behave.
+Built in memory from the catalogue rows `service.app.seed` builds (`service.app.demo_catalogue`),
+with the same rules the booking service enforces (opening days, closures, seats per
+half-day, one room booking at a time, one place per agent at a time, the monthly
+allowance), so that the seeded counters and exclusion constraints hold and new bookings
+made in the demo behave.
 Completed bookings get their visit, priced with the rates in force on the day.
 """
 
@@ -16,14 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from booking.tables import Booking, SeatOccupancy, User, Venue, Workspace
 from passes.tables import Visit
-
-if TYPE_CHECKING:
-    from service.app.seed import DemoData
+from service.app.demo_catalogue import DemoData
 
 # Separate from the catalogue's seed: adding bookings must not reshuffle the venues.
 BOOKINGS_SEED = 59512

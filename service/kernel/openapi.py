@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -56,9 +55,13 @@ _DESCRIPTIONS = {
 
 
 def document_problems(app: Litestar) -> None:
-    """Rewrite every error response of the generated document as problem+json."""
-    plugin = app.plugins.get(OpenAPIPlugin)
-    document = plugin.provide_openapi()
+    """Rewrite every error response of the generated document as problem+json.
+
+    `app.openapi_schema` is the document Litestar builds once and serves from then on, so
+    this edits what /schema renders, provided it runs before the first render: right after
+    the app is built, as `create_app` does.
+    """
+    document = app.openapi_schema
     if document.components.schemas is None:
         document.components.schemas = {}
     document.components.schemas["Problem"] = PROBLEM_SCHEMA
@@ -92,7 +95,6 @@ def document_problems(app: Litestar) -> None:
                     description=_DESCRIPTIONS.get(code, "Error"), content=problem_content
                 )
             operation.responses = responses
-    plugin._openapi_schema = None  # drop the rendered copy, if any
 
 
 def _access_by_operation(app: Litestar) -> dict[tuple[str, str], Access]:

@@ -32,8 +32,8 @@ from booking.tables import (
 )
 from passes.pricing import prices_in_force
 from passes.tables import Visit
-from service.app.demo_network import COMMUNES
 from service.app import seed
+from service.app.demo_network import COMMUNES
 from service.kernel.database import DB
 from service.kernel.errors import InvalidCredentials
 from service.kernel.identity import Principal, Role
