@@ -13,9 +13,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
-from billing import rendering, services
+from billing import payouts, rendering, services
 from billing.money import euros
-from billing.tables import Payout
 from booking.services import catalogue
 from passes import door_devices
 from service.kernel.auth import CurrentPrincipal, allow
@@ -524,10 +523,7 @@ class VenueConsoleController(Controller):
         period = month_of(asked)
         error = translate(lang, "venue.error.period") if asked and period is None else None
         rows, total = await services.list_documents(principal, "statement", period, 120, 0)
-        payout_rows = await Payout.select(Payout.statement, Payout.status).where(
-            Payout.venue == _venue(principal)
-        )
-        status_of = {p["statement"]: p["status"] for p in payout_rows}
+        status_of = await payouts.status_by_statement(_venue(principal))
         return page(
             request,
             "venue/statements.html",
@@ -559,7 +555,6 @@ class VenueConsoleController(Controller):
         except NotFound:
             return not_found(request)
         usage = await services.usage_behind(principal, "statement", statement_id)
-        payout = await Payout.select(Payout.status).where(Payout.statement == statement_id).first()
         response = page(
             request,
             "venue/statement.html",
@@ -567,7 +562,7 @@ class VenueConsoleController(Controller):
             status_code=503 if rendering_notice else 200,
             document=document,
             usage=usage,
-            payout=payout["status"] if payout else None,
+            payout=await payouts.status_of_statement(statement_id),
             rendering=rendering_notice,
             euros=euros,
         )
