@@ -16,8 +16,7 @@ from litestar.response import Redirect, Template
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.services import catalogue
-from booking.tables import Organisation
+from booking.services import catalogue, organisation_queries
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
@@ -235,11 +234,7 @@ class NetworkController(Controller):
         venues, _ = await catalogue.list_venues(
             request.scope["user"], status=None, commune=None, service=None, limit=1000, offset=0
         )
-        organisations = (
-            await Organisation.select(Organisation.id, Organisation.name)
-            .where(Organisation.active == True)  # noqa: E712
-            .order_by(Organisation.name)
-        )
+        organisations = await organisation_queries.active_organisations()
         try:
             kind, owner_id = _owner(owner)
         except InvalidValue:
