@@ -15,7 +15,10 @@ from web.controllers.network import NetworkController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation import OrganisationConsoleController
 from web.controllers.scanner import ScannerController
-from web.controllers.venue import VenueConsoleController
+from web.controllers.venue.devices import VenueDevicesController
+from web.controllers.venue.hours import VenueHoursController
+from web.controllers.venue.statements import VenueStatementsController
+from web.controllers.venue.workspaces import VenueWorkspacesController
 from web.network_admin import NetworkAdminController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
@@ -25,7 +28,10 @@ PAGE_CONTROLLERS: list[type] = [
     HomeController,
     InvitationController,
     AgentController,
-    VenueConsoleController,
+    VenueWorkspacesController,
+    VenueHoursController,
+    VenueDevicesController,
+    VenueStatementsController,
     OrganisationConsoleController,
     ScannerController,
     NetworkController,
