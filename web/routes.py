@@ -13,7 +13,10 @@ from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_money import NetworkMoneyController
-from web.controllers.organisation import OrganisationConsoleController
+from web.controllers.organisation.agents import OrganisationAgentsController
+from web.controllers.organisation.invoices import OrganisationInvoicesController
+from web.controllers.organisation.policy import OrganisationPolicyController
+from web.controllers.organisation.usage import OrganisationUsageController
 from web.controllers.scanner import ScannerController
 from web.controllers.venue.devices import VenueDevicesController
 from web.controllers.venue.hours import VenueHoursController
@@ -32,7 +35,10 @@ PAGE_CONTROLLERS: list[type] = [
     VenueHoursController,
     VenueDevicesController,
     VenueStatementsController,
-    OrganisationConsoleController,
+    OrganisationAgentsController,
+    OrganisationPolicyController,
+    OrganisationUsageController,
+    OrganisationInvoicesController,
     ScannerController,
     NetworkController,
     NetworkMoneyController,
