@@ -6,12 +6,10 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from billing.close import paris_today
 from billing.payouts import NothingToPay
@@ -23,7 +21,8 @@ from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Role
 from service.kernel.problems import problem_for
 from web import charts
-from web.consoles import not_found, previous_month
+from web.console_flow import Refused, done_message, done_redirect, submit
+from web.consoles import Form, not_found, previous_month
 from web.i18n import has, register, translate
 from web.pages import language, page
 from web.words_network import WORDS, format_money, format_percent, month_label
@@ -31,7 +30,6 @@ from web.words_network import WORDS, format_money, format_percent, month_label
 register(WORDS)
 
 NETWORK = allow(Role.NETWORK_ADMIN)
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 DASHBOARD_MONTHS = 6
 # What the buttons of an application or a venue ask for, and the status it leads to.
 STATUS_ACTIONS = {"approve": "approved", "reject": "closed", "suspend": "suspended"}
@@ -174,7 +172,6 @@ class NetworkController(Controller):
         every, _ = await catalogue.list_venues(
             principal, status=None, commune=None, service=None, limit=1000, offset=0
         )
-        done = request.query_params.get("done")
         return console(
             request,
             "network/venues.html",
@@ -182,7 +179,7 @@ class NetworkController(Controller):
             status_code=status_code,
             pending=pending,
             others=[v for v in every if v["status"] != "applied"],
-            done=f"nw.venues.done.{done}" if done in STATUS_ACTIONS else None,
+            done=done_message(request, "nw.venues.done.", STATUS_ACTIONS),
             refusal=refusal,
         )
 
@@ -196,21 +193,28 @@ class NetworkController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         action = data.get("action", "")
+        errors: dict[str, str] = {}
         if action not in STATUS_ACTIONS:
+            errors["action"] = translate(lang, "problem.invalid-value")
+
+        async def change() -> Response[Any]:
+            try:
+                await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
+            except NotFound:
+                return not_found(request)
+            return done_redirect("/network/venues", action, f"venue-{venue_id}")
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
+            refusal = errors["action"]
             return await self._venues_page(
-                request,
-                principal,
-                status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                request, principal, status_code=status_code, refusal=refusal
             )
-        try:
-            await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(lang, error)
-            return await self._venues_page(request, principal, status_code=status, refusal=text)
-        return Redirect(f"/network/venues?done={action}#venue-{venue_id}", status_code=303)
+            return status, {"action": text}
+
+        return await submit(errors, change, again, refused, catch=(DomainError,))
 
     # Rate cards
 
@@ -303,27 +307,27 @@ class NetworkController(Controller):
                 fields[name] = parse()
             except InvalidValue as error:
                 errors[error.field or name] = error.detail
-        if errors:
-            return await self._rates_page(request, owner, data, errors, status_code=422)
-        try:
-            if kind == "venue":
-                assert owner_id is not None
-                await catalogue.add_venue_rate(owner_id, fields)
-            else:
-                await catalogue.add_organisation_rate(owner_id, fields)
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        async def add() -> Response[Any]:
+            try:
+                if kind == "venue":
+                    assert owner_id is not None
+                    await catalogue.add_venue_rate(owner_id, fields)
+                else:
+                    await catalogue.add_organisation_rate(owner_id, fields)
+            except NotFound:
+                return not_found(request)
+            return done_redirect(f"/network/rates?owner={owner}", "added")
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
+            return await self._rates_page(request, owner, data, errors, status_code=status_code)
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(language(request), error)
             field = {"amount_cents": "amount", "vat_rate": "vat"}.get(error.field or "")
-            return await self._rates_page(
-                request,
-                owner,
-                data,
-                {field or error.field or "effective_from": text},
-                status_code=status,
-            )
-        return Redirect(f"/network/rates?owner={owner}&done=added", status_code=303)
+            return status, {field or error.field or "effective_from": text}
+
+        return await submit(errors, add, again, refused, catch=(DomainError,))
 
     # Anomalies
 
@@ -345,7 +349,6 @@ class NetworkController(Controller):
             status, status_code = "open", 422
             refusal = translate(language(request), "nw.anomalies.error.status")
         rows, total = await anomalies.listing(status=status, venue_id=None, limit=200, offset=0)
-        done = request.query_params.get("done")
         return console(
             request,
             "network/anomalies.html",
@@ -355,7 +358,7 @@ class NetworkController(Controller):
             total=total,
             status=status,
             statuses=anomalies.STATUSES,
-            done=f"nw.anomalies.done.{done}" if done in ("accepted", "rejected") else None,
+            done=done_message(request, "nw.anomalies.done.", ("accepted", "rejected")),
             refusal=refusal,
             refused_id=refused_id,
             comment=comment,
@@ -372,33 +375,36 @@ class NetworkController(Controller):
         lang = language(request)
         decision = data.get("decision", "")
         comment = data.get("comment", "")
+        errors: dict[str, str] = {}
         if decision not in ("accept", "reject"):
+            errors["decision"] = translate(lang, "problem.invalid-value")
+
+        async def decide() -> Response[Any]:
+            try:
+                await anomalies.decide(
+                    principal, anomaly_id, accept=decision == "accept", comment=comment
+                )
+            except NotFound:
+                return not_found(request)
+            done = "accepted" if decision == "accept" else "rejected"
+            return done_redirect("/network/anomalies", done)
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
             return await self._anomalies_page(
                 request,
-                status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                status_code=status_code,
+                refusal=errors["decision"],
                 refused_id=anomaly_id,
                 comment=comment,
             )
-        try:
-            await anomalies.decide(
-                principal, anomaly_id, accept=decision == "accept", comment=comment
-            )
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(lang, error)
             if isinstance(error, InvalidValue) and error.field == "comment":
                 text = translate(lang, "nw.anomalies.error.comment")
-            return await self._anomalies_page(
-                request,
-                status_code=status,
-                refusal=text,
-                refused_id=anomaly_id,
-                comment=comment,
-            )
-        done = "accepted" if decision == "accept" else "rejected"
-        return Redirect(f"/network/anomalies?done={done}", status_code=303)
+            return status, {"decision": text}
+
+        return await submit(errors, decide, again, refused, catch=(DomainError,))
 
 
 def _owner(text: str) -> tuple[str, uuid.UUID | None]:
