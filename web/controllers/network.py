@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -23,6 +22,7 @@ from service.kernel.problems import problem_for
 from web import charts
 from web.console_flow import Refused, done_message, done_redirect, submit
 from web.consoles import Form, not_found, previous_month
+from web.controllers.network_forms import day_of, owner_of, parse_euros, parse_vat_percent
 from web.i18n import has, register, translate
 from web.pages import language, page
 from web.words_network import WORDS, format_money, format_percent, month_label
@@ -33,7 +33,6 @@ NETWORK = allow(Role.NETWORK_ADMIN)
 DASHBOARD_MONTHS = 6
 # What the buttons of an application or a venue ask for, and the status it leads to.
 STATUS_ACTIONS = {"approve": "approved", "reject": "closed", "suspend": "suspended"}
-MAX_CENTS = 100_000_000  # the API's bound on an amount (booking/schemas/catalogue.py)
 
 
 def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
@@ -76,32 +75,6 @@ def pick_month(text: str | None, default: date) -> tuple[date, str | None]:
         return parse_period(text), None
     except InvalidValue:
         return default, "nw.network.error.month"
-
-
-def parse_euros(text: str) -> int:
-    """'12,50' or '12.50' euros in cents; refuses more than two decimals or a negative amount."""
-    cleaned = text.strip().replace("\u202f", "").replace(" ", "").replace("€", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidValue("nw.rates.error.amount", field="amount") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidValue("nw.rates.error.amount", field="amount")
-    cents = int(value * 100)
-    if not 0 <= cents <= MAX_CENTS:
-        raise InvalidValue("nw.rates.error.amount", field="amount")
-    return cents
-
-
-def parse_vat_percent(text: str) -> Decimal:
-    """'20' or '5,5' (per cent) as the API's decimal rate 0.20 / 0.055."""
-    try:
-        value = Decimal(text.strip().replace(",", ".").replace("%", ""))
-    except InvalidOperation:
-        raise InvalidValue("nw.rates.error.vat", field="vat") from None
-    if not value.is_finite():
-        raise InvalidValue("nw.rates.error.vat", field="vat")
-    return value / 100
 
 
 class NetworkController(Controller):
@@ -240,7 +213,7 @@ class NetworkController(Controller):
         )
         organisations = await organisation_queries.active_organisations()
         try:
-            kind, owner_id = _owner(owner)
+            kind, owner_id = owner_of(owner)
         except InvalidValue:
             kind, owner_id, owner = "default", None, "default"
             errors = {**errors, "owner": "nw.rates.error.owner"}
@@ -293,7 +266,7 @@ class NetworkController(Controller):
             "unit": data.get("unit", ""),
         }
         try:
-            kind, owner_id = _owner(owner)
+            kind, owner_id = owner_of(owner)
         except InvalidValue:
             return await self._rates_page(
                 request, "default", data, {"owner": "nw.rates.error.owner"}, status_code=422
@@ -301,7 +274,7 @@ class NetworkController(Controller):
         for name, parse in (
             ("amount_cents", lambda: parse_euros(data.get("amount", ""))),
             ("vat_rate", lambda: parse_vat_percent(data.get("vat", ""))),
-            ("effective_from", lambda: _day(data.get("effective_from", ""))),
+            ("effective_from", lambda: day_of(data.get("effective_from", ""))),
         ):
             try:
                 fields[name] = parse()
@@ -405,26 +378,6 @@ class NetworkController(Controller):
             return status, {"decision": text}
 
         return await submit(errors, decide, again, refused, catch=(DomainError,))
-
-
-def _owner(text: str) -> tuple[str, uuid.UUID | None]:
-    """`default`, `venue:<id>` or `organisation:<id>`: whose rate card a form is about."""
-    if text == "default":
-        return "default", None
-    kind, _, raw = text.partition(":")
-    if kind not in ("venue", "organisation"):
-        raise InvalidValue("nw.rates.error.owner", field="owner")
-    try:
-        return kind, uuid.UUID(raw)
-    except ValueError:
-        raise InvalidValue("nw.rates.error.owner", field="owner") from None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidValue("nw.rates.error.date", field="effective_from") from None
 
 
 def _with_state(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
