@@ -17,9 +17,10 @@ from litestar import Request, Response
 from litestar.response import Redirect
 
 from billing import rendering, services
+from billing.controllers import document_file_response
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Principal
-from web.consoles import month_of, refusal, stored_document_file
+from web.consoles import month_of, refusal
 
 # What a refused change puts on the page again: the status and the errors by field.
 Refused = tuple[int, dict[str, str]]
@@ -111,7 +112,7 @@ async def file_or_rendering_page(
     waiting_page: Callable[[], Awaitable[Response[Any]]],
 ) -> Response[Any]:
     """A document's stored file; if the worker has not made it yet, queue it and say so."""
-    response = await stored_document_file(request, document, file_kind)
+    response = await document_file_response(request.app.state.redis, document, file_kind)
     if response is None:
         return rendering_page(await waiting_page(), True)
     return response
