@@ -118,7 +118,7 @@ class NetworkMoneyController(Controller):
             errors["month"] = error or translate(language(request), "nw.network.error.month")
         network = network_identity(request.app.state.settings)
 
-        async def close() -> Response[Any]:
+        async def close_or_queue() -> Response[Any]:
             if data.get("mode") == "dry_run":
                 result = await close_period(month, network, dry_run=True)
                 return await self._close_page(request, month, dry_run=result)
@@ -145,7 +145,7 @@ class NetworkMoneyController(Controller):
             status, text = refusal_text(language(request), failure)
             return status, {"refusal": text}
 
-        return await submit(errors, close, again, refused, catch=(DomainError,))
+        return await submit(errors, close_or_queue, again, refused, catch=(DomainError,))
 
     @get("/close/{period:str}/summary.csv", opt=NETWORK)
     async def summary_csv(self, request: Request[Any, Any, Any], period: str) -> Response[Any]:
