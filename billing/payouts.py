@@ -60,6 +60,18 @@ async def listing(period: date) -> list[dict[str, Any]]:
     )
 
 
+async def status_by_statement(venue_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """How far the payout of each of a venue's statements has gone, by statement."""
+    rows = await Payout.select(Payout.statement, Payout.status).where(Payout.venue == venue_id)
+    return {row["statement"]: row["status"] for row in rows}
+
+
+async def status_of_statement(statement_id: uuid.UUID) -> str | None:
+    """How far the payout of one statement has gone; None before the month's payouts exist."""
+    row = await Payout.select(Payout.status).where(Payout.statement == statement_id).first()
+    return row["status"] if row else None
+
+
 async def sepa_file(period: date, network: NetworkIdentity, execution_date: date) -> bytes:
     """The pain.001.001.03 file paying every pending or filed payout of the month.
 

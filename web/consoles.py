@@ -1,4 +1,4 @@
-"""What the pages share: forms, refusals, today and months, not-found, document files."""
+"""What the pages share: forms, refusals, today and months, not-found."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from billing.close import paris_today
-from billing.controllers import document_file_response
 from service.kernel.errors import DomainError
 from service.kernel.problems import problem_for
 from web.i18n import has, translate
@@ -52,10 +51,3 @@ def previous_month(day: date) -> date:
 def checked(values: dict[str, Any], name: str) -> bool:
     """An HTML checkbox: present (with any value) when ticked."""
     return name in values and values[name] not in ("", "0", "false", "off")
-
-
-async def stored_document_file(
-    request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
-) -> Response[bytes] | None:
-    """A document's rendered file, or None after queueing its rendering (as the API does)."""
-    return await document_file_response(request.app.state.redis, document, file_kind)

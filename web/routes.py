@@ -13,9 +13,15 @@ from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_money import NetworkMoneyController
-from web.controllers.organisation import OrganisationConsoleController
+from web.controllers.organisation.agents import OrganisationAgentsController
+from web.controllers.organisation.invoices import OrganisationInvoicesController
+from web.controllers.organisation.policy import OrganisationPolicyController
+from web.controllers.organisation.usage import OrganisationUsageController
 from web.controllers.scanner import ScannerController
-from web.controllers.venue import VenueConsoleController
+from web.controllers.venue.devices import VenueDevicesController
+from web.controllers.venue.hours import VenueHoursController
+from web.controllers.venue.statements import VenueStatementsController
+from web.controllers.venue.workspaces import VenueWorkspacesController
 from web.network_admin import NetworkAdminController
 from web.pages import EXCEPTION_HANDLERS, STATIC
 from web.session import SessionMiddleware
@@ -25,8 +31,14 @@ PAGE_CONTROLLERS: list[type] = [
     HomeController,
     InvitationController,
     AgentController,
-    VenueConsoleController,
-    OrganisationConsoleController,
+    VenueWorkspacesController,
+    VenueHoursController,
+    VenueDevicesController,
+    VenueStatementsController,
+    OrganisationAgentsController,
+    OrganisationPolicyController,
+    OrganisationUsageController,
+    OrganisationInvoicesController,
     ScannerController,
     NetworkController,
     NetworkMoneyController,

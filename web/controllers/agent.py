@@ -15,8 +15,7 @@ from litestar.response import Redirect
 
 from billing.close import NETWORK_TZ
 from booking import calendars
-from booking.services import availability, booking_lists, bookings, feeds
-from booking.tables import Venue
+from booking.services import availability, booking_lists, bookings, feeds, venue_queries
 from passes import qr
 from passes.services import ensure_pass
 from service.kernel.auth import CurrentPrincipal, allow
@@ -113,10 +112,7 @@ def _search_form(
 
 async def _communes() -> dict[str, Commune]:
     """The network's communes by their case-folded name, for typed names to match."""
-    rows = await Venue.raw(
-        "SELECT commune, avg(latitude) AS latitude, avg(longitude) AS longitude FROM venue"
-        " WHERE status = 'approved' GROUP BY commune ORDER BY commune"
-    )
+    rows = await venue_queries.approved_communes()
     return {
         r["commune"].casefold(): Commune(r["commune"], r["latitude"], r["longitude"]) for r in rows
     }
@@ -142,15 +138,7 @@ def _search_of(form: dict[str, str], communes: dict[str, Commune]) -> availabili
 
 async def _anything_open(query: availability.Search) -> bool:
     """Whether some approved venue opens for the whole range that day (closures aside)."""
-    rows = await Venue.raw(
-        "SELECT 1 FROM opening_hours h JOIN venue v ON v.id = h.venue"
-        " WHERE v.status = 'approved' AND h.weekday = {} AND h.opens <= {} AND {} <= h.closes"
-        " LIMIT 1",
-        query.day.weekday(),
-        query.start,
-        query.end,
-    )
-    return bool(rows)
+    return await venue_queries.any_venue_open(query.day.weekday(), query.start, query.end)
 
 
 def _km(lang: str, km: float) -> str:

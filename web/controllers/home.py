@@ -9,8 +9,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
+from booking.services import account_queries
 from booking.services.accounts import sign_in
-from booking.tables import User
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
 from service.kernel.identity import Role
@@ -96,9 +96,7 @@ class HomeController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
         user = (
-            await User.select(User.email, User.display_name, User.role)
-            .where(User.id == principal.user_id)
-            .first()
+            await account_queries.account_of(principal.user_id)
             if principal.user_id is not None
             else None
         )

@@ -1,5 +1,4 @@
-"""Accepting an invitation: the link an organisation admin sends an agent opens this page,
-where the agent chooses a password and can then sign in."""
+"""Accepting an invitation: the agent opens the link, chooses a password, and can then sign in."""
 
 from __future__ import annotations
 

@@ -5,26 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.services import catalogue
-from booking.tables import Organisation
+from booking.services import catalogue, organisation_queries
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Role
 from service.kernel.problems import problem_for
 from web import charts
-from web.consoles import not_found, previous_month
+from web.console_flow import Refused, done_message, done_redirect, submit
+from web.consoles import Form, not_found, previous_month
+from web.controllers.network_forms import day_of, owner_of, parse_euros, parse_vat_percent
 from web.i18n import has, register, translate
 from web.pages import language, page
 from web.words_network import WORDS, format_money, format_percent, month_label
@@ -32,11 +30,9 @@ from web.words_network import WORDS, format_money, format_percent, month_label
 register(WORDS)
 
 NETWORK = allow(Role.NETWORK_ADMIN)
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 DASHBOARD_MONTHS = 6
 # What the buttons of an application or a venue ask for, and the status it leads to.
 STATUS_ACTIONS = {"approve": "approved", "reject": "closed", "suspend": "suspended"}
-MAX_CENTS = 100_000_000  # the API's bound on an amount (booking/schemas/catalogue.py)
 
 
 def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
@@ -79,32 +75,6 @@ def pick_month(text: str | None, default: date) -> tuple[date, str | None]:
         return parse_period(text), None
     except InvalidValue:
         return default, "nw.network.error.month"
-
-
-def parse_euros(text: str) -> int:
-    """'12,50' or '12.50' euros in cents; refuses more than two decimals or a negative amount."""
-    cleaned = text.strip().replace("\u202f", "").replace(" ", "").replace("€", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidValue("nw.rates.error.amount", field="amount") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidValue("nw.rates.error.amount", field="amount")
-    cents = int(value * 100)
-    if not 0 <= cents <= MAX_CENTS:
-        raise InvalidValue("nw.rates.error.amount", field="amount")
-    return cents
-
-
-def parse_vat_percent(text: str) -> Decimal:
-    """'20' or '5,5' (per cent) as the API's decimal rate 0.20 / 0.055."""
-    try:
-        value = Decimal(text.strip().replace(",", ".").replace("%", ""))
-    except InvalidOperation:
-        raise InvalidValue("nw.rates.error.vat", field="vat") from None
-    if not value.is_finite():
-        raise InvalidValue("nw.rates.error.vat", field="vat")
-    return value / 100
 
 
 class NetworkController(Controller):
@@ -175,7 +145,6 @@ class NetworkController(Controller):
         every, _ = await catalogue.list_venues(
             principal, status=None, commune=None, service=None, limit=1000, offset=0
         )
-        done = request.query_params.get("done")
         return console(
             request,
             "network/venues.html",
@@ -183,7 +152,7 @@ class NetworkController(Controller):
             status_code=status_code,
             pending=pending,
             others=[v for v in every if v["status"] != "applied"],
-            done=f"nw.venues.done.{done}" if done in STATUS_ACTIONS else None,
+            done=done_message(request, "nw.venues.done.", STATUS_ACTIONS),
             refusal=refusal,
         )
 
@@ -197,21 +166,28 @@ class NetworkController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         action = data.get("action", "")
+        errors: dict[str, str] = {}
         if action not in STATUS_ACTIONS:
+            errors["action"] = translate(lang, "problem.invalid-value")
+
+        async def change() -> Response[Any]:
+            try:
+                await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
+            except NotFound:
+                return not_found(request)
+            return done_redirect("/network/venues", action, f"venue-{venue_id}")
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
+            refusal = errors["action"]
             return await self._venues_page(
-                request,
-                principal,
-                status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                request, principal, status_code=status_code, refusal=refusal
             )
-        try:
-            await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(lang, error)
-            return await self._venues_page(request, principal, status_code=status, refusal=text)
-        return Redirect(f"/network/venues?done={action}#venue-{venue_id}", status_code=303)
+            return status, {"action": text}
+
+        return await submit(errors, change, again, refused, catch=(DomainError,))
 
     # Rate cards
 
@@ -235,13 +211,9 @@ class NetworkController(Controller):
         venues, _ = await catalogue.list_venues(
             request.scope["user"], status=None, commune=None, service=None, limit=1000, offset=0
         )
-        organisations = (
-            await Organisation.select(Organisation.id, Organisation.name)
-            .where(Organisation.active == True)  # noqa: E712
-            .order_by(Organisation.name)
-        )
+        organisations = await organisation_queries.active_organisations()
         try:
-            kind, owner_id = _owner(owner)
+            kind, owner_id = owner_of(owner)
         except InvalidValue:
             kind, owner_id, owner = "default", None, "default"
             errors = {**errors, "owner": "nw.rates.error.owner"}
@@ -294,7 +266,7 @@ class NetworkController(Controller):
             "unit": data.get("unit", ""),
         }
         try:
-            kind, owner_id = _owner(owner)
+            kind, owner_id = owner_of(owner)
         except InvalidValue:
             return await self._rates_page(
                 request, "default", data, {"owner": "nw.rates.error.owner"}, status_code=422
@@ -302,33 +274,33 @@ class NetworkController(Controller):
         for name, parse in (
             ("amount_cents", lambda: parse_euros(data.get("amount", ""))),
             ("vat_rate", lambda: parse_vat_percent(data.get("vat", ""))),
-            ("effective_from", lambda: _day(data.get("effective_from", ""))),
+            ("effective_from", lambda: day_of(data.get("effective_from", ""))),
         ):
             try:
                 fields[name] = parse()
             except InvalidValue as error:
                 errors[error.field or name] = error.detail
-        if errors:
-            return await self._rates_page(request, owner, data, errors, status_code=422)
-        try:
-            if kind == "venue":
-                assert owner_id is not None
-                await catalogue.add_venue_rate(owner_id, fields)
-            else:
-                await catalogue.add_organisation_rate(owner_id, fields)
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        async def add() -> Response[Any]:
+            try:
+                if kind == "venue":
+                    assert owner_id is not None
+                    await catalogue.add_venue_rate(owner_id, fields)
+                else:
+                    await catalogue.add_organisation_rate(owner_id, fields)
+            except NotFound:
+                return not_found(request)
+            return done_redirect(f"/network/rates?owner={owner}", "added")
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
+            return await self._rates_page(request, owner, data, errors, status_code=status_code)
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(language(request), error)
             field = {"amount_cents": "amount", "vat_rate": "vat"}.get(error.field or "")
-            return await self._rates_page(
-                request,
-                owner,
-                data,
-                {field or error.field or "effective_from": text},
-                status_code=status,
-            )
-        return Redirect(f"/network/rates?owner={owner}&done=added", status_code=303)
+            return status, {field or error.field or "effective_from": text}
+
+        return await submit(errors, add, again, refused, catch=(DomainError,))
 
     # Anomalies
 
@@ -350,7 +322,6 @@ class NetworkController(Controller):
             status, status_code = "open", 422
             refusal = translate(language(request), "nw.anomalies.error.status")
         rows, total = await anomalies.listing(status=status, venue_id=None, limit=200, offset=0)
-        done = request.query_params.get("done")
         return console(
             request,
             "network/anomalies.html",
@@ -360,7 +331,7 @@ class NetworkController(Controller):
             total=total,
             status=status,
             statuses=anomalies.STATUSES,
-            done=f"nw.anomalies.done.{done}" if done in ("accepted", "rejected") else None,
+            done=done_message(request, "nw.anomalies.done.", ("accepted", "rejected")),
             refusal=refusal,
             refused_id=refused_id,
             comment=comment,
@@ -377,53 +348,36 @@ class NetworkController(Controller):
         lang = language(request)
         decision = data.get("decision", "")
         comment = data.get("comment", "")
+        errors: dict[str, str] = {}
         if decision not in ("accept", "reject"):
+            errors["decision"] = translate(lang, "problem.invalid-value")
+
+        async def decide() -> Response[Any]:
+            try:
+                await anomalies.decide(
+                    principal, anomaly_id, accept=decision == "accept", comment=comment
+                )
+            except NotFound:
+                return not_found(request)
+            done = "accepted" if decision == "accept" else "rejected"
+            return done_redirect("/network/anomalies", done)
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
             return await self._anomalies_page(
                 request,
-                status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                status_code=status_code,
+                refusal=errors["decision"],
                 refused_id=anomaly_id,
                 comment=comment,
             )
-        try:
-            await anomalies.decide(
-                principal, anomaly_id, accept=decision == "accept", comment=comment
-            )
-        except NotFound:
-            return not_found(request)
-        except DomainError as error:
+
+        def refused(error: DomainError) -> Refused:
             status, text = refusal_text(lang, error)
             if isinstance(error, InvalidValue) and error.field == "comment":
                 text = translate(lang, "nw.anomalies.error.comment")
-            return await self._anomalies_page(
-                request,
-                status_code=status,
-                refusal=text,
-                refused_id=anomaly_id,
-                comment=comment,
-            )
-        done = "accepted" if decision == "accept" else "rejected"
-        return Redirect(f"/network/anomalies?done={done}", status_code=303)
+            return status, {"decision": text}
 
-
-def _owner(text: str) -> tuple[str, uuid.UUID | None]:
-    """`default`, `venue:<id>` or `organisation:<id>`: whose rate card a form is about."""
-    if text == "default":
-        return "default", None
-    kind, _, raw = text.partition(":")
-    if kind not in ("venue", "organisation"):
-        raise InvalidValue("nw.rates.error.owner", field="owner")
-    try:
-        return kind, uuid.UUID(raw)
-    except ValueError:
-        raise InvalidValue("nw.rates.error.owner", field="owner") from None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidValue("nw.rates.error.date", field="effective_from") from None
+        return await submit(errors, decide, again, refused, catch=(DomainError,))
 
 
 def _with_state(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from billing.jobs import network_identity
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Principal
-from web.consoles import stored_document_file
+from web.console_flow import Refused, done_message, done_redirect, file_or_rendering_page, submit
+from web.consoles import Form
 from web.controllers.network import (
     NETWORK,
     console,
@@ -34,7 +35,6 @@ from web.i18n import translate
 from web.pages import language
 from web.words_network import month_label
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # While a close runs, its page reloads itself this often (seconds): no JavaScript needed.
 REFRESH_SECONDS = 3
@@ -113,15 +113,12 @@ class NetworkMoneyController(Controller):
     async def close(self, request: Request[Any, Any, Any], data: Form) -> Response[Any]:
         """A dry run answers the totals at once; a close is queued to the worker, as the API does."""
         month, error = _period(request, data.get("month"))
+        errors: dict[str, str] = {}
         if error or not data.get("month"):
-            return await self._close_page(
-                request,
-                month,
-                status_code=422,
-                error=error or translate(language(request), "nw.network.error.month"),
-            )
+            errors["month"] = error or translate(language(request), "nw.network.error.month")
         network = network_identity(request.app.state.settings)
-        try:
+
+        async def close_or_queue() -> Response[Any]:
             if data.get("mode") == "dry_run":
                 result = await close_period(month, network, dry_run=True)
                 return await self._close_page(request, month, dry_run=result)
@@ -129,14 +126,26 @@ class NetworkMoneyController(Controller):
             # rather than in the worker's log.
             if month >= paris_today().replace(day=1):
                 raise PeriodNotOver(field="period")
-        except DomainError as failure:
-            status, text = refusal_text(language(request), failure)
-            return await self._close_page(request, month, status_code=status, refusal=text)
-        if (await period_status(month))["status"] != "closed":
-            await request.app.state.redis.enqueue_job(
-                "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
+            if (await period_status(month))["status"] != "closed":
+                await request.app.state.redis.enqueue_job(
+                    "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
+                )
+            return Redirect(f"/network/close?month={month:%Y-%m}&queued=1", status_code=303)
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
+            return await self._close_page(
+                request,
+                month,
+                status_code=status_code,
+                error=errors.get("month"),
+                refusal=errors.get("refusal"),
             )
-        return Redirect(f"/network/close?month={month:%Y-%m}&queued=1", status_code=303)
+
+        def refused(failure: DomainError) -> Refused:
+            status, text = refusal_text(language(request), failure)
+            return status, {"refusal": text}
+
+        return await submit(errors, close_or_queue, again, refused, catch=(DomainError,))
 
     @get("/close/{period:str}/summary.csv", opt=NETWORK)
     async def summary_csv(self, request: Request[Any, Any, Any], period: str) -> Response[Any]:
@@ -168,16 +177,16 @@ class NetworkMoneyController(Controller):
         document = await _any_document(principal, document_id)
         if document is None:
             return not_found(request)
-        response = await stored_document_file(request, document, rendering.FACTURX_PDF)
-        if response is None:
+
+        async def waiting_page() -> Response[Any]:
             return console(
                 request,
                 "network/rendering.html",
                 title_key="nw.documents.rendering.title",
-                status_code=503,
                 document=document,
             )
-        return response
+
+        return await file_or_rendering_page(request, document, rendering.FACTURX_PDF, waiting_page)
 
     # Invoices, payments, bank statements
 
@@ -224,31 +233,32 @@ class NetworkMoneyController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         upload = data.get("file")
+        errors: dict[str, str] = {}
+        content = b""
         if not isinstance(upload, UploadFile) or not upload.filename:
+            errors["file"] = translate(lang, "nw.bank.error.file")
+        else:
+            content = await upload.read()
+            if not content.strip():
+                errors["file"] = translate(lang, "nw.bank.error.empty")
+
+        async def import_statement() -> Response[Any]:
+            assert isinstance(upload, UploadFile)
+            try:
+                result = await bank.import_statement(content, upload.content_type or "")
+            except UnicodeDecodeError:
+                raise InvalidValue(translate(lang, "nw.bank.error.encoding")) from None
+            return await self._invoices_page(request, principal, imported=result)
+
+        async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
             return await self._invoices_page(
-                request,
-                principal,
-                status_code=422,
-                file_error=translate(lang, "nw.bank.error.file"),
+                request, principal, status_code=status_code, file_error=errors["file"]
             )
-        content = await upload.read()
-        if not content.strip():
-            return await self._invoices_page(
-                request,
-                principal,
-                status_code=422,
-                file_error=translate(lang, "nw.bank.error.empty"),
-            )
-        try:
-            result = await bank.import_statement(content, upload.content_type or "")
-        except (InvalidValue, UnicodeDecodeError) as error:
-            detail = (
-                error.detail
-                if isinstance(error, InvalidValue)
-                else translate(lang, "nw.bank.error.encoding")
-            )
-            return await self._invoices_page(request, principal, status_code=422, file_error=detail)
-        return await self._invoices_page(request, principal, imported=result)
+
+        def refused(error: DomainError) -> Refused:
+            return 422, {"file": error.detail}
+
+        return await submit(errors, import_statement, again, refused)
 
     # Payouts
 
@@ -269,7 +279,6 @@ class NetworkMoneyController(Controller):
         refusal: str | None = None,
     ) -> Response[Any]:
         lang = language(request)
-        done = request.query_params.get("done")
         return console(
             request,
             "network/payouts.html",
@@ -282,7 +291,7 @@ class NetworkMoneyController(Controller):
             payouts=await payouts.listing(month),
             error=error,
             refusal=refusal,
-            done=f"nw.payouts.done.{done}" if done in ("prepared", *MARKABLE) else None,
+            done=done_message(request, "nw.payouts.done.", ("prepared", *MARKABLE)),
             markable=MARKABLE,
         )
 
@@ -292,7 +301,7 @@ class NetworkMoneyController(Controller):
         if error:
             return await self._payouts_page(request, month, status_code=422, error=error)
         await payouts.prepare(month)
-        return Redirect(f"/network/payouts?month={month:%Y-%m}&done=prepared", status_code=303)
+        return done_redirect(f"/network/payouts?month={month:%Y-%m}", "prepared")
 
     @post("/payouts/sepa", opt=NETWORK)
     async def sepa(self, request: Request[Any, Any, Any], data: Form) -> Response[Any]:
@@ -331,9 +340,8 @@ class NetworkMoneyController(Controller):
             payout = await payouts.mark(payout_id, status)
         except NotFound:
             return not_found(request)
-        return Redirect(
-            f"/network/payouts?month={month:%Y-%m}&done={status}#payout-{payout['id']}",
-            status_code=303,
+        return done_redirect(
+            f"/network/payouts?month={month:%Y-%m}", status, f"payout-{payout['id']}"
         )
 
 

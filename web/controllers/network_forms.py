@@ -1,0 +1,57 @@
+"""The network console's rate form read into what the catalogue takes: owner, amount, VAT, day."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from service.kernel.errors import InvalidValue
+
+MAX_CENTS = 100_000_000  # the API's bound on an amount (booking/schemas/catalogue.py)
+
+
+def parse_euros(text: str) -> int:
+    """'12,50' or '12.50' euros in cents; refuses more than two decimals or a negative amount."""
+    cleaned = text.strip().replace("\u202f", "").replace(" ", "").replace("€", "").replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidValue("nw.rates.error.amount", field="amount") from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise InvalidValue("nw.rates.error.amount", field="amount")
+    cents = int(value * 100)
+    if not 0 <= cents <= MAX_CENTS:
+        raise InvalidValue("nw.rates.error.amount", field="amount")
+    return cents
+
+
+def parse_vat_percent(text: str) -> Decimal:
+    """'20' or '5,5' (per cent) as the API's decimal rate 0.20 / 0.055."""
+    try:
+        value = Decimal(text.strip().replace(",", ".").replace("%", ""))
+    except InvalidOperation:
+        raise InvalidValue("nw.rates.error.vat", field="vat") from None
+    if not value.is_finite():
+        raise InvalidValue("nw.rates.error.vat", field="vat")
+    return value / 100
+
+
+def owner_of(text: str) -> tuple[str, uuid.UUID | None]:
+    """`default`, `venue:<id>` or `organisation:<id>`: whose rate card a form is about."""
+    if text == "default":
+        return "default", None
+    kind, _, raw = text.partition(":")
+    if kind not in ("venue", "organisation"):
+        raise InvalidValue("nw.rates.error.owner", field="owner")
+    try:
+        return kind, uuid.UUID(raw)
+    except ValueError:
+        raise InvalidValue("nw.rates.error.owner", field="owner") from None
+
+
+def day_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue("nw.rates.error.date", field="effective_from") from None

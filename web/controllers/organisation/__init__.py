@@ -1,0 +1,1 @@
+"""The organisation console: agents (invite, CSV import, deactivate), policy, usage, invoices."""

@@ -1,0 +1,1 @@
+"""The venue console: workspaces and rates, opening hours and closures, door devices, statements."""
