@@ -1,7 +1,7 @@
 """The venue rate and the organisation rate in force on a local date, copied onto each visit.
 
 The rule (latest start on or before the date; an organisation's own card beats the network's
-default) is the catalogue's: booking.services.catalogue owns it, billing/usage.py applies the
+default) is the catalogue's: booking.services.rates owns it, billing/usage.py applies the
 same in SQL for bookings billed without a visit.
 """
 
@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from booking.services.catalogue import organisation_rate_in_force, venue_rate_in_force
+from booking.services.rates import organisation_rate_in_force, venue_rate_in_force
 
 
 @dataclass(frozen=True)

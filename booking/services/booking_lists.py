@@ -1,4 +1,4 @@
-"""Reading bookings: one booking, an agent's, a venue's arrivals, an organisation's month."""
+"""Reading bookings: who may see one, one booking, an agent's, a venue's arrivals, an organisation's month."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.tables import Booking
+from service.kernel.errors import NotFound
+from service.kernel.identity import VENUE_ROLES, Principal, Role
 
 _SELECT = """
 SELECT b.id, b.status, b.agent AS agent_id, u.display_name AS agent_name,
@@ -104,3 +106,20 @@ async def for_organisation(
         where += " AND b.agent = {}"
         args.append(agent_id)
     return await _page(where, args, "b.starts_at DESC", limit, offset, base_url)
+
+
+def may_see(principal: Principal, booking: dict[str, Any]) -> bool:
+    if principal.is_network_admin:
+        return True
+    if principal.is_device or principal.role in VENUE_ROLES:
+        return principal.venue_id == booking["venue"]
+    if principal.role == Role.ORG_ADMIN:
+        return principal.organisation_id == booking["organisation"]
+    return principal.user_id == booking["agent"]
+
+
+async def get_visible(principal: Principal, booking_id: uuid.UUID) -> dict[str, Any]:
+    booking = await Booking.select().where(Booking.id == booking_id).first()
+    if booking is None or not may_see(principal, booking):
+        raise NotFound("No such booking.")
+    return booking

@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil.rrule import rrulestr
 
-from booking.services import bookings
+from booking.services import cancellations, placement
 from booking.tables import Booking, BookingSeries
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Principal
@@ -94,9 +94,9 @@ def expand(rule: str, dtstart: date) -> list[date]:
     return dates
 
 
-def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> bookings.BookingRequest:
+def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> placement.BookingRequest:
     if request.slot is not None:
-        return bookings.BookingRequest(
+        return placement.BookingRequest(
             workspace_id=request.workspace_id,
             agent_id=request.agent_id,
             date=day,
@@ -105,7 +105,7 @@ def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> booking
         )
     if request.start_time is None or request.end_time is None:
         raise InvalidValue("Give a slot, or a start and an end time.", field="slot")
-    return bookings.BookingRequest(
+    return placement.BookingRequest(
         workspace_id=request.workspace_id,
         agent_id=request.agent_id,
         start=datetime.combine(day, request.start_time),
@@ -118,7 +118,7 @@ async def create(
     principal: Principal, request: SeriesRequest, *, base_url: str, now: datetime | None = None
 ) -> tuple[uuid.UUID, list[Occurrence]]:
     dates = expand(request.rrule, request.dtstart)
-    agent_id = await bookings._resolve_agent(principal, request.agent_id)
+    agent_id = await placement.resolve_agent(principal, request.agent_id)
     series = BookingSeries(
         agent=agent_id,
         workspace=request.workspace_id,
@@ -134,7 +134,7 @@ async def create(
                 await _save_series(series)
                 for day in dates:
                     try:
-                        booking_id = await bookings.book(
+                        booking_id = await placement.book(
                             principal, _request(request, day, series.id), base_url=base_url, now=now
                         )
                     except DomainError as error:
@@ -156,7 +156,7 @@ async def create(
     await _save_series(series)
     for day in dates:
         try:
-            booking_id = await bookings.book(
+            booking_id = await placement.book(
                 principal, _request(request, day, series.id), base_url=base_url, now=now
             )
         except DomainError as error:
@@ -205,7 +205,7 @@ async def cancel_from(
     cancelled = []
     for booking in series["bookings"]:
         if booking["local_date"] >= from_date and booking["status"] == "confirmed":
-            await bookings.cancel(principal, booking["id"], base_url=base_url)
+            await cancellations.cancel(principal, booking["id"], base_url=base_url)
             cancelled.append(booking["id"])
     await BookingSeries.update({BookingSeries.cancelled_from: from_date}).where(
         BookingSeries.id == series_id

@@ -15,7 +15,15 @@ from litestar.response import Redirect
 
 from billing.close import NETWORK_TZ
 from booking import calendars
-from booking.services import availability, booking_lists, bookings, feeds
+from booking.services import (
+    allowance,
+    announcements,
+    availability,
+    booking_lists,
+    cancellations,
+    feeds,
+    placement,
+)
 from booking.tables import Venue
 from passes import qr
 from passes.services import ensure_pass
@@ -225,7 +233,7 @@ class AgentController(Controller):
             kinds=KINDS,
             radii=RADII,
             refusal=refusal,
-            allowance=await bookings.allowance_of(principal.user_id, today()),
+            allowance=await allowance.allowance_of(principal.user_id, today()),
         )
 
     @post("/bookings", opt=AGENT)
@@ -254,7 +262,7 @@ class AgentController(Controller):
                 status_code=422,
                 refusal=translate(lang, "problem.invalid-value"),
             )
-        request_ = bookings.BookingRequest(
+        request_ = placement.BookingRequest(
             workspace_id=workspace_id,
             date=day,
             slot=None if hourly else (data.get("slot") or "day"),
@@ -262,7 +270,7 @@ class AgentController(Controller):
             end=datetime.combine(day, end) if hourly and end else None,
         )
         try:
-            booking_id = await bookings.book(principal, request_, base_url=_base_url(request))
+            booking_id = await placement.book(principal, request_, base_url=_base_url(request))
         except DomainError as error:
             status, text = refusal(lang, error)
             # A refused time (closed then, wrong half-hour) goes next to its field.
@@ -321,7 +329,7 @@ class AgentController(Controller):
     ) -> Response[Any]:
         """A confirmation step that works without JavaScript."""
         try:
-            await bookings.get_visible(principal, booking_id)
+            await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
                 request, "error.html", title_key="error.title.404", status_code=404, code=404
@@ -336,7 +344,7 @@ class AgentController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, booking_id: uuid.UUID
     ) -> Response[Any]:
         try:
-            await bookings.cancel(principal, booking_id, base_url=_base_url(request))
+            await cancellations.cancel(principal, booking_id, base_url=_base_url(request))
         except DomainError as error:
             status, text = refusal(language(request), error)
             if status == 404:
@@ -352,12 +360,12 @@ class AgentController(Controller):
     ) -> Response[Any]:
         """The booking's invitation, as the API's `/bookings/{id}.ics` serves it."""
         try:
-            booking = await bookings.get_visible(principal, booking_id)
+            booking = await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
                 request, "error.html", title_key="error.title.404", status_code=404, code=404
             )
-        entry = await bookings.calendar_entry(booking_id, _base_url(request))
+        entry = await announcements.calendar_entry(booking_id, _base_url(request))
         cancelled = booking["status"] in ("cancelled", "late_cancelled")
         return Response(
             calendars.invitation(entry, cancel=cancelled),

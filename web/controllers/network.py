@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.services import catalogue
+from booking.services import rates, venues, workspaces
 from booking.tables import Organisation
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
@@ -169,10 +169,10 @@ class NetworkController(Controller):
         status_code: int = 200,
         refusal: str | None = None,
     ) -> Response[Any]:
-        pending, _ = await catalogue.list_venues(
+        pending, _ = await venues.list_venues(
             principal, status="applied", commune=None, service=None, limit=200, offset=0
         )
-        every, _ = await catalogue.list_venues(
+        every, _ = await venues.list_venues(
             principal, status=None, commune=None, service=None, limit=1000, offset=0
         )
         done = request.query_params.get("done")
@@ -205,7 +205,7 @@ class NetworkController(Controller):
                 refusal=translate(lang, "problem.invalid-value"),
             )
         try:
-            await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
+            await venues.change_status(venue_id, STATUS_ACTIONS[action])
         except NotFound:
             return not_found(request)
         except DomainError as error:
@@ -232,7 +232,7 @@ class NetworkController(Controller):
         done: bool = False,
     ) -> Response[Any]:
         lang = language(request)
-        venues, _ = await catalogue.list_venues(
+        all_venues, _ = await venues.list_venues(
             request.scope["user"], status=None, commune=None, service=None, limit=1000, offset=0
         )
         organisations = (
@@ -248,14 +248,14 @@ class NetworkController(Controller):
             status_code = 422
         try:
             rows = (
-                await catalogue.venue_rates(owner_id)
+                await rates.venue_rates(owner_id)
                 if kind == "venue" and owner_id is not None
-                else await catalogue.organisation_rates(owner_id)
+                else await rates.organisation_rates(owner_id)
             )
         except NotFound:
             return not_found(request)
         known = (
-            {str(v["id"]) for v in venues}
+            {str(v["id"]) for v in all_venues}
             if kind == "venue"
             else {str(o["id"]) for o in organisations}
             if kind == "organisation"
@@ -269,7 +269,7 @@ class NetworkController(Controller):
             title_key="nw.network.rates.title",
             status_code=status_code,
             owner=owner,
-            venues=venues,
+            venues=all_venues,
             organisations=organisations,
             rates=_with_state(rows, paris_today()),
             form={
@@ -280,7 +280,7 @@ class NetworkController(Controller):
                 "effective_from": form.get("effective_from", ""),
             },
             errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
-            kinds=catalogue.WORKSPACE_KINDS,
+            kinds=workspaces.WORKSPACE_KINDS,
             units=("half_day", "day", "hour"),
             done=done,
         )
@@ -313,9 +313,9 @@ class NetworkController(Controller):
         try:
             if kind == "venue":
                 assert owner_id is not None
-                await catalogue.add_venue_rate(owner_id, fields)
+                await rates.add_venue_rate(owner_id, fields)
             else:
-                await catalogue.add_organisation_rate(owner_id, fields)
+                await rates.add_organisation_rate(owner_id, fields)
         except NotFound:
             return not_found(request)
         except DomainError as error:

@@ -17,7 +17,7 @@ from billing import rendering, services
 from billing.money import euros
 from booking.errors import DuplicateEmail
 from booking.services import accounts, booking_lists, organisations
-from booking.services.bookings import allowance_units
+from booking.services.allowance import allowance_units
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.identity import Principal, Role

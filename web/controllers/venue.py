@@ -16,7 +16,7 @@ from litestar.response import Redirect
 from billing import rendering, services
 from billing.money import euros
 from billing.tables import Payout
-from booking.services import catalogue
+from booking.services import opening_hours, rates, venues, workspaces
 from passes import door_devices
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import InvalidValue, NotFound
@@ -31,7 +31,7 @@ register(WORDS)
 
 VENUE_ADMIN = allow(Role.VENUE_ADMIN)
 UNITS = ("half_day", "day", "hour")
-EQUIPMENT = sorted(catalogue.EQUIPMENT)
+EQUIPMENT = sorted(workspaces.EQUIPMENT)
 WEEKDAYS = range(7)
 MAX_RANGES = 6  # opening ranges per day the form accepts
 DONE = (
@@ -84,7 +84,7 @@ def _workspace_form(
     fields["name"] = name
     if new:
         kind = values.get("kind") or ""
-        if kind not in catalogue.WORKSPACE_KINDS:
+        if kind not in workspaces.WORKSPACE_KINDS:
             errors["kind"] = translate(lang, "find.error.kind")
         fields["kind"] = kind
     capacity = (values.get("capacity") or "").strip()
@@ -106,9 +106,9 @@ def _workspace_form(
 
 def _hours_form(
     lang: str, values: dict[str, str]
-) -> tuple[list[catalogue.Range], list[str], dict[str, str]]:
+) -> tuple[list[opening_hours.Range], list[str], dict[str, str]]:
     """The week's ranges, the form field of each (for errors), and the errors by field."""
-    ranges: list[catalogue.Range] = []
+    ranges: list[opening_hours.Range] = []
     names: list[str] = []
     errors: dict[str, str] = {}
     for weekday in WEEKDAYS:
@@ -128,7 +128,7 @@ def _hours_form(
                     errors[name] = translate(lang, "venue.error.time")
             if len(parsed) != 2:
                 continue
-            ranges.append(catalogue.Range(weekday, parsed[0], parsed[1]))
+            ranges.append(opening_hours.Range(weekday, parsed[0], parsed[1]))
             names.append(opens_name)
     return ranges, names, errors
 
@@ -189,20 +189,20 @@ class VenueConsoleController(Controller):
         status_code: int = 200,
     ) -> Response[Any]:
         venue_id = _venue(principal)
-        venue = await catalogue.visible_venue(principal, venue_id)
+        venue = await venues.visible_venue(principal, venue_id)
         return page(
             request,
             "venue/workspaces.html",
             title_key="venue.workspaces.title",
             status_code=status_code,
             venue=venue,
-            workspaces=await catalogue.workspaces_of(venue_id, include_inactive=True),
-            rates=_rates_in_force(await catalogue.venue_rates(venue_id), local_today()),
+            workspaces=await workspaces.workspaces_of(venue_id, include_inactive=True),
+            rates=_rates_in_force(await rates.venue_rates(venue_id), local_today()),
             form=form or {"kind": "desk", "booking_unit": "half_day", "capacity": "", "name": ""},
             errors=errors or {},
             refusal=refusal_text,
             done=_done(request),
-            kinds=catalogue.WORKSPACE_KINDS,
+            kinds=workspaces.WORKSPACE_KINDS,
             units=UNITS,
             equipment=EQUIPMENT,
             euros=euros,
@@ -216,7 +216,7 @@ class VenueConsoleController(Controller):
         fields, errors = _workspace_form(lang, data, new=True)
         if not errors:
             try:
-                workspace_id = await catalogue.add_workspace(_venue(principal), fields)
+                workspace_id = await workspaces.add_workspace(_venue(principal), fields)
             except InvalidValue as error:
                 errors[error.field or "name"] = refusal(lang, error)[1]
             else:
@@ -235,7 +235,7 @@ class VenueConsoleController(Controller):
         workspace_id: uuid.UUID,
     ) -> Response[Any]:
         try:
-            workspace = await catalogue.workspace_of(_venue(principal), workspace_id)
+            workspace = await workspaces.workspace_of(_venue(principal), workspace_id)
         except NotFound:
             return not_found(request)
         form = {**workspace, "capacity": str(workspace["capacity"])}
@@ -258,7 +258,7 @@ class VenueConsoleController(Controller):
             workspace=workspace,
             form=form,
             errors=errors,
-            units=catalogue.UNITS_BY_KIND[workspace["kind"]],
+            units=workspaces.UNITS_BY_KIND[workspace["kind"]],
             equipment=sorted({*EQUIPMENT, *workspace["equipment"]}),
         )
 
@@ -272,7 +272,7 @@ class VenueConsoleController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         try:
-            workspace = await catalogue.workspace_of(_venue(principal), workspace_id)
+            workspace = await workspaces.workspace_of(_venue(principal), workspace_id)
         except NotFound:
             return not_found(request)
         fields, errors = _workspace_form(
@@ -280,7 +280,7 @@ class VenueConsoleController(Controller):
         )
         if not errors:
             try:
-                await catalogue.update_workspace(_venue(principal), workspace_id, fields)
+                await workspaces.update_workspace(_venue(principal), workspace_id, fields)
             except InvalidValue as error:
                 errors[error.field or "name"] = refusal(lang, error)[1]
             else:
@@ -318,7 +318,7 @@ class VenueConsoleController(Controller):
     ) -> Response[Any]:
         """Deactivating keeps the workspace's history; booked seats stay booked."""
         try:
-            await catalogue.update_workspace(_venue(principal), workspace_id, {"active": active})
+            await workspaces.update_workspace(_venue(principal), workspace_id, {"active": active})
         except NotFound:
             return not_found(request)
         done = "workspace_reactivated" if active else "workspace_deactivated"
@@ -346,13 +346,13 @@ class VenueConsoleController(Controller):
     ) -> Response[Any]:
         venue_id = _venue(principal)
         today = local_today()
-        closures = await catalogue.closures_of(venue_id)
+        closures = await opening_hours.closures_of(venue_id)
         return page(
             request,
             "venue/hours.html",
             title_key="venue.hours.title",
             status_code=status_code,
-            week=week or _week(await catalogue.hours_of(venue_id)),
+            week=week or _week(await opening_hours.hours_of(venue_id)),
             hours_errors=hours_errors or {},
             closures=[c for c in closures if c["ends_on"] >= today],
             past_closures=[c for c in closures if c["ends_on"] < today][-5:],
@@ -371,7 +371,7 @@ class VenueConsoleController(Controller):
         ranges, names, errors = _hours_form(lang, data)
         if not errors:
             try:
-                await catalogue.replace_hours(_venue(principal), ranges)
+                await opening_hours.replace_hours(_venue(principal), ranges)
             except InvalidValue as error:
                 # The service names the range by its index in the list: map it to the field.
                 field = error.field or ""
@@ -415,7 +415,7 @@ class VenueConsoleController(Controller):
             errors["starts_on"] = translate(lang, "find.error.past")
         if not errors:
             try:
-                _, cancelled = await catalogue.add_closure(
+                _, cancelled = await opening_hours.add_closure(
                     _venue(principal),
                     days["starts_on"],
                     days["ends_on"],
@@ -442,7 +442,7 @@ class VenueConsoleController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, closure_id: uuid.UUID
     ) -> Response[Any]:
         try:
-            await catalogue.remove_closure(_venue(principal), closure_id)
+            await opening_hours.remove_closure(_venue(principal), closure_id)
         except NotFound:
             return not_found(request)
         return Redirect("/venue/hours?done=closure_removed#closures-title", status_code=303)
