@@ -140,6 +140,27 @@ async def public_keys() -> dict[int, PublicKey]:
     return {r["key_id"]: PublicKey(r["key_id"], bytes(r["public_key"])) for r in rows}
 
 
+@dataclass(frozen=True)
+class PublishedKey:
+    """A public key as offline verifiers fetch it."""
+
+    key_id: int
+    public_key: bytes
+    created_at: datetime
+    retired_at: datetime | None
+
+
+async def published_keys() -> list[PublishedKey]:
+    """Every published key, retired ones included, by key id."""
+    rows = await PassKey.select(
+        PassKey.key_id, PassKey.public_key, PassKey.created_at, PassKey.retired_at
+    ).order_by(PassKey.key_id)
+    return [
+        PublishedKey(r["key_id"], bytes(r["public_key"]), r["created_at"], r["retired_at"])
+        for r in rows
+    ]
+
+
 KEY_CACHE_SECONDS = 10.0
 
 
