@@ -472,7 +472,7 @@ class VenueConsoleController(Controller):
             "venue/devices.html",
             title_key="venue.devices.title",
             status_code=status_code,
-            devices=sorted(rows, key=lambda d: (d["revoked_at"] is not None, d["name"].lower())),
+            devices=sorted(rows, key=lambda d: (d.revoked_at is not None, d.name.lower())),
             token=token,
             created=created,
             form=form or {"name": ""},
@@ -499,7 +499,7 @@ class VenueConsoleController(Controller):
         assert principal.user_id is not None
         device, token = await door_devices.create(_venue(principal), name, principal.user_id)
         return await self._devices_page(
-            request, principal, token=token, created=device["name"], status_code=201
+            request, principal, token=token, created=device.name, status_code=201
         )
 
     @post("/devices/{device_id:uuid}/revoke", opt=VENUE_ADMIN)
