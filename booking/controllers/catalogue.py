@@ -113,7 +113,7 @@ class OpeningHoursController(Controller):
     @get("", opt=PUBLIC, summary="Opening ranges per weekday (0 = Monday)")
     async def read(self, request: Request[Any, Any, Any], venue_id: uuid.UUID) -> list[HoursRange]:
         await venues.visible_venue(_caller(request), venue_id)
-        return [HoursRange.from_row(r) for r in await opening_hours.hours_of(venue_id)]
+        return [HoursRange.of(r) for r in await opening_hours.hours_of(venue_id)]
 
     @put("", opt=VENUE_WRITERS, summary="Replace the whole week")
     async def replace(
@@ -128,7 +128,7 @@ class OpeningHoursController(Controller):
                 for r in data
             ],
         )
-        return [HoursRange.from_row(r) for r in await opening_hours.hours_of(venue_id)]
+        return [HoursRange.of(r) for r in await opening_hours.hours_of(venue_id)]
 
 
 class ClosureController(Controller):
@@ -141,8 +141,8 @@ class ClosureController(Controller):
     ) -> list[ClosureOut]:
         await venues.visible_venue(_caller(request), venue_id)
         return [
-            ClosureOut(r["id"], r["starts_on"], r["ends_on"], r["reason"])
-            for r in await opening_hours.closures_of(venue_id)
+            ClosureOut(c.id, c.starts_on, c.ends_on, c.reason)
+            for c in await opening_hours.closures_of(venue_id)
         ]
 
     @post("", opt=VENUE_WRITERS, middleware=[IdempotencyMiddleware], summary="Add a closure")

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from booking.services.opening_hours import Range
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -137,8 +139,8 @@ class HoursRange(msgspec.Struct, forbid_unknown_fields=True):
     closes: ClockTime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> HoursRange:
-        return cls(row["weekday"], row["opens"].strftime("%H:%M"), row["closes"].strftime("%H:%M"))
+    def of(cls, hours: Range) -> HoursRange:
+        return cls(hours.weekday, hours.opens.strftime("%H:%M"), hours.closes.strftime("%H:%M"))
 
 
 class NewClosure(msgspec.Struct, forbid_unknown_fields=True):

@@ -6,7 +6,6 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
 
 from booking.errors import OverlappingHours
 from booking.services import cancellations
@@ -58,13 +57,14 @@ async def replace_hours(venue_id: uuid.UUID, ranges: list[Range]) -> None:
             )
 
 
-async def hours_of(venue_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
+async def hours_of(venue_id: uuid.UUID) -> list[Range]:
+    rows = (
         await OpeningHours.select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
         .where(OpeningHours.venue == venue_id)
         .order_by(OpeningHours.weekday)
         .order_by(OpeningHours.opens)
     )
+    return [Range(r["weekday"], r["opens"], r["closes"]) for r in rows]
 
 
 async def add_closure(
@@ -88,8 +88,23 @@ async def add_closure(
     return closure.id, cancelled
 
 
-async def closures_of(venue_id: uuid.UUID) -> list[dict[str, Any]]:
-    return await Closure.select().where(Closure.venue == venue_id).order_by(Closure.starts_on)
+@dataclass(frozen=True)
+class VenueClosure:
+    """Days a venue is closed, first and last included."""
+
+    id: uuid.UUID
+    starts_on: date
+    ends_on: date
+    reason: str
+
+
+async def closures_of(venue_id: uuid.UUID) -> list[VenueClosure]:
+    rows = (
+        await Closure.select(Closure.id, Closure.starts_on, Closure.ends_on, Closure.reason)
+        .where(Closure.venue == venue_id)
+        .order_by(Closure.starts_on)
+    )
+    return [VenueClosure(r["id"], r["starts_on"], r["ends_on"], r["reason"]) for r in rows]
 
 
 async def remove_closure(venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:

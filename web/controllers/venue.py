@@ -133,14 +133,14 @@ def _hours_form(
     return ranges, names, errors
 
 
-def _week(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _week(hours: list[opening_hours.Range]) -> list[dict[str, Any]]:
     """Each weekday with its ranges as HH:MM, plus one empty range to add one."""
     days = []
     for weekday in WEEKDAYS:
         ranges = [
-            {"opens": r["opens"].strftime("%H:%M"), "closes": r["closes"].strftime("%H:%M")}
+            {"opens": r.opens.strftime("%H:%M"), "closes": r.closes.strftime("%H:%M")}
             for r in hours
-            if r["weekday"] == weekday
+            if r.weekday == weekday
         ]
         ranges += [{"opens": "", "closes": ""}] * max(1, 2 - len(ranges))
         days.append({"weekday": weekday, "ranges": ranges[:MAX_RANGES]})
@@ -354,8 +354,8 @@ class VenueConsoleController(Controller):
             status_code=status_code,
             week=week or _week(await opening_hours.hours_of(venue_id)),
             hours_errors=hours_errors or {},
-            closures=[c for c in closures if c["ends_on"] >= today],
-            past_closures=[c for c in closures if c["ends_on"] < today][-5:],
+            closures=[c for c in closures if c.ends_on >= today],
+            past_closures=[c for c in closures if c.ends_on < today][-5:],
             closure_form=closure_form or {"starts_on": "", "ends_on": "", "reason": ""},
             closure_errors=closure_errors or {},
             cancelled=cancelled,
