@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
+from booking.services import rates
 from booking.services.rates import organisation_rate_in_force, venue_rate_in_force
 
 
@@ -28,8 +28,8 @@ class Prices:
     organisation: Rate | None
 
 
-def _rate(row: dict[str, Any] | None) -> Rate | None:
-    return None if row is None else Rate(row["amount_cents"], row["vat_rate"])
+def _rate(rate: rates.Rate | None) -> Rate | None:
+    return None if rate is None else Rate(rate.amount_cents, rate.vat_rate)
 
 
 async def prices_in_force(

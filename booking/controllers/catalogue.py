@@ -176,12 +176,12 @@ class WorkspaceController(Controller):
         rows = await workspaces.workspaces_of(
             venue_id, include_inactive=_private(principal, venue_id)
         )
-        return [WorkspaceOut.from_row(r) for r in rows]
+        return [WorkspaceOut.of(r) for r in rows]
 
     @post("", opt=VENUE_WRITERS, middleware=[IdempotencyMiddleware], summary="Add a workspace")
     async def add(self, venue_id: uuid.UUID, data: JSONBody[NewWorkspace]) -> WorkspaceOut:
         workspace_id = await workspaces.add_workspace(venue_id, _plain(data))
-        return WorkspaceOut.from_row(await workspaces.workspace_of(venue_id, workspace_id))
+        return WorkspaceOut.of(await workspaces.workspace_of(venue_id, workspace_id))
 
     @get("/{workspace_id:uuid}", opt=PUBLIC, summary="One workspace")
     async def read(
@@ -190,16 +190,16 @@ class WorkspaceController(Controller):
         principal = _caller(request)
         await venues.visible_venue(principal, venue_id)
         workspace = await workspaces.workspace_of(venue_id, workspace_id)
-        if not workspace["active"] and not _private(principal, venue_id):
+        if not workspace.active and not _private(principal, venue_id):
             raise NotFound("No such workspace.")
-        return WorkspaceOut.from_row(workspace)
+        return WorkspaceOut.of(workspace)
 
     @patch("/{workspace_id:uuid}", opt=VENUE_WRITERS, summary="Edit or deactivate a workspace")
     async def edit(
         self, venue_id: uuid.UUID, workspace_id: uuid.UUID, data: JSONBody[WorkspacePatch]
     ) -> WorkspaceOut:
         await workspaces.update_workspace(venue_id, workspace_id, data.fields())
-        return WorkspaceOut.from_row(await workspaces.workspace_of(venue_id, workspace_id))
+        return WorkspaceOut.of(await workspaces.workspace_of(venue_id, workspace_id))
 
 
 class VenueRateController(Controller):
@@ -208,7 +208,7 @@ class VenueRateController(Controller):
 
     @get("", opt=VENUE_PEOPLE, summary="What the network pays this venue, with history")
     async def list_rates(self, venue_id: uuid.UUID) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await rates.venue_rates(venue_id)]
+        return [RateOut.of(r) for r in await rates.venue_rates(venue_id)]
 
     @post("", opt=NETWORK, summary="A new venue rate from a date (never overwrites)")
     async def add(self, venue_id: uuid.UUID, data: JSONBody[NewRate]) -> Created:
@@ -221,7 +221,7 @@ class DefaultRateController(Controller):
 
     @get("", opt=allow(Role.NETWORK_ADMIN, Role.ORG_ADMIN), summary="The network's default card")
     async def list_rates(self) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await rates.organisation_rates(None)]
+        return [RateOut.of(r) for r in await rates.organisation_rates(None)]
 
     @post("", opt=NETWORK, summary="A new default rate from a date")
     async def add(self, data: JSONBody[NewRate]) -> Created:
@@ -238,7 +238,7 @@ class OrganisationRateController(Controller):
         summary="The organisation's own rates (over the default card)",
     )
     async def list_rates(self, organisation_id: uuid.UUID) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await rates.organisation_rates(organisation_id)]
+        return [RateOut.of(r) for r in await rates.organisation_rates(organisation_id)]
 
     @post("", opt=NETWORK, summary="An organisation rate from a date")
     async def add(self, organisation_id: uuid.UUID, data: JSONBody[NewRate]) -> Created:

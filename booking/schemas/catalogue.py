@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from booking.services.opening_hours import Range
+from booking.services.rates import Rate
+from booking.services.workspaces import CatalogueWorkspace
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -189,8 +191,8 @@ class WorkspaceOut(msgspec.Struct):
     active: bool
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> WorkspaceOut:
-        return msgspec.convert({**row, "venue_id": row["venue"]}, cls, strict=False)
+    def of(cls, workspace: CatalogueWorkspace) -> WorkspaceOut:
+        return msgspec.convert(workspace, cls, from_attributes=True)
 
 
 class NewRate(msgspec.Struct, forbid_unknown_fields=True):
@@ -212,12 +214,8 @@ class RateOut(msgspec.Struct):
     organisation_id: uuid.UUID | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> RateOut:
-        return msgspec.convert(
-            {**row, "venue_id": row.get("venue"), "organisation_id": row.get("organisation")},
-            cls,
-            strict=False,
-        )
+    def of(cls, rate: Rate) -> RateOut:
+        return msgspec.convert(rate, cls, from_attributes=True)
 
 
 class Created(msgspec.Struct):

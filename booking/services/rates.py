@@ -6,6 +6,7 @@ Append-only (a trigger refuses UPDATE and DELETE); a new price is a new row.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -76,35 +77,65 @@ async def add_organisation_rate(
     return rate.id
 
 
-async def venue_rates(venue_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
+@dataclass(frozen=True)
+class Rate:
+    """A price per unit of a workspace kind from a date on: a venue's, an organisation's or the
+    network's default card (neither owner)."""
+
+    id: uuid.UUID
+    workspace_kind: str
+    unit: str
+    amount_cents: int
+    vat_rate: Decimal
+    effective_from: date
+    venue_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
+
+
+def _rate(row: dict[str, Any]) -> Rate:
+    return Rate(
+        id=row["id"],
+        workspace_kind=row["workspace_kind"],
+        unit=row["unit"],
+        amount_cents=row["amount_cents"],
+        vat_rate=row["vat_rate"],
+        effective_from=row["effective_from"],
+        venue_id=row.get("venue"),
+        organisation_id=row.get("organisation"),
+    )
+
+
+async def venue_rates(venue_id: uuid.UUID) -> list[Rate]:
+    rows = (
         await VenueRate.select()
         .where(VenueRate.venue == venue_id)
         .order_by(VenueRate.workspace_kind)
         .order_by(VenueRate.unit)
         .order_by(VenueRate.effective_from)
     )
+    return [_rate(r) for r in rows]
 
 
-async def organisation_rates(organisation_id: uuid.UUID | None) -> list[dict[str, Any]]:
+async def organisation_rates(organisation_id: uuid.UUID | None) -> list[Rate]:
     owner = (
         OrganisationRate.organisation.is_null()
         if organisation_id is None
         else OrganisationRate.organisation == organisation_id
     )
-    return (
+    rows = (
         await OrganisationRate.select()
         .where(owner)
         .order_by(OrganisationRate.workspace_kind)
         .order_by(OrganisationRate.unit)
         .order_by(OrganisationRate.effective_from)
     )
+    return [_rate(r) for r in rows]
 
 
 async def venue_rate_in_force(
     venue_id: uuid.UUID, workspace_kind: str, unit: str, on: date
-) -> dict[str, Any] | None:
-    return (
+) -> Rate | None:
+    row = (
         await VenueRate.select()
         .where(
             (VenueRate.venue == venue_id)
@@ -115,11 +146,12 @@ async def venue_rate_in_force(
         .order_by(VenueRate.effective_from, ascending=False)
         .first()
     )
+    return None if row is None else _rate(row)
 
 
 async def organisation_rate_in_force(
     organisation_id: uuid.UUID, workspace_kind: str, unit: str, on: date
-) -> dict[str, Any] | None:
+) -> Rate | None:
     """The organisation's own card wins over the network default; latest start on or before `on`."""
     rows = await OrganisationRate.raw(
         """
@@ -133,4 +165,4 @@ async def organisation_rate_in_force(
         unit,
         on,
     )
-    return rows[0] if rows else None
+    return _rate(rows[0]) if rows else None

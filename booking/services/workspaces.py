@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from booking.tables import (
@@ -74,7 +75,34 @@ async def add_workspace(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUI
     return workspace.id
 
 
-async def workspace_of(venue_id: uuid.UUID, workspace_id: uuid.UUID) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CatalogueWorkspace:
+    """A workspace as the venue's catalogue lists it."""
+
+    id: uuid.UUID
+    venue_id: uuid.UUID
+    kind: str
+    name: str
+    capacity: int
+    booking_unit: str
+    equipment: list[str]
+    active: bool
+
+
+def _workspace(row: dict[str, Any]) -> CatalogueWorkspace:
+    return CatalogueWorkspace(
+        id=row["id"],
+        venue_id=row["venue"],
+        kind=row["kind"],
+        name=row["name"],
+        capacity=row["capacity"],
+        booking_unit=row["booking_unit"],
+        equipment=list(row["equipment"]),
+        active=row["active"],
+    )
+
+
+async def workspace_of(venue_id: uuid.UUID, workspace_id: uuid.UUID) -> CatalogueWorkspace:
     workspace = (
         await Workspace.select()
         .where((Workspace.id == workspace_id) & (Workspace.venue == venue_id))
@@ -82,22 +110,26 @@ async def workspace_of(venue_id: uuid.UUID, workspace_id: uuid.UUID) -> dict[str
     )
     if workspace is None:
         raise NotFound("No such workspace.")
-    return workspace
+    return _workspace(workspace)
 
 
-async def workspaces_of(venue_id: uuid.UUID, *, include_inactive: bool) -> list[dict[str, Any]]:
+async def workspaces_of(venue_id: uuid.UUID, *, include_inactive: bool) -> list[CatalogueWorkspace]:
     query = Workspace.select().where(Workspace.venue == venue_id)
     if not include_inactive:
         query = query.where(Workspace.active == True)  # noqa: E712
-    return await query.order_by(Workspace.kind).order_by(Workspace.name)
+    rows = await query.order_by(Workspace.kind).order_by(Workspace.name)
+    return [_workspace(r) for r in rows]
 
 
 async def update_workspace(
     venue_id: uuid.UUID, workspace_id: uuid.UUID, fields: dict[str, Any]
 ) -> None:
     current = await workspace_of(venue_id, workspace_id)
-    merged = {**current, **fields}
-    check_workspace(merged["kind"], merged["booking_unit"], merged["capacity"])
+    check_workspace(
+        fields.get("kind", current.kind),
+        fields.get("booking_unit", current.booking_unit),
+        fields.get("capacity", current.capacity),
+    )
     if "equipment" in fields:
         fields["equipment"] = check_equipment(fields["equipment"])
     if fields:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -271,7 +272,7 @@ class NetworkController(Controller):
             owner=owner,
             venues=all_venues,
             organisations=organisations,
-            rates=_with_state(rows, paris_today()),
+            rates=_with_state([asdict(r) for r in rows], paris_today()),
             form={
                 "workspace_kind": form.get("workspace_kind", "desk"),
                 "unit": form.get("unit", "half_day"),

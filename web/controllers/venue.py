@@ -7,6 +7,7 @@ never from the address, so there is no other venue's id to try.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, time
 from typing import Any
 
@@ -17,6 +18,8 @@ from billing import rendering, services
 from billing.money import euros
 from billing.tables import Payout
 from booking.services import opening_hours, rates, venues, workspaces
+from booking.services.rates import Rate
+from booking.services.workspaces import CatalogueWorkspace
 from passes import door_devices
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import InvalidValue, NotFound
@@ -56,18 +59,18 @@ def _done(request: Request[Any, Any, Any]) -> str | None:
     return f"venue.done.{done}" if done in DONE else None
 
 
-def _rates_in_force(rates: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
+def _rates_in_force(rates: list[Rate], on: date) -> list[dict[str, Any]]:
     """For each kind and unit, the latest rate started on or before `on` (and the next one)."""
-    in_force: dict[tuple[str, str], dict[str, Any]] = {}
-    upcoming: dict[tuple[str, str], dict[str, Any]] = {}
+    in_force: dict[tuple[str, str], Rate] = {}
+    upcoming: dict[tuple[str, str], Rate] = {}
     for rate in rates:  # ordered by kind, unit, effective_from
-        key = (rate["workspace_kind"], rate["unit"])
-        if rate["effective_from"] <= on:
+        key = (rate.workspace_kind, rate.unit)
+        if rate.effective_from <= on:
             in_force[key] = rate
         elif key not in upcoming:
             upcoming[key] = rate
     return [
-        {**rate, "next": upcoming.get(key)}
+        {**asdict(rate), "next": upcoming.get(key)}
         for key, rate in sorted(in_force.items(), key=lambda item: item[0])
     ]
 
@@ -238,13 +241,13 @@ class VenueConsoleController(Controller):
             workspace = await workspaces.workspace_of(_venue(principal), workspace_id)
         except NotFound:
             return not_found(request)
-        form = {**workspace, "capacity": str(workspace["capacity"])}
+        form = {**asdict(workspace), "capacity": str(workspace.capacity)}
         return self._edit_page(request, workspace, form, {})
 
     def _edit_page(
         self,
         request: Request[Any, Any, Any],
-        workspace: dict[str, Any],
+        workspace: CatalogueWorkspace,
         form: dict[str, Any],
         errors: dict[str, str],
         *,
@@ -258,8 +261,8 @@ class VenueConsoleController(Controller):
             workspace=workspace,
             form=form,
             errors=errors,
-            units=workspaces.UNITS_BY_KIND[workspace["kind"]],
-            equipment=sorted({*EQUIPMENT, *workspace["equipment"]}),
+            units=workspaces.UNITS_BY_KIND[workspace.kind],
+            equipment=sorted({*EQUIPMENT, *workspace.equipment}),
         )
 
     @post("/workspaces/{workspace_id:uuid}", opt=VENUE_ADMIN)
@@ -275,9 +278,7 @@ class VenueConsoleController(Controller):
             workspace = await workspaces.workspace_of(_venue(principal), workspace_id)
         except NotFound:
             return not_found(request)
-        fields, errors = _workspace_form(
-            lang, data, new=False, current=list(workspace["equipment"])
-        )
+        fields, errors = _workspace_form(lang, data, new=False, current=list(workspace.equipment))
         if not errors:
             try:
                 await workspaces.update_workspace(_venue(principal), workspace_id, fields)
@@ -287,7 +288,7 @@ class VenueConsoleController(Controller):
                 return Redirect(
                     f"/venue?done=workspace_saved#workspace-{workspace_id}", status_code=303
                 )
-        form = {**data, "equipment": workspace["equipment"], **fields}
+        form = {**data, "equipment": workspace.equipment, **fields}
         return self._edit_page(request, workspace, form, errors, status_code=422)
 
     @post("/workspaces/{workspace_id:uuid}/deactivate", opt=VENUE_ADMIN)
