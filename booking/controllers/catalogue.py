@@ -58,7 +58,7 @@ class VenueController(Controller):
     async def apply(self, data: JSONBody[NewVenue]) -> VenueOut:
         venue_id = await venues.apply(_plain(data))
         venue = await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id)
-        return VenueOut.from_row(venue, private=True)
+        return VenueOut.of(venue, private=True)
 
     @get("", opt=PUBLIC, summary="Venues (approved ones; the network admin sees all)")
     async def list_venues(
@@ -75,7 +75,7 @@ class VenueController(Controller):
             principal, status=status, commune=commune, service=service, limit=limit, offset=offset
         )
         return Page(
-            [VenueOut.from_row(r, private=_private(principal, r["id"])) for r in rows],
+            [VenueOut.of(r, private=_private(principal, r.id)) for r in rows],
             total,
             limit,
             offset,
@@ -85,12 +85,12 @@ class VenueController(Controller):
     async def read(self, request: Request[Any, Any, Any], venue_id: uuid.UUID) -> VenueOut:
         principal = _caller(request)
         venue = await venues.visible_venue(principal, venue_id)
-        return VenueOut.from_row(venue, private=_private(principal, venue_id))
+        return VenueOut.of(venue, private=_private(principal, venue_id))
 
     @patch("/{venue_id:uuid}", opt=VENUE_WRITERS, summary="Edit a venue (not its status)")
     async def edit(self, venue_id: uuid.UUID, data: JSONBody[VenuePatch]) -> VenueOut:
         await venues.update(venue_id, data.fields())
-        return VenueOut.from_row(
+        return VenueOut.of(
             await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
             private=True,
         )
@@ -100,7 +100,7 @@ class VenueController(Controller):
     )
     async def set_status(self, venue_id: uuid.UUID, data: JSONBody[StatusChange]) -> VenueOut:
         await venues.change_status(venue_id, data.status)
-        return VenueOut.from_row(
+        return VenueOut.of(
             await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
             private=True,
         )

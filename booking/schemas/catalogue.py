@@ -11,6 +11,7 @@ import msgspec
 
 from booking.services.opening_hours import Range
 from booking.services.rates import Rate
+from booking.services.venues import VenueRecord
 from booking.services.workspaces import CatalogueWorkspace
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -123,10 +124,10 @@ class VenueOut(msgspec.Struct):
     bic: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], *, private: bool) -> VenueOut:
-        data = {k: row[k] for k in cls.__struct_fields__ if k in row}
+    def of(cls, venue: VenueRecord, *, private: bool) -> VenueOut:
+        data = {k: getattr(venue, k) for k in cls.__struct_fields__ if hasattr(venue, k)}
         for key in ("morning_start", "morning_end", "afternoon_start", "afternoon_end"):
-            data[key] = row[key].strftime("%H:%M")
+            data[key] = getattr(venue, key).strftime("%H:%M")
         if not private:
             for key in ("siret", "vat_number", "iban", "bic"):
                 data[key] = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -110,16 +111,50 @@ async def apply(fields: dict[str, Any]) -> uuid.UUID:
     return venue.id
 
 
-def may_see_venue(principal: Principal | None, venue: dict[str, Any]) -> bool:
-    if venue["status"] == "approved":
+@dataclass(frozen=True)
+class VenueRecord:
+    """A venue as the catalogue stores it, payout details included: callers decide who sees them."""
+
+    id: uuid.UUID
+    name: str
+    legal_name: str
+    siret: str
+    vat_number: str | None
+    charges_vat: bool
+    iban: str
+    bic: str | None
+    address: str
+    postcode: str
+    commune: str
+    insee_code: str
+    latitude: Decimal
+    longitude: Decimal
+    timezone: str
+    contact_email: str
+    contact_phone: str | None
+    website: str | None
+    description: str
+    services: list[str]
+    status: str
+    morning_start: time
+    morning_end: time
+    afternoon_start: time
+    afternoon_end: time
+    created_at: datetime
+    status_changed_at: datetime
+
+
+def may_see_venue(principal: Principal | None, venue: VenueRecord) -> bool:
+    if venue.status == "approved":
         return True
     if principal is None:
         return False
-    return principal.is_network_admin or principal.venue_id == venue["id"]
+    return principal.is_network_admin or principal.venue_id == venue.id
 
 
-async def visible_venue(principal: Principal | None, venue_id: uuid.UUID) -> dict[str, Any]:
-    venue = await Venue.select().where(Venue.id == venue_id).first()
+async def visible_venue(principal: Principal | None, venue_id: uuid.UUID) -> VenueRecord:
+    row = await Venue.select().where(Venue.id == venue_id).first()
+    venue = None if row is None else VenueRecord(**row)
     if venue is None or not may_see_venue(principal, venue):
         raise NotFound("No such venue.")
     return venue
@@ -133,7 +168,7 @@ async def list_venues(
     service: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[VenueRecord], int]:
     conditions = ["TRUE"]
     args: list[Any] = []
     if principal is not None and principal.is_network_admin:
@@ -159,7 +194,7 @@ async def list_venues(
         limit,
         offset,
     )
-    return rows, int(total[0]["n"])
+    return [VenueRecord(**r) for r in rows], int(total[0]["n"])
 
 
 async def update(venue_id: uuid.UUID, fields: dict[str, Any]) -> None:

@@ -183,7 +183,7 @@ class NetworkController(Controller):
             title_key="nw.network.venues.title",
             status_code=status_code,
             pending=pending,
-            others=[v for v in every if v["status"] != "applied"],
+            others=[v for v in every if v.status != "applied"],
             done=f"nw.venues.done.{done}" if done in STATUS_ACTIONS else None,
             refusal=refusal,
         )
@@ -256,7 +256,7 @@ class NetworkController(Controller):
         except NotFound:
             return not_found(request)
         known = (
-            {str(v["id"]) for v in all_venues}
+            {str(v.id) for v in all_venues}
             if kind == "venue"
             else {str(o["id"]) for o in organisations}
             if kind == "organisation"
