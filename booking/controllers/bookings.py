@@ -30,8 +30,8 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
-def _out(row: dict[str, Any]) -> BookingOut:
-    return msgspec.convert(row, BookingOut)
+def _out(booking: booking_lists.BookingSummary) -> BookingOut:
+    return msgspec.convert(booking, BookingOut, from_attributes=True)
 
 
 def _month(value: str | None) -> date | None:

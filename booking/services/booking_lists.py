@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,22 +29,60 @@ SELECT b.id, b.status, b.agent AS agent_id, u.display_name AS agent_name,
 """
 
 
-def _localise(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BookingSummary:
+    """A booking as people read it: who, where, when in the venue's time zone, and its state."""
+
+    id: uuid.UUID
+    status: str
+    agent_id: uuid.UUID
+    agent_name: str
+    organisation_id: uuid.UUID
+    organisation_name: str
+    venue_id: uuid.UUID
+    venue_name: str
+    address: str
+    workspace_id: uuid.UUID
+    workspace_name: str
+    workspace_kind: str
+    local_date: date
+    slot: str | None
+    unit: str
+    quantity: int
+    starts_at: datetime  # in the venue's time zone
+    ends_at: datetime
+    timezone: str
+    allowance_units: int
+    walk_in: bool
+    series_id: uuid.UUID | None
+    sequence: int
+    created_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    cancelled_by_venue: bool
+    calendar_url: str
+
+
+def _localise(row: dict[str, Any], base_url: str) -> BookingSummary:
     zone = ZoneInfo(row["timezone"])
-    row["starts_at"] = row["starts_at"].astimezone(zone)
-    row["ends_at"] = row["ends_at"].astimezone(zone)
-    row["calendar_url"] = f"{base_url}/api/v1/bookings/{row['id']}.ics"
-    return row
+    return BookingSummary(
+        **{
+            **row,
+            "starts_at": row["starts_at"].astimezone(zone),
+            "ends_at": row["ends_at"].astimezone(zone),
+            "calendar_url": f"{base_url}/api/v1/bookings/{row['id']}.ics",
+        }
+    )
 
 
-async def one(booking_id: uuid.UUID, base_url: str) -> dict[str, Any]:
+async def one(booking_id: uuid.UUID, base_url: str) -> BookingSummary:
     rows = await Booking.raw(_SELECT + " WHERE b.id = {}", booking_id)
     return _localise(rows[0], base_url)
 
 
 async def _page(
     where: str, args: list[Any], order: str, limit: int, offset: int, base_url: str
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[BookingSummary], int]:
     total_rows = await Booking.raw(f"SELECT count(*) AS n FROM booking b WHERE {where}", *args)
     rows = await Booking.raw(
         f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT {{}} OFFSET {{}}", *args, limit, offset
@@ -53,7 +92,7 @@ async def _page(
 
 async def for_agent(
     agent_id: uuid.UUID, *, upcoming: bool, today: date, limit: int, offset: int, base_url: str
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[BookingSummary], int]:
     if upcoming:
         return await _page(
             "b.agent = {} AND b.local_date >= {}",
@@ -75,7 +114,7 @@ async def for_agent(
 
 async def arrivals(
     venue_id: uuid.UUID, day: date, *, limit: int, offset: int, base_url: str
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[BookingSummary], int]:
     """Who is expected (or already in) at the venue on its local date `day`."""
     return await _page(
         "b.venue = {} AND b.local_date = {} AND b.status IN ('confirmed', 'checked_in', 'completed')",
@@ -95,7 +134,7 @@ async def for_organisation(
     limit: int,
     offset: int,
     base_url: str,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[BookingSummary], int]:
     where = "b.organisation = {}"
     args: list[Any] = [organisation_id]
     if month is not None:

@@ -397,7 +397,7 @@ class AgentController(Controller):
         )
         now = datetime.now(UTC)
         next_booking = next(
-            (b for b in upcoming if b["status"] == "confirmed" and b["ends_at"] > now), None
+            (b for b in upcoming if b.status == "confirmed" and b.ends_at > now), None
         )
         return page(
             request,

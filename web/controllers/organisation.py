@@ -18,6 +18,7 @@ from billing.money import euros
 from booking.errors import DuplicateEmail
 from booking.services import accounts, booking_lists, organisations
 from booking.services.allowance import allowance_units
+from booking.services.booking_lists import BookingSummary
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.identity import Principal, Role
@@ -109,7 +110,7 @@ def _paid_status(document: dict[str, Any], on: Any) -> str:
 
 
 def _usage_by_agent(
-    bookings: list[dict[str, Any]],
+    bookings: list[BookingSummary],
     agents: list[dict[str, Any]],
     organisation: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -136,11 +137,11 @@ def _usage_by_agent(
         *(("late_cancelled",) if organisation["bill_late_cancellations"] else ()),
     }
     for booking in bookings:
-        row = rows.get(booking["agent_id"])
+        row = rows.get(booking.agent_id)
         if row is None:
             continue
         row["bookings"] += 1
-        status = booking["status"]
+        status = booking.status
         if status in ATTENDED:
             row["attended"] += 1
         elif status == "confirmed":
@@ -150,7 +151,7 @@ def _usage_by_agent(
         else:
             row["cancelled"] += 1
         if status in counted:
-            row["used"] += booking["allowance_units"]
+            row["used"] += booking.allowance_units
     used_rows = sorted(
         (r for r in rows.values() if r["bookings"] or r["active"]),
         key=lambda r: (-r["bookings"], r["name"].lower()),
