@@ -319,7 +319,7 @@ class AgentController(Controller):
             past=past,
             done=f"bookings.done.{done}" if done in ("booked", "cancelled") else None,
             feed_url=feed_url,
-            feed_count=sum(1 for f in live_feeds if f["active"]),
+            feed_count=sum(1 for f in live_feeds if f.active),
             refusal=refusal,
         )
 
