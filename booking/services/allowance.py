@@ -41,10 +41,9 @@ async def units_used(agent_id: uuid.UUID, month_of: date, organisation: dict[str
     return int(rows[0]["used"])
 
 
-def allowance_units(agent: dict[str, Any], organisation: dict[str, Any]) -> int:
+def allowance_units(own: int | None, organisation_default: int) -> int:
     """Half-days a month: the agent's own allowance, else the organisation's default."""
-    own = agent["monthly_allowance_units"]
-    return int(own if own is not None else organisation["monthly_allowance_units"])
+    return int(own if own is not None else organisation_default)
 
 
 @dataclass(frozen=True)
@@ -68,5 +67,7 @@ async def allowance_of(agent_id: uuid.UUID, month_of: date) -> MonthlyAllowance:
     assert organisation is not None
     return MonthlyAllowance(
         used=await units_used(agent_id, month_of, organisation),
-        allowed=allowance_units(agent, organisation),
+        allowed=allowance_units(
+            agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
+        ),
     )

@@ -238,7 +238,9 @@ async def book(
                 "ahead.",
                 field="date" if not hourly else "start",
             )
-        allowance = allowance_units(agent, organisation)
+        allowance = allowance_units(
+            agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
+        )
         used = await units_used(agent_id, placement.local_date, organisation)
         if used + placement.allowance_units > allowance:
             raise AllowanceExceeded(

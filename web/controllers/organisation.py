@@ -7,6 +7,7 @@ session, never from the address.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,6 +20,7 @@ from booking.errors import DuplicateEmail
 from booking.services import accounts, booking_lists, organisations
 from booking.services.allowance import allowance_units
 from booking.services.booking_lists import BookingSummary
+from booking.services.organisations import OrganisationRecord, Person
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.identity import Principal, Role
@@ -111,17 +113,19 @@ def _paid_status(document: dict[str, Any], on: Any) -> str:
 
 def _usage_by_agent(
     bookings: list[BookingSummary],
-    agents: list[dict[str, Any]],
-    organisation: dict[str, Any],
+    agents: list[Person],
+    organisation: OrganisationRecord,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per agent with their month's bookings by outcome and half-days counted."""
     rows: dict[uuid.UUID, dict[str, Any]] = {
-        a["id"]: {
-            "id": a["id"],
-            "name": a["display_name"],
-            "email": a["email"],
-            "active": a["active"],
-            "allowed": allowance_units(a, organisation),
+        a.id: {
+            "id": a.id,
+            "name": a.display_name,
+            "email": a.email,
+            "active": a.active,
+            "allowed": allowance_units(
+                a.monthly_allowance_units, organisation.monthly_allowance_units
+            ),
             "bookings": 0,
             "attended": 0,
             "upcoming": 0,
@@ -133,8 +137,8 @@ def _usage_by_agent(
     }
     counted = {
         *LIVE,
-        *(("no_show",) if organisation["bill_no_shows"] else ()),
-        *(("late_cancelled",) if organisation["bill_late_cancellations"] else ()),
+        *(("no_show",) if organisation.bill_no_shows else ()),
+        *(("late_cancelled",) if organisation.bill_late_cancellations else ()),
     }
     for booking in bookings:
         row = rows.get(booking.agent_id)
@@ -326,16 +330,15 @@ class OrganisationConsoleController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
         organisation = await organisations.get(_organisation(principal))
-        form = {
-            k: "" if organisation[k] is None else str(organisation[k]) for k in (*NUMBERS, *TEXTS)
-        }
-        form.update({k: organisation[k] for k in FLAGS})
+        current = asdict(organisation)
+        form = {k: "" if current[k] is None else str(current[k]) for k in (*NUMBERS, *TEXTS)}
+        form.update({k: current[k] for k in FLAGS})
         return self._policy_page(request, organisation, form, {})
 
     def _policy_page(
         self,
         request: Request[Any, Any, Any],
-        organisation: dict[str, Any],
+        organisation: OrganisationRecord,
         form: dict[str, Any],
         errors: dict[str, str],
         *,
