@@ -173,7 +173,27 @@ async def _save_series(series: BookingSeries) -> None:
     await series.save()
 
 
-async def visible(principal: Principal, series_id: uuid.UUID) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SeriesBooking:
+    id: uuid.UUID
+    local_date: date
+    status: str
+
+
+@dataclass(frozen=True)
+class SeriesOverview:
+    """A recurring booking and its occurrences, by date."""
+
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    workspace_id: uuid.UUID
+    rrule: str
+    slot: str | None
+    cancelled_from: date | None
+    bookings: list[SeriesBooking]
+
+
+async def visible(principal: Principal, series_id: uuid.UUID) -> SeriesOverview:
     series = await BookingSeries.select().where(BookingSeries.id == series_id).first()
     if series is None:
         raise NotFound("No such series.")
@@ -189,12 +209,20 @@ async def visible(principal: Principal, series_id: uuid.UUID) -> dict[str, Any]:
         )
     ):
         raise NotFound("No such series.")
-    series["bookings"] = (
+    bookings = (
         await Booking.select(Booking.id, Booking.local_date, Booking.status)
         .where(Booking.series == series_id)
         .order_by(Booking.local_date)
     )
-    return series
+    return SeriesOverview(
+        id=series["id"],
+        agent_id=series["agent"],
+        workspace_id=series["workspace"],
+        rrule=series["rrule"],
+        slot=series["slot"],
+        cancelled_from=series["cancelled_from"],
+        bookings=[SeriesBooking(b["id"], b["local_date"], b["status"]) for b in bookings],
+    )
 
 
 async def cancel_from(
@@ -203,10 +231,10 @@ async def cancel_from(
     """Cancel every confirmed occurrence on or after `from_date`, under the usual cancel rules."""
     series = await visible(principal, series_id)
     cancelled = []
-    for booking in series["bookings"]:
-        if booking["local_date"] >= from_date and booking["status"] == "confirmed":
-            await cancellations.cancel(principal, booking["id"], base_url=base_url)
-            cancelled.append(booking["id"])
+    for booking in series.bookings:
+        if booking.local_date >= from_date and booking.status == "confirmed":
+            await cancellations.cancel(principal, booking.id, base_url=base_url)
+            cancelled.append(booking.id)
     await BookingSeries.update({BookingSeries.cancelled_from: from_date}).where(
         BookingSeries.id == series_id
     )
