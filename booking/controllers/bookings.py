@@ -92,7 +92,7 @@ class BookingController(Controller):
         booking = await booking_lists.get_visible(principal, booking_id)
         if match.group("ics"):
             entry = await announcements.calendar_entry(booking_id, _base_url(request))
-            cancelled = booking["status"] in ("cancelled", "late_cancelled")
+            cancelled = booking.status in ("cancelled", "late_cancelled")
             body = calendars.invitation(entry, cancel=cancelled)
             return Response(
                 body,

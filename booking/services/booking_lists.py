@@ -147,18 +147,40 @@ async def for_organisation(
     return await _page(where, args, "b.starts_at DESC", limit, offset, base_url)
 
 
-def may_see(principal: Principal, booking: dict[str, Any]) -> bool:
+@dataclass(frozen=True)
+class BookingParties:
+    """Whose a booking is and where: what decides who may see it, and its status."""
+
+    id: uuid.UUID
+    status: str
+    agent_id: uuid.UUID
+    organisation_id: uuid.UUID
+    venue_id: uuid.UUID
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> BookingParties:
+        return cls(row["id"], row["status"], row["agent"], row["organisation"], row["venue"])
+
+
+def may_see(principal: Principal, booking: BookingParties) -> bool:
     if principal.is_network_admin:
         return True
     if principal.is_device or principal.role in VENUE_ROLES:
-        return principal.venue_id == booking["venue"]
+        return principal.venue_id == booking.venue_id
     if principal.role == Role.ORG_ADMIN:
-        return principal.organisation_id == booking["organisation"]
-    return principal.user_id == booking["agent"]
+        return principal.organisation_id == booking.organisation_id
+    return principal.user_id == booking.agent_id
 
 
-async def get_visible(principal: Principal, booking_id: uuid.UUID) -> dict[str, Any]:
-    booking = await Booking.select().where(Booking.id == booking_id).first()
+async def get_visible(principal: Principal, booking_id: uuid.UUID) -> BookingParties:
+    row = (
+        await Booking.select(
+            Booking.id, Booking.status, Booking.agent, Booking.organisation, Booking.venue
+        )
+        .where(Booking.id == booking_id)
+        .first()
+    )
+    booking = None if row is None else BookingParties.of_row(row)
     if booking is None or not may_see(principal, booking):
         raise NotFound("No such booking.")
     return booking

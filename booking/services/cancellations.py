@@ -9,7 +9,7 @@ from booking.errors import (
     BookingNotCancellable,
 )
 from booking.services import announcements, seats
-from booking.services.booking_lists import may_see
+from booking.services.booking_lists import BookingParties, may_see
 from booking.tables import (
     Booking,
     Organisation,
@@ -33,8 +33,9 @@ async def cancel(
         if not rows:
             raise NotFound("No such booking.")
         booking = rows[0]
-        by_venue = may_see(principal, booking) and principal.role in VENUE_ROLES
-        if not may_see(principal, booking):
+        parties = BookingParties.of_row(booking)
+        by_venue = may_see(principal, parties) and principal.role in VENUE_ROLES
+        if not may_see(principal, parties):
             raise NotFound("No such booking.")
         if principal.is_device:
             raise Forbidden("Door devices do not cancel bookings.")

@@ -366,7 +366,7 @@ class AgentController(Controller):
                 request, "error.html", title_key="error.title.404", status_code=404, code=404
             )
         entry = await announcements.calendar_entry(booking_id, _base_url(request))
-        cancelled = booking["status"] in ("cancelled", "late_cancelled")
+        cancelled = booking.status in ("cancelled", "late_cancelled")
         return Response(
             calendars.invitation(entry, cancel=cancelled),
             media_type="text/calendar; charset=utf-8",
