@@ -12,9 +12,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from passes import qr, services
-from passes.keys import Keyring
+from passes.keys import Keyring, published_keys
 from passes.schemas import KeyOut, PassChange, PassOut, RevocationFeed, StatusChangeOut
-from passes.tables import Pass, PassKey
+from passes.tables import Pass
 from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
 from service.kernel.identity import Role
 from service.kernel.pagination import Limit, Offset
@@ -151,16 +151,15 @@ class PassKeysController(Controller):
 
     @get("/keys", opt=PUBLIC, summary="Public keys that sign passes (for offline verifiers)")
     async def keys(self) -> list[KeyOut]:
-        rows = await PassKey.select().order_by(PassKey.key_id)
         return [
             KeyOut(
-                key_id=r["key_id"],
+                key_id=k.key_id,
                 algorithm="Ed25519",
-                public_key=base64.urlsafe_b64encode(bytes(r["public_key"])).decode().rstrip("="),
-                created_at=r["created_at"],
-                retired_at=r["retired_at"],
+                public_key=base64.urlsafe_b64encode(k.public_key).decode().rstrip("="),
+                created_at=k.created_at,
+                retired_at=k.retired_at,
             )
-            for r in rows
+            for k in await published_keys()
         ]
 
     @get(

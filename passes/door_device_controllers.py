@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.params import JSONBody
 
@@ -32,15 +33,15 @@ class DoorDeviceController(Controller):
     ) -> NewDeviceOut:
         assert principal.user_id is not None
         device, token = await door_devices.create(venue_id, data.name, principal.user_id)
-        return NewDeviceOut(DeviceOut.from_row(device), token)
+        return NewDeviceOut(DeviceOut.of(device), token)
 
     @get("", opt=VENUE_PEOPLE, summary="The venue's door devices (no tokens)")
     async def list_devices(self, venue_id: uuid.UUID) -> list[DeviceOut]:
-        return [DeviceOut.from_row(d) for d in await door_devices.of_venue(venue_id)]
+        return [DeviceOut.of(d) for d in await door_devices.of_venue(venue_id)]
 
     @post("/{device_id:uuid}/revoke", opt=VENUE_ADMINS, status_code=200, summary="Revoke a device")
     async def revoke(self, venue_id: uuid.UUID, device_id: uuid.UUID) -> DeviceOut:
-        return DeviceOut.from_row(await door_devices.revoke(venue_id, device_id))
+        return DeviceOut.of(await door_devices.revoke(venue_id, device_id))
 
 
 class DeviceSelfController(Controller):
@@ -50,10 +51,8 @@ class DeviceSelfController(Controller):
     @get("", opt=allow(devices=True), summary="The door device calling, and its venue")
     async def whoami(self, principal: CurrentPrincipal) -> WhoAmIDevice:
         assert principal.device_id is not None
-        row = await door_devices.whoami(principal.device_id)
-        return WhoAmIDevice(
-            row["id"], row["name"], row["venue"], row["venue_name"], row["timezone"]
-        )
+        device = await door_devices.whoami(principal.device_id)
+        return msgspec.convert(device, WhoAmIDevice, from_attributes=True)
 
 
 DOOR_DEVICE_API_CONTROLLERS: list[type] = [DoorDeviceController, DeviceSelfController]

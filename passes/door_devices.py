@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +15,54 @@ from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.identity import Principal
 from service.kernel.tokens import DEVICE_TOKEN_PREFIX
 
+_COLUMNS = (
+    DoorDevice.id,
+    DoorDevice.venue,
+    DoorDevice.name,
+    DoorDevice.token_prefix,
+    DoorDevice.created_at,
+    DoorDevice.last_used_at,
+    DoorDevice.revoked_at,
+)
 
-async def create(
-    venue_id: uuid.UUID, name: str, created_by: uuid.UUID
-) -> tuple[dict[str, Any], str]:
+
+@dataclass(frozen=True)
+class Device:
+    """A door device as its venue manages it (never its token)."""
+
+    id: uuid.UUID
+    venue_id: uuid.UUID
+    name: str
+    token_prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """Who a calling device is: itself and its venue."""
+
+    id: uuid.UUID
+    name: str
+    venue_id: uuid.UUID
+    venue_name: str
+    timezone: str
+
+
+def _device(row: dict[str, Any]) -> Device:
+    return Device(
+        id=row["id"],
+        venue_id=row["venue"],
+        name=row["name"],
+        token_prefix=row["token_prefix"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+async def create(venue_id: uuid.UUID, name: str, created_by: uuid.UUID) -> tuple[Device, str]:
     """A new device and its token; the token is shown once and only its SHA-256 is kept."""
     if not name.strip():
         raise InvalidValue("Name the device (e.g. 'Accueil rez-de-chaussée').", field="name")
@@ -35,42 +80,27 @@ async def create(
     return await get(venue_id, device.id), token
 
 
-async def get(venue_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, Any]:
+async def get(venue_id: uuid.UUID, device_id: uuid.UUID) -> Device:
     device = (
-        await DoorDevice.select(
-            DoorDevice.id,
-            DoorDevice.venue,
-            DoorDevice.name,
-            DoorDevice.token_prefix,
-            DoorDevice.created_at,
-            DoorDevice.last_used_at,
-            DoorDevice.revoked_at,
-        )
+        await DoorDevice.select(*_COLUMNS)
         .where((DoorDevice.id == device_id) & (DoorDevice.venue == venue_id))
         .first()
     )
     if device is None:
         raise NotFound("No such door device.")
-    return device
+    return _device(device)
 
 
-async def of_venue(venue_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
-        await DoorDevice.select(
-            DoorDevice.id,
-            DoorDevice.venue,
-            DoorDevice.name,
-            DoorDevice.token_prefix,
-            DoorDevice.created_at,
-            DoorDevice.last_used_at,
-            DoorDevice.revoked_at,
-        )
+async def of_venue(venue_id: uuid.UUID) -> list[Device]:
+    rows = (
+        await DoorDevice.select(*_COLUMNS)
         .where(DoorDevice.venue == venue_id)
         .order_by(DoorDevice.created_at)
     )
+    return [_device(r) for r in rows]
 
 
-async def revoke(venue_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, Any]:
+async def revoke(venue_id: uuid.UUID, device_id: uuid.UUID) -> Device:
     """Idempotent: revoking twice keeps the first revocation time."""
     await get(venue_id, device_id)
     await DoorDevice.update({DoorDevice.revoked_at: datetime.now(UTC)}).where(
@@ -79,7 +109,7 @@ async def revoke(venue_id: uuid.UUID, device_id: uuid.UUID) -> dict[str, Any]:
     return await get(venue_id, device_id)
 
 
-async def whoami(device_id: uuid.UUID) -> dict[str, Any]:
+async def whoami(device_id: uuid.UUID) -> DeviceIdentity:
     await DoorDevice.update({DoorDevice.last_used_at: datetime.now(UTC)}).where(
         DoorDevice.id == device_id
     )
@@ -88,7 +118,8 @@ async def whoami(device_id: uuid.UUID) -> dict[str, Any]:
         "FROM door_device d JOIN venue v ON v.id = d.venue WHERE d.id = {}",
         device_id,
     )
-    return rows[0]
+    row = rows[0]
+    return DeviceIdentity(row["id"], row["name"], row["venue"], row["venue_name"], row["timezone"])
 
 
 async def device_principal(token: str) -> Principal | None:

@@ -1,4 +1,4 @@
-"""Signing keys of the pass: where the private keys come from, and publishing the public ones.
+"""Signing keys of the pass: where the private keys come from, publishing and caching the public ones.
 
 Production reads private keys from the secret setting PASS_SIGNING_KEYS
 (`<key_id>:<base64url raw 32-byte Ed25519 seed>` separated by commas; the highest id
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,3 +138,47 @@ async def public_keys() -> dict[int, PublicKey]:
     """Every key a token may have been signed with (retired keys still verify their passes)."""
     rows = await PassKey.select(PassKey.key_id, PassKey.public_key)
     return {r["key_id"]: PublicKey(r["key_id"], bytes(r["public_key"])) for r in rows}
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A public key as offline verifiers fetch it."""
+
+    key_id: int
+    public_key: bytes
+    created_at: datetime
+    retired_at: datetime | None
+
+
+async def published_keys() -> list[PublishedKey]:
+    """Every published key, retired ones included, by key id."""
+    rows = await PassKey.select(
+        PassKey.key_id, PassKey.public_key, PassKey.created_at, PassKey.retired_at
+    ).order_by(PassKey.key_id)
+    return [
+        PublishedKey(r["key_id"], bytes(r["public_key"]), r["created_at"], r["retired_at"])
+        for r in rows
+    ]
+
+
+KEY_CACHE_SECONDS = 10.0
+
+
+class PublicKeyCache:
+    """The pass_key table, kept a few seconds per process.
+
+    Correctness does not rest on it: a key id it does not hold (a key published since by
+    another process) reloads at once, and published keys never change or disappear.
+    """
+
+    def __init__(self, seconds: float = KEY_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._keys: dict[int, PublicKey] = {}
+        self._loaded = float("-inf")
+
+    async def get(self, key_id: int | None) -> Mapping[int, PublicKey]:
+        stale = time.monotonic() - self._loaded > self.seconds
+        if stale or (key_id is not None and key_id not in self._keys):
+            self._keys = await public_keys()
+            self._loaded = time.monotonic()
+        return self._keys

@@ -1,7 +1,7 @@
 """The venue rate and the organisation rate in force on a local date, copied onto each visit.
 
 The rule (latest start on or before the date; an organisation's own card beats the network's
-default) is the catalogue's: booking.services.catalogue owns it, billing/usage.py applies the
+default) is the catalogue's: booking.services.rates owns it, billing/usage.py applies the
 same in SQL for bookings billed without a visit.
 """
 
@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from booking.services.catalogue import organisation_rate_in_force, venue_rate_in_force
+from booking.services import rates
+from booking.services.rates import organisation_rate_in_force, venue_rate_in_force
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class Prices:
     organisation: Rate | None
 
 
-def _rate(row: dict[str, Any] | None) -> Rate | None:
-    return None if row is None else Rate(row["amount_cents"], row["vat_rate"])
+def _rate(rate: rates.Rate | None) -> Rate | None:
+    return None if rate is None else Rate(rate.amount_cents, rate.vat_rate)
 
 
 async def prices_in_force(

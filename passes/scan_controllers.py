@@ -12,6 +12,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
 from passes import anomalies, scans
+from passes.errors import TooManyScans
+from passes.keys import PublicKeyCache
 from passes.scan_schemas import (
     AnomalyOut,
     AnomalyRef,
@@ -22,10 +24,15 @@ from passes.scan_schemas import (
     ScanBatchOut,
     ScanOut,
 )
+from passes.verdicts import ScanInput, ScanOutcome
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Principal, Role
 from service.kernel.pagination import Limit, Offset, Page
+from service.kernel.throttle import PerSecondLimit
+
+# A scanner reads a QR code in about a second; ten a second is a stuck or hostile loop.
+SCANS_PER_SECOND = 10
 
 SCANNERS = allow(
     Role.VENUE_STAFF, Role.VENUE_ADMIN, Role.NETWORK_ADMIN, devices=True, venue_scope="venue_id"
@@ -38,18 +45,20 @@ async def scan_rate_limit(
     """Runs after the access guard: counts the scanner's requests per second (429 past it)."""
     principal = connection.scope.get("user")
     if isinstance(principal, Principal):
-        await scans.ScanRateLimit(connection.app.state.redis).hit(principal.key)
+        limit = PerSecondLimit(connection.app.state.redis, "scan-rate", SCANS_PER_SECOND)
+        if not await limit.hit(principal.key):
+            raise TooManyScans(retry_after=1)
 
 
-def _key_cache(app: Litestar) -> scans.PublicKeyCache:
+def _key_cache(app: Litestar) -> PublicKeyCache:
     # One per application instance, so a test's fresh app never sees another test's keys.
     cache = app.state.get("pass_key_cache")
     if cache is None:
-        cache = app.state.pass_key_cache = scans.PublicKeyCache()
+        cache = app.state.pass_key_cache = PublicKeyCache()
     return cache
 
 
-def _scan_out(outcome: scans.ScanOutcome) -> ScanOut:
+def _scan_out(outcome: ScanOutcome) -> ScanOut:
     return ScanOut(
         scan_id=outcome.scan_id,
         venue_id=outcome.venue_id,
@@ -66,7 +75,7 @@ def _scan_out(outcome: scans.ScanOutcome) -> ScanOut:
     )
 
 
-def _offline_out(outcome: scans.ScanOutcome) -> OfflineScanOut:
+def _offline_out(outcome: ScanOutcome) -> OfflineScanOut:
     refs = [AnomalyRef(a.id, a.kind) for a in outcome.anomalies]
     return OfflineScanOut(
         scan_id=outcome.scan_id,
@@ -103,7 +112,7 @@ class VenueScanController(Controller):
         outcome = await scans.scan(
             principal,
             venue_id,
-            scans.ScanInput(data.scan_id, data.token, data.scanned_at, data.direction),
+            ScanInput(data.scan_id, data.token, data.scanned_at, data.direction),
             _key_cache(request.app),
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
@@ -126,7 +135,7 @@ class VenueScanController(Controller):
             principal,
             venue_id,
             [
-                scans.ScanInput(
+                ScanInput(
                     s.scan_id,
                     s.token,
                     s.scanned_at,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from passes.door_devices import Device
 
 
 class PassOut(msgspec.Struct):
@@ -64,8 +66,8 @@ class DeviceOut(msgspec.Struct):
     revoked_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> DeviceOut:
-        return msgspec.convert({**row, "venue_id": row["venue"]}, cls, strict=False)
+    def of(cls, device: Device) -> DeviceOut:
+        return msgspec.convert(device, cls, from_attributes=True)
 
 
 class NewDeviceOut(msgspec.Struct):

@@ -188,7 +188,8 @@ async def make_booking(
     status: str = "confirmed",
 ) -> Any:
     """A desk booking written directly (also for today or the past), its seats counted."""
-    from booking.services.bookings import BookingRequest, _take_seat, place
+    from booking.services.placement import BookingRequest, place
+    from booking.services.seats import take_seat
     from booking.tables import Booking
 
     venue = await Venue.select().where(Venue.id == workspace.venue).first()
@@ -213,7 +214,7 @@ async def make_booking(
     )
     await booking.save()
     for half in placement.halves:
-        await _take_seat(workspace.id, day, half, workspace.capacity)
+        await take_seat(workspace.id, day, half, workspace.capacity)
     return booking
 
 

@@ -9,8 +9,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
 from booking.schemas.accounts import Me, TokenRequest, TokenResponse
-from booking.services.accounts import sign_in
-from booking.tables import User
+from booking.services.accounts import sign_in, user_of
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal
 from service.kernel.errors import NotFound
 
@@ -38,7 +37,7 @@ class MeController(Controller):
     async def me(self, principal: CurrentPrincipal) -> Me:
         if principal.user_id is None:
             raise NotAuthorizedException("Door devices have no user.")
-        user = await User.objects().where(User.id == principal.user_id).first()
+        user = await user_of(principal.user_id)
         if user is None:
             raise NotFound()
         return Me(

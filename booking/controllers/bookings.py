@@ -12,8 +12,9 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 
+from booking import calendars
 from booking.schemas.bookings import BookingOut, CancelBooking, NewBooking
-from booking.services import booking_lists, bookings
+from booking.services import announcements, booking_lists, cancellations, placement, venues
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.idempotency import IdempotencyMiddleware
@@ -29,8 +30,8 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
-def _out(row: dict[str, Any]) -> BookingOut:
-    return msgspec.convert(row, BookingOut)
+def _out(booking: booking_lists.BookingSummary) -> BookingOut:
+    return msgspec.convert(booking, BookingOut, from_attributes=True)
 
 
 def _month(value: str | None) -> date | None:
@@ -58,9 +59,9 @@ class BookingController(Controller):
         principal: CurrentPrincipal,
         data: JSONBody[NewBooking],
     ) -> BookingOut:
-        booking_id = await bookings.book(
+        booking_id = await placement.book(
             principal,
-            bookings.BookingRequest(
+            placement.BookingRequest(
                 workspace_id=data.workspace_id,
                 agent_id=data.agent_id,
                 date=data.date,
@@ -88,11 +89,11 @@ class BookingController(Controller):
             booking_id = None
         if match is None or booking_id is None:
             raise NotFound("No such booking.")
-        booking = await bookings.get_visible(principal, booking_id)
+        booking = await booking_lists.get_visible(principal, booking_id)
         if match.group("ics"):
-            entry = await bookings.calendar_entry(booking_id, _base_url(request))
-            cancelled = booking["status"] in ("cancelled", "late_cancelled")
-            body = bookings.calendars.invitation(entry, cancel=cancelled)
+            entry = await announcements.calendar_entry(booking_id, _base_url(request))
+            cancelled = booking.status in ("cancelled", "late_cancelled")
+            body = calendars.invitation(entry, cancel=cancelled)
             return Response(
                 body,
                 media_type="text/calendar; charset=utf-8",
@@ -115,7 +116,7 @@ class BookingController(Controller):
         booking_id: uuid.UUID,
         data: JSONBody[CancelBooking | None] = None,
     ) -> BookingOut:
-        await bookings.cancel(
+        await cancellations.cancel(
             principal, booking_id, reason=data.reason if data else None, base_url=_base_url(request)
         )
         return _out(await booking_lists.one(booking_id, _base_url(request)))
@@ -171,7 +172,7 @@ class VenueArrivalsController(Controller):
     ) -> Page[BookingOut]:
         rows, total = await booking_lists.arrivals(
             venue_id,
-            day or await bookings.venue_today(venue_id),
+            day or await venues.venue_today(venue_id),
             limit=limit,
             offset=offset,
             base_url=_base_url(request),

@@ -26,8 +26,9 @@ from booking.schemas.catalogue import (
     WorkspaceOut,
     WorkspacePatch,
 )
-from booking.services import catalogue
+from booking.services import opening_hours, rates, venues, workspaces
 from service.kernel.auth import PUBLIC, allow
+from service.kernel.errors import NotFound
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Principal, Role
 from service.kernel.pagination import Limit, Offset, Page
@@ -55,9 +56,9 @@ class VenueController(Controller):
 
     @post("", opt=PUBLIC, middleware=[IdempotencyMiddleware], summary="Apply as a venue (anyone)")
     async def apply(self, data: JSONBody[NewVenue]) -> VenueOut:
-        venue_id = await catalogue.apply(_plain(data))
-        venue = await catalogue.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id)
-        return VenueOut.from_row(venue, private=True)
+        venue_id = await venues.apply(_plain(data))
+        venue = await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id)
+        return VenueOut.of(venue, private=True)
 
     @get("", opt=PUBLIC, summary="Venues (approved ones; the network admin sees all)")
     async def list_venues(
@@ -70,11 +71,11 @@ class VenueController(Controller):
         offset: Offset = 0,
     ) -> Page[VenueOut]:
         principal = _caller(request)
-        rows, total = await catalogue.list_venues(
+        rows, total = await venues.list_venues(
             principal, status=status, commune=commune, service=service, limit=limit, offset=offset
         )
         return Page(
-            [VenueOut.from_row(r, private=_private(principal, r["id"])) for r in rows],
+            [VenueOut.of(r, private=_private(principal, r.id)) for r in rows],
             total,
             limit,
             offset,
@@ -83,14 +84,14 @@ class VenueController(Controller):
     @get("/{venue_id:uuid}", opt=PUBLIC, summary="One venue")
     async def read(self, request: Request[Any, Any, Any], venue_id: uuid.UUID) -> VenueOut:
         principal = _caller(request)
-        venue = await catalogue.visible_venue(principal, venue_id)
-        return VenueOut.from_row(venue, private=_private(principal, venue_id))
+        venue = await venues.visible_venue(principal, venue_id)
+        return VenueOut.of(venue, private=_private(principal, venue_id))
 
     @patch("/{venue_id:uuid}", opt=VENUE_WRITERS, summary="Edit a venue (not its status)")
     async def edit(self, venue_id: uuid.UUID, data: JSONBody[VenuePatch]) -> VenueOut:
-        await catalogue.update(venue_id, data.fields())
-        return VenueOut.from_row(
-            await catalogue.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
+        await venues.update(venue_id, data.fields())
+        return VenueOut.of(
+            await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
             private=True,
         )
 
@@ -98,9 +99,9 @@ class VenueController(Controller):
         "/{venue_id:uuid}/status", opt=NETWORK, status_code=200, summary="Approve, suspend, close"
     )
     async def set_status(self, venue_id: uuid.UUID, data: JSONBody[StatusChange]) -> VenueOut:
-        await catalogue.change_status(venue_id, data.status)
-        return VenueOut.from_row(
-            await catalogue.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
+        await venues.change_status(venue_id, data.status)
+        return VenueOut.of(
+            await venues.visible_venue(Principal(role=Role.NETWORK_ADMIN), venue_id),
             private=True,
         )
 
@@ -111,23 +112,23 @@ class OpeningHoursController(Controller):
 
     @get("", opt=PUBLIC, summary="Opening ranges per weekday (0 = Monday)")
     async def read(self, request: Request[Any, Any, Any], venue_id: uuid.UUID) -> list[HoursRange]:
-        await catalogue.visible_venue(_caller(request), venue_id)
-        return [HoursRange.from_row(r) for r in await catalogue.hours_of(venue_id)]
+        await venues.visible_venue(_caller(request), venue_id)
+        return [HoursRange.of(r) for r in await opening_hours.hours_of(venue_id)]
 
     @put("", opt=VENUE_WRITERS, summary="Replace the whole week")
     async def replace(
         self, venue_id: uuid.UUID, data: JSONBody[list[HoursRange]]
     ) -> list[HoursRange]:
-        await catalogue.replace_hours(
+        await opening_hours.replace_hours(
             venue_id,
             [
-                catalogue.Range(
+                opening_hours.Range(
                     r.weekday, time.fromisoformat(r.opens), time.fromisoformat(r.closes)
                 )
                 for r in data
             ],
         )
-        return [HoursRange.from_row(r) for r in await catalogue.hours_of(venue_id)]
+        return [HoursRange.of(r) for r in await opening_hours.hours_of(venue_id)]
 
 
 class ClosureController(Controller):
@@ -138,17 +139,17 @@ class ClosureController(Controller):
     async def list_closures(
         self, request: Request[Any, Any, Any], venue_id: uuid.UUID
     ) -> list[ClosureOut]:
-        await catalogue.visible_venue(_caller(request), venue_id)
+        await venues.visible_venue(_caller(request), venue_id)
         return [
-            ClosureOut(r["id"], r["starts_on"], r["ends_on"], r["reason"])
-            for r in await catalogue.closures_of(venue_id)
+            ClosureOut(c.id, c.starts_on, c.ends_on, c.reason)
+            for c in await opening_hours.closures_of(venue_id)
         ]
 
     @post("", opt=VENUE_WRITERS, middleware=[IdempotencyMiddleware], summary="Add a closure")
     async def add(
         self, request: Request[Any, Any, Any], venue_id: uuid.UUID, data: JSONBody[NewClosure]
     ) -> ClosureOut:
-        closure_id, cancelled = await catalogue.add_closure(
+        closure_id, cancelled = await opening_hours.add_closure(
             venue_id,
             data.starts_on,
             data.ends_on,
@@ -159,7 +160,7 @@ class ClosureController(Controller):
 
     @delete("/{closure_id:uuid}", opt=VENUE_WRITERS, summary="Remove a closure")
     async def remove(self, venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:
-        await catalogue.remove_closure(venue_id, closure_id)
+        await opening_hours.remove_closure(venue_id, closure_id)
 
 
 class WorkspaceController(Controller):
@@ -171,34 +172,34 @@ class WorkspaceController(Controller):
         self, request: Request[Any, Any, Any], venue_id: uuid.UUID
     ) -> list[WorkspaceOut]:
         principal = _caller(request)
-        await catalogue.visible_venue(principal, venue_id)
-        rows = await catalogue.workspaces_of(
+        await venues.visible_venue(principal, venue_id)
+        rows = await workspaces.workspaces_of(
             venue_id, include_inactive=_private(principal, venue_id)
         )
-        return [WorkspaceOut.from_row(r) for r in rows]
+        return [WorkspaceOut.of(r) for r in rows]
 
     @post("", opt=VENUE_WRITERS, middleware=[IdempotencyMiddleware], summary="Add a workspace")
     async def add(self, venue_id: uuid.UUID, data: JSONBody[NewWorkspace]) -> WorkspaceOut:
-        workspace_id = await catalogue.add_workspace(venue_id, _plain(data))
-        return WorkspaceOut.from_row(await catalogue.workspace_of(venue_id, workspace_id))
+        workspace_id = await workspaces.add_workspace(venue_id, _plain(data))
+        return WorkspaceOut.of(await workspaces.workspace_of(venue_id, workspace_id))
 
     @get("/{workspace_id:uuid}", opt=PUBLIC, summary="One workspace")
     async def read(
         self, request: Request[Any, Any, Any], venue_id: uuid.UUID, workspace_id: uuid.UUID
     ) -> WorkspaceOut:
         principal = _caller(request)
-        await catalogue.visible_venue(principal, venue_id)
-        workspace = await catalogue.workspace_of(venue_id, workspace_id)
-        if not workspace["active"] and not _private(principal, venue_id):
-            raise catalogue.NotFound("No such workspace.")
-        return WorkspaceOut.from_row(workspace)
+        await venues.visible_venue(principal, venue_id)
+        workspace = await workspaces.workspace_of(venue_id, workspace_id)
+        if not workspace.active and not _private(principal, venue_id):
+            raise NotFound("No such workspace.")
+        return WorkspaceOut.of(workspace)
 
     @patch("/{workspace_id:uuid}", opt=VENUE_WRITERS, summary="Edit or deactivate a workspace")
     async def edit(
         self, venue_id: uuid.UUID, workspace_id: uuid.UUID, data: JSONBody[WorkspacePatch]
     ) -> WorkspaceOut:
-        await catalogue.update_workspace(venue_id, workspace_id, data.fields())
-        return WorkspaceOut.from_row(await catalogue.workspace_of(venue_id, workspace_id))
+        await workspaces.update_workspace(venue_id, workspace_id, data.fields())
+        return WorkspaceOut.of(await workspaces.workspace_of(venue_id, workspace_id))
 
 
 class VenueRateController(Controller):
@@ -207,11 +208,11 @@ class VenueRateController(Controller):
 
     @get("", opt=VENUE_PEOPLE, summary="What the network pays this venue, with history")
     async def list_rates(self, venue_id: uuid.UUID) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await catalogue.venue_rates(venue_id)]
+        return [RateOut.of(r) for r in await rates.venue_rates(venue_id)]
 
     @post("", opt=NETWORK, summary="A new venue rate from a date (never overwrites)")
     async def add(self, venue_id: uuid.UUID, data: JSONBody[NewRate]) -> Created:
-        return Created(await catalogue.add_venue_rate(venue_id, _plain(data)))
+        return Created(await rates.add_venue_rate(venue_id, _plain(data)))
 
 
 class DefaultRateController(Controller):
@@ -220,11 +221,11 @@ class DefaultRateController(Controller):
 
     @get("", opt=allow(Role.NETWORK_ADMIN, Role.ORG_ADMIN), summary="The network's default card")
     async def list_rates(self) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await catalogue.organisation_rates(None)]
+        return [RateOut.of(r) for r in await rates.organisation_rates(None)]
 
     @post("", opt=NETWORK, summary="A new default rate from a date")
     async def add(self, data: JSONBody[NewRate]) -> Created:
-        return Created(await catalogue.add_organisation_rate(None, _plain(data)))
+        return Created(await rates.add_organisation_rate(None, _plain(data)))
 
 
 class OrganisationRateController(Controller):
@@ -237,11 +238,11 @@ class OrganisationRateController(Controller):
         summary="The organisation's own rates (over the default card)",
     )
     async def list_rates(self, organisation_id: uuid.UUID) -> list[RateOut]:
-        return [RateOut.from_row(r) for r in await catalogue.organisation_rates(organisation_id)]
+        return [RateOut.of(r) for r in await rates.organisation_rates(organisation_id)]
 
     @post("", opt=NETWORK, summary="An organisation rate from a date")
     async def add(self, organisation_id: uuid.UUID, data: JSONBody[NewRate]) -> Created:
-        return Created(await catalogue.add_organisation_rate(organisation_id, _plain(data)))
+        return Created(await rates.add_organisation_rate(organisation_id, _plain(data)))
 
 
 def _plain(data: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -34,12 +35,12 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
-def _out(row: dict[str, Any]) -> CalendarFeedOut:
-    return msgspec.convert(row, CalendarFeedOut)
+def _out(feed: feeds.CalendarFeedInfo) -> CalendarFeedOut:
+    return msgspec.convert(feed, CalendarFeedOut, from_attributes=True)
 
 
-def _created(row: dict[str, Any], url: str) -> NewCalendarFeedOut:
-    return msgspec.convert({**row, "url": url}, NewCalendarFeedOut)
+def _created(feed: feeds.CalendarFeedInfo, url: str) -> NewCalendarFeedOut:
+    return msgspec.convert({**asdict(feed), "url": url}, NewCalendarFeedOut)
 
 
 def _calendar(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from litestar import Controller, get
 
-from booking.tables import Outbox, User
+from booking.services import messages
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.identity import Role
 from service.kernel.pagination import Limit, Offset, Page
@@ -28,24 +27,11 @@ class MessageOut(msgspec.Struct):
     last_error: str | None
 
 
-async def _page(where: Any, limit: int, offset: int) -> Page[MessageOut]:
-    query = Outbox.select(
-        Outbox.id,
-        Outbox.kind,
-        Outbox.recipient,
-        Outbox.subject,
-        Outbox.body,
-        Outbox.calendar_method,
-        Outbox.created_at,
-        Outbox.sent_at,
-        Outbox.attempts,
-        Outbox.last_error,
+def _page(found: tuple[list[messages.Message], int], limit: int, offset: int) -> Page[MessageOut]:
+    rows, total = found
+    return Page(
+        [msgspec.convert(m, MessageOut, from_attributes=True) for m in rows], total, limit, offset
     )
-    count = Outbox.count()
-    if where is not None:
-        query, count = query.where(where), count.where(where)
-    rows = await query.order_by(Outbox.created_at, ascending=False).limit(limit).offset(offset)
-    return Page([msgspec.convert(r, MessageOut) for r in rows], await count, limit, offset)
 
 
 class OutboxController(Controller):
@@ -58,7 +44,7 @@ class OutboxController(Controller):
         summary="Every message, newest first, with delivery state",
     )
     async def list_messages(self, limit: Limit = 50, offset: Offset = 0) -> Page[MessageOut]:
-        return await _page(None, limit, offset)
+        return _page(await messages.every_message(limit, offset), limit, offset)
 
 
 class MyMessagesController(Controller):
@@ -69,6 +55,5 @@ class MyMessagesController(Controller):
     async def mine(
         self, principal: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
     ) -> Page[MessageOut]:
-        user = await User.select(User.email).where(User.id == principal.user_id).first()
-        assert user is not None
-        return await _page(Outbox.recipient == user["email"], limit, offset)
+        assert principal.user_id is not None
+        return _page(await messages.messages_to(principal.user_id, limit, offset), limit, offset)

@@ -38,6 +38,10 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
+def _organisation_out(organisation: organisations.OrganisationRecord) -> OrganisationOut:
+    return msgspec.convert(organisation, OrganisationOut, from_attributes=True)
+
+
 class OrganisationController(Controller):
     path = "/organisations"
     tags = ["organisations"]
@@ -45,7 +49,7 @@ class OrganisationController(Controller):
     @post("", opt=NETWORK, middleware=[IdempotencyMiddleware], summary="Add an organisation")
     async def create(self, data: JSONBody[NewOrganisation]) -> OrganisationOut:
         organisation_id = await organisations.create(_plain(data))
-        return OrganisationOut(**await organisations.get(organisation_id))
+        return _organisation_out(await organisations.get(organisation_id))
 
     @get("", opt=NETWORK, summary="Organisations")
     async def list_organisations(
@@ -56,11 +60,11 @@ class OrganisationController(Controller):
         offset: Offset = 0,
     ) -> Page[OrganisationOut]:
         rows, total = await organisations.list_all(kind, active, limit, offset)
-        return Page([OrganisationOut(**r) for r in rows], total, limit, offset)
+        return Page([_organisation_out(r) for r in rows], total, limit, offset)
 
     @get("/{organisation_id:uuid}", opt=ORG_ADMINS, summary="One organisation and its policy")
     async def read(self, organisation_id: uuid.UUID) -> OrganisationOut:
-        return OrganisationOut(**await organisations.get(organisation_id))
+        return _organisation_out(await organisations.get(organisation_id))
 
     @patch(
         "/{organisation_id:uuid}",
@@ -74,7 +78,7 @@ class OrganisationController(Controller):
         data: JSONBody[OrganisationPatch],
     ) -> OrganisationOut:
         await organisations.update(principal, organisation_id, data.fields())
-        return OrganisationOut(**await organisations.get(organisation_id))
+        return _organisation_out(await organisations.get(organisation_id))
 
 
 class AgentController(Controller):
@@ -129,7 +133,7 @@ class AgentController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+        return Page([PersonOut.of(r) for r in rows], total, limit, offset)
 
     @patch("/{agent_id:uuid}", opt=ORG_ADMINS, summary="Rename, or set an agent's own allowance")
     async def edit(
@@ -199,7 +203,7 @@ class UserController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+        return Page([PersonOut.of(r) for r in rows], total, limit, offset)
 
 
 class VenueStaffController(Controller):
@@ -226,7 +230,7 @@ class VenueStaffController(Controller):
         self, venue_id: uuid.UUID, limit: Limit = 50, offset: Offset = 0
     ) -> Page[PersonOut]:
         rows, total = await organisations.people(venue_id=venue_id, limit=limit, offset=offset)
-        return Page([PersonOut.from_row(r) for r in rows], total, limit, offset)
+        return Page([PersonOut.of(r) for r in rows], total, limit, offset)
 
     @post("/{user_id:uuid}/deactivate", opt=VENUE_ADMINS, status_code=200, summary="Deactivate")
     async def deactivate(
@@ -237,7 +241,7 @@ class VenueStaffController(Controller):
 
 
 async def _person_row(user_id: uuid.UUID) -> PersonOut:
-    return PersonOut.from_row(await organisations.person(user_id))
+    return PersonOut.of(await organisations.person(user_id))
 
 
 def _plain(data: Any) -> dict[str, Any]:

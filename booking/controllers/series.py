@@ -73,11 +73,7 @@ class SeriesController(Controller):
     )
     async def read(self, principal: CurrentPrincipal, series_id: uuid.UUID) -> SeriesDetail:
         row = await series.visible(principal, series_id)
-        return msgspec.convert(
-            {**row, "agent_id": row["agent"], "workspace_id": row["workspace"]},
-            SeriesDetail,
-            strict=False,
-        )
+        return msgspec.convert(row, SeriesDetail, from_attributes=True)
 
     @post(
         "/{series_id:uuid}/cancel",
@@ -94,8 +90,4 @@ class SeriesController(Controller):
     ) -> SeriesDetail:
         await series.cancel_from(principal, series_id, data.from_date, base_url=_base_url(request))
         row = await series.visible(principal, series_id)
-        return msgspec.convert(
-            {**row, "agent_id": row["agent"], "workspace_id": row["workspace"]},
-            SeriesDetail,
-            strict=False,
-        )
+        return msgspec.convert(row, SeriesDetail, from_attributes=True)

@@ -9,6 +9,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from booking.services.opening_hours import Range
+from booking.services.rates import Rate
+from booking.services.venues import VenueRecord
+from booking.services.workspaces import CatalogueWorkspace
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -119,10 +124,10 @@ class VenueOut(msgspec.Struct):
     bic: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], *, private: bool) -> VenueOut:
-        data = {k: row[k] for k in cls.__struct_fields__ if k in row}
+    def of(cls, venue: VenueRecord, *, private: bool) -> VenueOut:
+        data = {k: getattr(venue, k) for k in cls.__struct_fields__ if hasattr(venue, k)}
         for key in ("morning_start", "morning_end", "afternoon_start", "afternoon_end"):
-            data[key] = row[key].strftime("%H:%M")
+            data[key] = getattr(venue, key).strftime("%H:%M")
         if not private:
             for key in ("siret", "vat_number", "iban", "bic"):
                 data[key] = None
@@ -137,8 +142,8 @@ class HoursRange(msgspec.Struct, forbid_unknown_fields=True):
     closes: ClockTime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> HoursRange:
-        return cls(row["weekday"], row["opens"].strftime("%H:%M"), row["closes"].strftime("%H:%M"))
+    def of(cls, hours: Range) -> HoursRange:
+        return cls(hours.weekday, hours.opens.strftime("%H:%M"), hours.closes.strftime("%H:%M"))
 
 
 class NewClosure(msgspec.Struct, forbid_unknown_fields=True):
@@ -187,8 +192,8 @@ class WorkspaceOut(msgspec.Struct):
     active: bool
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> WorkspaceOut:
-        return msgspec.convert({**row, "venue_id": row["venue"]}, cls, strict=False)
+    def of(cls, workspace: CatalogueWorkspace) -> WorkspaceOut:
+        return msgspec.convert(workspace, cls, from_attributes=True)
 
 
 class NewRate(msgspec.Struct, forbid_unknown_fields=True):
@@ -210,12 +215,8 @@ class RateOut(msgspec.Struct):
     organisation_id: uuid.UUID | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> RateOut:
-        return msgspec.convert(
-            {**row, "venue_id": row.get("venue"), "organisation_id": row.get("organisation")},
-            cls,
-            strict=False,
-        )
+    def of(cls, rate: Rate) -> RateOut:
+        return msgspec.convert(rate, cls, from_attributes=True)
 
 
 class Created(msgspec.Struct):

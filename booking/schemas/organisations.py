@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from booking.services.organisations import Person
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Allowance = Annotated[int, msgspec.Meta(ge=0, le=1000)]
@@ -116,19 +118,8 @@ class PersonOut(msgspec.Struct):
     deactivated_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PersonOut:
-        return msgspec.convert(
-            {
-                **row,
-                "venue_id": row.get("venue"),
-                "organisation_id": row.get("organisation"),
-                "invitation_pending": bool(
-                    row.get("invitation_pending", row.get("invitation_token_hash"))
-                ),
-            },
-            cls,
-            strict=False,
-        )
+    def of(cls, person: Person) -> PersonOut:
+        return msgspec.convert(person, cls, from_attributes=True)
 
 
 class InvitedOut(msgspec.Struct):

@@ -140,6 +140,11 @@ async def get_active_user(user_id: uuid.UUID) -> User | None:
     return await User.objects().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
 
 
+async def user_of(user_id: uuid.UUID) -> User | None:
+    """The user, active or not, as they are stored."""
+    return await User.objects().where(User.id == user_id).first()
+
+
 async def set_password(user_id: uuid.UUID, password: str) -> None:
     await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
 

@@ -45,6 +45,21 @@ SELECT f.id, f.kind, f.agent AS agent_id, f.venue AS venue_id, f.created_by, f.c
 
 
 @dataclass(frozen=True)
+class CalendarFeedInfo:
+    """A calendar feed as its owner manages it (never its token)."""
+
+    id: uuid.UUID
+    kind: str  # agent | venue
+    agent_id: uuid.UUID | None
+    venue_id: uuid.UUID | None
+    created_by: uuid.UUID
+    created_at: datetime
+    revoked_at: datetime | None
+    # False once revoked, or once its creator left the venue or was deactivated.
+    active: bool
+
+
+@dataclass(frozen=True)
 class CalendarDocument:
     """A rendered calendar and a validator of its content, for conditional GETs."""
 
@@ -60,14 +75,14 @@ def _etag(*parts: object) -> str:
     return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
 
-async def _one(feed_id: uuid.UUID) -> dict[str, Any]:
+async def _one(feed_id: uuid.UUID) -> CalendarFeedInfo:
     rows = await CalendarFeed.raw(_SELECT_FEED + " WHERE f.id = {}", feed_id)
-    return dict(rows[0])
+    return CalendarFeedInfo(**rows[0])
 
 
 async def _create(
     principal: Principal, *, agent_id: uuid.UUID | None, venue_id: uuid.UUID | None
-) -> tuple[dict[str, Any], str]:
+) -> tuple[CalendarFeedInfo, str]:
     assert principal.user_id is not None
     token = secrets.token_urlsafe(TOKEN_BYTES)
     feed = CalendarFeed(
@@ -81,7 +96,7 @@ async def _create(
     return await _one(feed.id), token
 
 
-async def create_agent_feed(principal: Principal, base_url: str) -> tuple[dict[str, Any], str]:
+async def create_agent_feed(principal: Principal, base_url: str) -> tuple[CalendarFeedInfo, str]:
     """A feed of the calling agent's own bookings. Returns the feed and its secret URL."""
     feed, token = await _create(principal, agent_id=principal.user_id, venue_id=None)
     return feed, feed_url(base_url, token)
@@ -89,7 +104,7 @@ async def create_agent_feed(principal: Principal, base_url: str) -> tuple[dict[s
 
 async def create_venue_feed(
     principal: Principal, venue_id: uuid.UUID, base_url: str
-) -> tuple[dict[str, Any], str]:
+) -> tuple[CalendarFeedInfo, str]:
     """A feed of a venue's bookings, for its staff. Returns the feed and its secret URL."""
     if not await Venue.exists().where(Venue.id == venue_id):
         raise NotFound("No such venue.")
@@ -109,7 +124,7 @@ async def list_feeds(
     venue_id: uuid.UUID | None = None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[CalendarFeedInfo], int]:
     """The feeds of one agent or one venue, newest first (never their tokens)."""
     where, args = _owner(agent_id, venue_id)
     total = await CalendarFeed.raw(
@@ -121,7 +136,7 @@ async def list_feeds(
         limit,
         offset,
     )
-    return [dict(r) for r in rows], int(total[0]["n"])
+    return [CalendarFeedInfo(**r) for r in rows], int(total[0]["n"])
 
 
 async def revoke(
@@ -130,7 +145,7 @@ async def revoke(
     agent_id: uuid.UUID | None = None,
     venue_id: uuid.UUID | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> CalendarFeedInfo:
     """Revoke one feed of this agent or venue; its URL answers 404 from now on."""
     where, args = _owner(agent_id, venue_id)
     async with CalendarFeed._meta.db.transaction():

@@ -73,16 +73,71 @@ async def create(fields: dict[str, Any]) -> uuid.UUID:
     return organisation.id
 
 
-async def get(organisation_id: uuid.UUID) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OrganisationRecord:
+    """An organisation (employer) with its booking and billing policy."""
+
+    id: uuid.UUID
+    name: str
+    siren: str
+    siret: str | None
+    kind: str
+    billing_address: str
+    billing_email: str
+    chorus_service_code: str | None
+    chorus_engagement_number: str | None
+    monthly_allowance_units: int
+    booking_horizon_days: int
+    cancellation_deadline_hours: int
+    bill_no_shows: bool
+    bill_late_cancellations: bool
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone with an account: agent, organisation admin or venue staff (never their secrets)."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+    venue_id: uuid.UUID | None
+    organisation_id: uuid.UUID | None
+    monthly_allowance_units: int | None
+    active: bool
+    invitation_pending: bool
+    created_at: datetime
+    deactivated_at: datetime | None
+
+
+def _person(row: dict[str, Any]) -> Person:
+    return Person(
+        id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        role=row["role"],
+        venue_id=row["venue"],
+        organisation_id=row["organisation"],
+        monthly_allowance_units=row["monthly_allowance_units"],
+        active=row["active"],
+        invitation_pending=bool(row.get("invitation_pending", row.get("invitation_token_hash"))),
+        created_at=row["created_at"],
+        deactivated_at=row["deactivated_at"],
+    )
+
+
+async def get(organisation_id: uuid.UUID) -> OrganisationRecord:
     organisation = await Organisation.select().where(Organisation.id == organisation_id).first()
     if organisation is None:
         raise NotFound("No such organisation.")
-    return organisation
+    return OrganisationRecord(**organisation)
 
 
 async def list_all(
     kind: str | None, active: bool | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[OrganisationRecord], int]:
     query = Organisation.select()
     count = Organisation.count()
     if kind is not None:
@@ -95,7 +150,8 @@ async def list_all(
             query.where(Organisation.active == active),
             count.where(Organisation.active == active),
         )
-    return await query.order_by(Organisation.name).limit(limit).offset(offset), await count
+    rows = await query.order_by(Organisation.name).limit(limit).offset(offset)
+    return [OrganisationRecord(**r) for r in rows], await count
 
 
 async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[str, Any]) -> None:
@@ -163,7 +219,7 @@ async def accept_invitation(token: str, password: str) -> uuid.UUID:
     return rows[0]["id"]
 
 
-async def member(organisation_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> dict[str, Any]:
+async def member(organisation_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> Person:
     user = (
         await User.select()
         .where(
@@ -175,7 +231,7 @@ async def member(organisation_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> 
     )
     if user is None:
         raise NotFound("No such person in this organisation.")
-    return user
+    return _person(user)
 
 
 async def people(
@@ -187,7 +243,7 @@ async def people(
     q: str | None = None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Person], int]:
     conditions: list[str] = ["TRUE"]
     args: list[Any] = []
     for column, value in (("organisation", organisation_id), ("venue", venue_id), ("role", role)):
@@ -212,7 +268,7 @@ async def people(
         limit,
         offset,
     )
-    return rows, int(total[0]["n"])
+    return [_person(r) for r in rows], int(total[0]["n"])
 
 
 async def update_agent(
@@ -225,11 +281,11 @@ async def update_agent(
         )
 
 
-async def person(user_id: uuid.UUID) -> dict[str, Any]:
+async def person(user_id: uuid.UUID) -> Person:
     row = await User.select().where(User.id == user_id).first()
     if row is None:
         raise NotFound("No such person.")
-    return row
+    return _person(row)
 
 
 async def set_agent_active(
@@ -334,3 +390,12 @@ async def import_agents(organisation_id: uuid.UUID, content: bytes, base_url: st
                 {"row": line, "field": error.field or "email", "detail": error.detail}
             )
     return report
+
+
+async def active_organisations() -> list[dict[str, Any]]:
+    """The active organisations' ids and names, by name (a rate card's possible owners)."""
+    return (
+        await Organisation.select(Organisation.id, Organisation.name)
+        .where(Organisation.active == True)  # noqa: E712
+        .order_by(Organisation.name)
+    )

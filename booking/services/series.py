@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil.rrule import rrulestr
 
-from booking.services import bookings
+from booking.services import cancellations, placement
 from booking.tables import Booking, BookingSeries
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Principal
@@ -94,9 +94,9 @@ def expand(rule: str, dtstart: date) -> list[date]:
     return dates
 
 
-def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> bookings.BookingRequest:
+def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> placement.BookingRequest:
     if request.slot is not None:
-        return bookings.BookingRequest(
+        return placement.BookingRequest(
             workspace_id=request.workspace_id,
             agent_id=request.agent_id,
             date=day,
@@ -105,7 +105,7 @@ def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> booking
         )
     if request.start_time is None or request.end_time is None:
         raise InvalidValue("Give a slot, or a start and an end time.", field="slot")
-    return bookings.BookingRequest(
+    return placement.BookingRequest(
         workspace_id=request.workspace_id,
         agent_id=request.agent_id,
         start=datetime.combine(day, request.start_time),
@@ -118,7 +118,7 @@ async def create(
     principal: Principal, request: SeriesRequest, *, base_url: str, now: datetime | None = None
 ) -> tuple[uuid.UUID, list[Occurrence]]:
     dates = expand(request.rrule, request.dtstart)
-    agent_id = await bookings._resolve_agent(principal, request.agent_id)
+    agent_id = await placement.resolve_agent(principal, request.agent_id)
     series = BookingSeries(
         agent=agent_id,
         workspace=request.workspace_id,
@@ -134,7 +134,7 @@ async def create(
                 await _save_series(series)
                 for day in dates:
                     try:
-                        booking_id = await bookings.book(
+                        booking_id = await placement.book(
                             principal, _request(request, day, series.id), base_url=base_url, now=now
                         )
                     except DomainError as error:
@@ -156,7 +156,7 @@ async def create(
     await _save_series(series)
     for day in dates:
         try:
-            booking_id = await bookings.book(
+            booking_id = await placement.book(
                 principal, _request(request, day, series.id), base_url=base_url, now=now
             )
         except DomainError as error:
@@ -173,7 +173,27 @@ async def _save_series(series: BookingSeries) -> None:
     await series.save()
 
 
-async def visible(principal: Principal, series_id: uuid.UUID) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SeriesBooking:
+    id: uuid.UUID
+    local_date: date
+    status: str
+
+
+@dataclass(frozen=True)
+class SeriesOverview:
+    """A recurring booking and its occurrences, by date."""
+
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    workspace_id: uuid.UUID
+    rrule: str
+    slot: str | None
+    cancelled_from: date | None
+    bookings: list[SeriesBooking]
+
+
+async def visible(principal: Principal, series_id: uuid.UUID) -> SeriesOverview:
     series = await BookingSeries.select().where(BookingSeries.id == series_id).first()
     if series is None:
         raise NotFound("No such series.")
@@ -189,12 +209,20 @@ async def visible(principal: Principal, series_id: uuid.UUID) -> dict[str, Any]:
         )
     ):
         raise NotFound("No such series.")
-    series["bookings"] = (
+    bookings = (
         await Booking.select(Booking.id, Booking.local_date, Booking.status)
         .where(Booking.series == series_id)
         .order_by(Booking.local_date)
     )
-    return series
+    return SeriesOverview(
+        id=series["id"],
+        agent_id=series["agent"],
+        workspace_id=series["workspace"],
+        rrule=series["rrule"],
+        slot=series["slot"],
+        cancelled_from=series["cancelled_from"],
+        bookings=[SeriesBooking(b["id"], b["local_date"], b["status"]) for b in bookings],
+    )
 
 
 async def cancel_from(
@@ -203,10 +231,10 @@ async def cancel_from(
     """Cancel every confirmed occurrence on or after `from_date`, under the usual cancel rules."""
     series = await visible(principal, series_id)
     cancelled = []
-    for booking in series["bookings"]:
-        if booking["local_date"] >= from_date and booking["status"] == "confirmed":
-            await bookings.cancel(principal, booking["id"], base_url=base_url)
-            cancelled.append(booking["id"])
+    for booking in series.bookings:
+        if booking.local_date >= from_date and booking.status == "confirmed":
+            await cancellations.cancel(principal, booking.id, base_url=base_url)
+            cancelled.append(booking.id)
     await BookingSeries.update({BookingSeries.cancelled_from: from_date}).where(
         BookingSeries.id == series_id
     )

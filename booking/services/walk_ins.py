@@ -17,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted
-from booking.services.bookings import BookingRequest, Placement, place, units_used
+from booking.services import seats
+from booking.services.allowance import units_used
+from booking.services.placement import BookingRequest, place
 from booking.tables import Booking, Workspace
 from service.kernel.errors import NotFound
 
@@ -46,49 +48,6 @@ async def desk_areas(venue_id: uuid.UUID) -> list[dict[str, Any]]:
         "ORDER BY booking_unit <> 'half_day', name, id",
         venue_id,
     )
-
-
-async def _take_free_seat(workspace_id: uuid.UUID, day: date, half: str, capacity: int) -> bool:
-    # Like bookings._take_seat, but a full counter answers "no row" instead of failing on the
-    # CHECK, so that the next desk area can be tried in the same transaction. ON CONFLICT DO
-    # UPDATE locks the counter row and evaluates the WHERE on its latest version: concurrent
-    # walk-ins for the last seat serialise here, exactly like bookings do.
-    rows = await Booking.raw(
-        """
-        INSERT INTO seat_occupancy (workspace, local_date, half, seats_taken, capacity)
-        VALUES ({}, {}, {}, 1, {})
-        ON CONFLICT (workspace, local_date, half)
-        DO UPDATE SET seats_taken = seat_occupancy.seats_taken + 1
-              WHERE seat_occupancy.seats_taken < seat_occupancy.capacity
-        RETURNING 1 AS taken
-        """,
-        workspace_id,
-        day,
-        half,
-        capacity,
-    )
-    return bool(rows)
-
-
-async def _give_back_seat(workspace_id: uuid.UUID, day: date, half: str) -> None:
-    await Booking.raw(
-        "UPDATE seat_occupancy SET seats_taken = seats_taken - 1 "
-        "WHERE workspace = {} AND local_date = {} AND half = {}",
-        workspace_id,
-        day,
-        half,
-    )
-
-
-async def _take_seats(desk: dict[str, Any], placement: Placement) -> bool:
-    taken: list[str] = []
-    for half in placement.halves:
-        if not await _take_free_seat(desk["id"], placement.local_date, half, desk["capacity"]):
-            for earlier in taken:  # a whole-day desk full in the afternoon: give the morning back
-                await _give_back_seat(desk["id"], placement.local_date, earlier)
-            return False
-        taken.append(half)
-    return True
 
 
 async def book_walk_in(
@@ -162,7 +121,9 @@ async def book_walk_in(
                 raise AgentAlreadyBooked(
                     "This agent already has a booking at this time (maybe at another venue)."
                 )
-            if not await _take_seats(desk, placement):
+            if not await seats.take_free_seats(
+                desk["id"], placement.local_date, placement.halves, desk["capacity"]
+            ):
                 continue
             booking = Booking(
                 agent=agent_id,

@@ -1,6 +1,8 @@
-"""Sign-in throttling: failed attempts counted per email and per client address in Redis."""
+"""Throttling in Redis, shared by every API process: failed sign-ins, and requests per second (door scans)."""
 
 from __future__ import annotations
+
+import time
 
 from redis.asyncio import Redis
 
@@ -40,3 +42,22 @@ class LoginThrottle:
 
     async def succeeded(self, email: str) -> None:
         await self.redis.delete(self._keys(email, "")[0])
+
+
+class PerSecondLimit:
+    """Requests per second per caller (a door scanner, by principal key), counted in Redis."""
+
+    def __init__(self, redis: Redis, name: str, per_second: int) -> None:
+        self.redis = redis
+        self.name = name
+        self.per_second = per_second
+
+    async def hit(self, who: str) -> bool:
+        """Count one request; False once `who` is past the limit for this second."""
+        key = f"{self.name}:{who}:{int(time.time())}"
+        count = int(await self.redis.incr(key))
+        if count == 1:
+            # The window's first request sets its expiry; a key left without one (a crash in
+            # between) names a second that never comes back, so it can only waste a little memory.
+            await self.redis.expire(key, 2)
+        return count <= self.per_second

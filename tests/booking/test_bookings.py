@@ -327,7 +327,7 @@ async def test_booking_times_follow_daylight_saving(
     """On 2026-03-29 Paris moves to UTC+2, on 2026-10-25 back to UTC+1; 08:30 local stays 08:30."""
     from datetime import UTC, datetime
 
-    from booking.services import bookings
+    from booking.services import placement
     from service.kernel.identity import Principal
 
     venue = await make_venue()
@@ -339,15 +339,15 @@ async def test_booking_times_follow_daylight_saving(
     principal = Principal(role=Role.AGENT, user_id=agent.id, organisation_id=agent.organisation)
     before = datetime(2026, 3, 1, tzinfo=UTC)
 
-    spring = await bookings.book(
+    spring = await placement.book(
         principal,
-        bookings.BookingRequest(workspace_id=desk.id, date=date(2026, 3, 29), slot="morning"),
+        placement.BookingRequest(workspace_id=desk.id, date=date(2026, 3, 29), slot="morning"),
         base_url=settings.base_url,
         now=before,
     )
-    autumn = await bookings.book(
+    autumn = await placement.book(
         principal,
-        bookings.BookingRequest(workspace_id=desk.id, date=date(2026, 10, 25), slot="morning"),
+        placement.BookingRequest(workspace_id=desk.id, date=date(2026, 10, 25), slot="morning"),
         base_url=settings.base_url,
         now=before,
     )

@@ -23,7 +23,7 @@ from ical.calendar_stream import IcsCalendarStream
 from ical.timezone import IcsTimezoneInfo
 
 from booking.calendars import vtimezones
-from booking.services import bookings
+from booking.services import placement
 from booking.tables import Booking, OpeningHours, Outbox, User
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
@@ -201,9 +201,9 @@ async def test_invitations_on_daylight_saving_days_keep_the_local_time(
     agent, _ = await _agent(settings, booking_horizon_days=366)
     principal = Principal(role=Role.AGENT, user_id=agent.id, organisation_id=agent.organisation)
 
-    booking_id = await bookings.book(
+    booking_id = await placement.book(
         principal,
-        bookings.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
+        placement.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
         base_url=settings.base_url,
         now=datetime(2026, 3, 1, tzinfo=UTC),
     )

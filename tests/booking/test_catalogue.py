@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from booking.services import catalogue
+from booking.services import rates
 from booking.tables import (
     Closure,
     OpeningHours,
@@ -340,26 +340,23 @@ async def test_rates_are_history_and_the_one_in_force_is_used(
     assert (default.status_code, override.status_code) == (201, 201)
     assert [r["amount_cents"] for r in seen_by_venue.json()] == [1000, 1100]
     assert [r["amount_cents"] for r in seen_by_org.json()] == [1300]
-    assert (await catalogue.venue_rate_in_force(venue.id, "desk", "half_day", date(2026, 3, 1)))[
-        "amount_cents"
-    ] == 1000  # type: ignore[index]
-    assert (await catalogue.venue_rate_in_force(venue.id, "desk", "half_day", date(2026, 9, 1)))[
-        "amount_cents"
-    ] == 1100  # type: ignore[index]
+    in_march = await rates.venue_rate_in_force(venue.id, "desk", "half_day", date(2026, 3, 1))
+    in_september = await rates.venue_rate_in_force(venue.id, "desk", "half_day", date(2026, 9, 1))
+    assert in_march is not None
+    assert in_march.amount_cents == 1000
+    assert in_september is not None
+    assert in_september.amount_cents == 1100
     assert (
-        await catalogue.organisation_rate_in_force(
+        await rates.organisation_rate_in_force(
             organisation.id, "desk", "half_day", date(2026, 3, 1)
         )
-    )["amount_cents"] == 1500  # type: ignore[index]
+    ).amount_cents == 1500  # type: ignore[union-attr]
     assert (
-        await catalogue.organisation_rate_in_force(
+        await rates.organisation_rate_in_force(
             organisation.id, "desk", "half_day", date(2026, 6, 1)
         )
-    )["amount_cents"] == 1300  # type: ignore[index]
-    assert (
-        await catalogue.venue_rate_in_force(venue.id, "desk", "half_day", date(2025, 12, 31))
-        is None
-    )
+    ).amount_cents == 1300  # type: ignore[union-attr]
+    assert await rates.venue_rate_in_force(venue.id, "desk", "half_day", date(2025, 12, 31)) is None
 
 
 async def test_rates_are_never_overwritten_in_the_database(database_url: str) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.services import bookings
+from booking.services import placement
 from booking.services.accounts import hash_token
 from booking.tables import CalendarFeed, User, Venue, Workspace
 from service.kernel.identity import Principal, Role
@@ -138,9 +138,9 @@ async def test_the_agent_feed_keeps_90_days_of_past(
 
     booked = {}
     for day in (old_day, recent_day):
-        booked[day] = await bookings.book(
+        booked[day] = await placement.book(
             principal,
-            bookings.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
+            placement.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
             base_url=settings.base_url,
             now=datetime.combine(day - timedelta(days=3), time(12), tzinfo=UTC),
         )

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
 from booking.jobs import backoff, deliver_outbox, mark_no_shows, send_reminders
-from booking.services import bookings
+from booking.services import placement
 from booking.tables import Booking, OpeningHours, Outbox, User
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
@@ -63,9 +63,9 @@ async def _booking(settings: Settings, day: date, now: datetime) -> Booking:
     agent = await make_user(
         Role.AGENT, organisation=await make_organisation(booking_horizon_days=366)
     )
-    booking_id = await bookings.book(
+    booking_id = await placement.book(
         Principal(role=Role.AGENT, user_id=agent.id, organisation_id=agent.organisation),
-        bookings.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
+        placement.BookingRequest(workspace_id=desk.id, date=day, slot="morning"),
         base_url=settings.base_url,
         now=now,
     )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from booking.tables import Booking, Closure, Organisation, SeatOccupancy, VenueRate
-from passes import scans
+from passes import scan_controllers
 from passes import services as pass_services
 from passes.tables import Anomaly, Scan, Visit
 from passes.verify import decode, encode
@@ -484,7 +484,7 @@ async def test_an_online_scan_far_from_now_belongs_to_the_offline_batch(
 async def test_a_scanner_past_its_rate_gets_429(
     client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scans, "SCANS_PER_SECOND", 2)
+    monkeypatch.setattr(scan_controllers, "SCANS_PER_SECOND", 2)
     world = await booked_agent(settings)
 
     responses = [

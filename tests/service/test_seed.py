@@ -15,9 +15,9 @@ from stdnum.fr import tva
 
 from billing.close import close_period
 from billing.jobs import network_identity
-from booking.services import accounts
-from booking.services import bookings as bookings_service
-from booking.services.catalogue import check_equipment, check_services
+from booking.services import accounts, placement
+from booking.services.venues import check_services
+from booking.services.workspaces import check_equipment
 from booking.tables import (
     Booking,
     Closure,
@@ -353,9 +353,9 @@ async def test_the_demo_agent_has_bookings_to_show_and_can_book_more(database_ur
     )
     assert room is not None
     day = TODAY + timedelta(days=7 - TODAY.weekday() + 3)  # Thursday of next week
-    booking_id = await bookings_service.book(
+    booking_id = await placement.book(
         Principal(role=Role.AGENT, user_id=agent["id"], organisation_id=agent["organisation"]),
-        bookings_service.BookingRequest(
+        placement.BookingRequest(
             workspace_id=room["id"],
             start=datetime.combine(day, time(16)),
             end=datetime.combine(day, time(17)),

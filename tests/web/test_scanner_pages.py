@@ -369,11 +369,11 @@ async def test_a_door_device_opens_the_scanner_with_its_token_in_a_cookie(
     assert verdict.json()["admitted"] is True
     scan = await Scan.objects().first()
     assert scan is not None
-    assert scan.device == device["id"]
+    assert scan.device == device.id
     # The cookie is read on the scanner's routes only.
     assert (await client.get("/account")).status_code == 303
 
-    await door_devices.revoke(world["venue"].id, device["id"])
+    await door_devices.revoke(world["venue"].id, device.id)
     assert (await client.get("/scan")).status_code == 303
 
 

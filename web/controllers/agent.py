@@ -15,7 +15,16 @@ from litestar.response import Redirect
 
 from billing.close import NETWORK_TZ
 from booking import calendars
-from booking.services import availability, booking_lists, bookings, feeds, venue_queries
+from booking.services import (
+    allowance,
+    announcements,
+    availability,
+    booking_lists,
+    cancellations,
+    feeds,
+    placement,
+    venues,
+)
 from passes import qr
 from passes.services import ensure_pass
 from service.kernel.auth import CurrentPrincipal, allow
@@ -112,7 +121,7 @@ def _search_form(
 
 async def _communes() -> dict[str, Commune]:
     """The network's communes by their case-folded name, for typed names to match."""
-    rows = await venue_queries.approved_communes()
+    rows = await venues.approved_communes()
     return {
         r["commune"].casefold(): Commune(r["commune"], r["latitude"], r["longitude"]) for r in rows
     }
@@ -138,7 +147,7 @@ def _search_of(form: dict[str, str], communes: dict[str, Commune]) -> availabili
 
 async def _anything_open(query: availability.Search) -> bool:
     """Whether some approved venue opens for the whole range that day (closures aside)."""
-    return await venue_queries.any_venue_open(query.day.weekday(), query.start, query.end)
+    return await venues.any_venue_open(query.day.weekday(), query.start, query.end)
 
 
 def _km(lang: str, km: float) -> str:
@@ -213,7 +222,7 @@ class AgentController(Controller):
             kinds=KINDS,
             radii=RADII,
             refusal=refusal,
-            allowance=await bookings.allowance_of(principal.user_id, today()),
+            allowance=await allowance.allowance_of(principal.user_id, today()),
         )
 
     @post("/bookings", opt=AGENT)
@@ -242,7 +251,7 @@ class AgentController(Controller):
                 status_code=422,
                 refusal=translate(lang, "problem.invalid-value"),
             )
-        request_ = bookings.BookingRequest(
+        request_ = placement.BookingRequest(
             workspace_id=workspace_id,
             date=day,
             slot=None if hourly else (data.get("slot") or "day"),
@@ -250,7 +259,7 @@ class AgentController(Controller):
             end=datetime.combine(day, end) if hourly and end else None,
         )
         try:
-            booking_id = await bookings.book(principal, request_, base_url=_base_url(request))
+            booking_id = await placement.book(principal, request_, base_url=_base_url(request))
         except DomainError as error:
             status, text = refusal(lang, error)
             # A refused time (closed then, wrong half-hour) goes next to its field.
@@ -299,7 +308,7 @@ class AgentController(Controller):
             past=past,
             done=f"bookings.done.{done}" if done in ("booked", "cancelled") else None,
             feed_url=feed_url,
-            feed_count=sum(1 for f in live_feeds if f["active"]),
+            feed_count=sum(1 for f in live_feeds if f.active),
             refusal=refusal,
         )
 
@@ -309,7 +318,7 @@ class AgentController(Controller):
     ) -> Response[Any]:
         """A confirmation step that works without JavaScript."""
         try:
-            await bookings.get_visible(principal, booking_id)
+            await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
                 request, "error.html", title_key="error.title.404", status_code=404, code=404
@@ -324,7 +333,7 @@ class AgentController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, booking_id: uuid.UUID
     ) -> Response[Any]:
         try:
-            await bookings.cancel(principal, booking_id, base_url=_base_url(request))
+            await cancellations.cancel(principal, booking_id, base_url=_base_url(request))
         except DomainError as error:
             status, text = refusal(language(request), error)
             if status == 404:
@@ -340,13 +349,13 @@ class AgentController(Controller):
     ) -> Response[Any]:
         """The booking's invitation, as the API's `/bookings/{id}.ics` serves it."""
         try:
-            booking = await bookings.get_visible(principal, booking_id)
+            booking = await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
                 request, "error.html", title_key="error.title.404", status_code=404, code=404
             )
-        entry = await bookings.calendar_entry(booking_id, _base_url(request))
-        cancelled = booking["status"] in ("cancelled", "late_cancelled")
+        entry = await announcements.calendar_entry(booking_id, _base_url(request))
+        cancelled = booking.status in ("cancelled", "late_cancelled")
         return Response(
             calendars.invitation(entry, cancel=cancelled),
             media_type="text/calendar; charset=utf-8",
@@ -377,7 +386,7 @@ class AgentController(Controller):
         )
         now = datetime.now(UTC)
         next_booking = next(
-            (b for b in upcoming if b["status"] == "confirmed" and b["ends_at"] > now), None
+            (b for b in upcoming if b.status == "confirmed" and b.ends_at > now), None
         )
         return page(
             request,

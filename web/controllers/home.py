@@ -9,7 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from booking.services import account_queries
+from booking.services import accounts
 from booking.services.accounts import sign_in
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
@@ -95,11 +95,7 @@ class HomeController(Controller):
     async def account(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
-        user = (
-            await account_queries.account_of(principal.user_id)
-            if principal.user_id is not None
-            else None
-        )
+        user = await accounts.user_of(principal.user_id) if principal.user_id is not None else None
         return page(request, "account.html", title_key="account.title", user=user)
 
     @get("/sw.js", opt=PUBLIC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,7 @@ from litestar.response import Template
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.services import catalogue, organisation_queries
+from booking.services import organisations, rates, venues, workspaces
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
@@ -139,10 +140,10 @@ class NetworkController(Controller):
         status_code: int = 200,
         refusal: str | None = None,
     ) -> Response[Any]:
-        pending, _ = await catalogue.list_venues(
+        pending, _ = await venues.list_venues(
             principal, status="applied", commune=None, service=None, limit=200, offset=0
         )
-        every, _ = await catalogue.list_venues(
+        every, _ = await venues.list_venues(
             principal, status=None, commune=None, service=None, limit=1000, offset=0
         )
         return console(
@@ -151,7 +152,7 @@ class NetworkController(Controller):
             title_key="nw.network.venues.title",
             status_code=status_code,
             pending=pending,
-            others=[v for v in every if v["status"] != "applied"],
+            others=[v for v in every if v.status != "applied"],
             done=done_message(request, "nw.venues.done.", STATUS_ACTIONS),
             refusal=refusal,
         )
@@ -172,7 +173,7 @@ class NetworkController(Controller):
 
         async def change() -> Response[Any]:
             try:
-                await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
+                await venues.change_status(venue_id, STATUS_ACTIONS[action])
             except NotFound:
                 return not_found(request)
             return done_redirect("/network/venues", action, f"venue-{venue_id}")
@@ -208,10 +209,10 @@ class NetworkController(Controller):
         done: bool = False,
     ) -> Response[Any]:
         lang = language(request)
-        venues, _ = await catalogue.list_venues(
+        all_venues, _ = await venues.list_venues(
             request.scope["user"], status=None, commune=None, service=None, limit=1000, offset=0
         )
-        organisations = await organisation_queries.active_organisations()
+        every_organisation = await organisations.active_organisations()
         try:
             kind, owner_id = owner_of(owner)
         except InvalidValue:
@@ -220,16 +221,16 @@ class NetworkController(Controller):
             status_code = 422
         try:
             rows = (
-                await catalogue.venue_rates(owner_id)
+                await rates.venue_rates(owner_id)
                 if kind == "venue" and owner_id is not None
-                else await catalogue.organisation_rates(owner_id)
+                else await rates.organisation_rates(owner_id)
             )
         except NotFound:
             return not_found(request)
         known = (
-            {str(v["id"]) for v in venues}
+            {str(v.id) for v in all_venues}
             if kind == "venue"
-            else {str(o["id"]) for o in organisations}
+            else {str(o["id"]) for o in every_organisation}
             if kind == "organisation"
             else {None}
         )
@@ -241,9 +242,9 @@ class NetworkController(Controller):
             title_key="nw.network.rates.title",
             status_code=status_code,
             owner=owner,
-            venues=venues,
-            organisations=organisations,
-            rates=_with_state(rows, paris_today()),
+            venues=all_venues,
+            organisations=every_organisation,
+            rates=_with_state([asdict(r) for r in rows], paris_today()),
             form={
                 "workspace_kind": form.get("workspace_kind", "desk"),
                 "unit": form.get("unit", "half_day"),
@@ -252,7 +253,7 @@ class NetworkController(Controller):
                 "effective_from": form.get("effective_from", ""),
             },
             errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
-            kinds=catalogue.WORKSPACE_KINDS,
+            kinds=workspaces.WORKSPACE_KINDS,
             units=("half_day", "day", "hour"),
             done=done,
         )
@@ -285,9 +286,9 @@ class NetworkController(Controller):
             try:
                 if kind == "venue":
                     assert owner_id is not None
-                    await catalogue.add_venue_rate(owner_id, fields)
+                    await rates.add_venue_rate(owner_id, fields)
                 else:
-                    await catalogue.add_organisation_rate(owner_id, fields)
+                    await rates.add_organisation_rate(owner_id, fields)
             except NotFound:
                 return not_found(request)
             return done_redirect(f"/network/rates?owner={owner}", "added")

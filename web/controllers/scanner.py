@@ -25,8 +25,9 @@ from litestar.response import Redirect
 from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from passes import door, scans
+from passes import door, scans, verdicts
 from passes.door_devices import device_principal
+from passes.keys import PublicKeyCache
 from passes.scan_controllers import scan_rate_limit
 from passes.scan_schemas import NewScan, ScanBatch
 from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
@@ -82,12 +83,12 @@ def _venue_of(principal: Principal) -> uuid.UUID:
     return principal.venue_id
 
 
-def _key_cache(request: Request[Any, Any, Any]) -> scans.PublicKeyCache:
+def _key_cache(request: Request[Any, Any, Any]) -> PublicKeyCache:
     # The same per-application cache as the API's scan routes (passes.scan_controllers).
     state = request.app.state
     cache = state.get("pass_key_cache")
     if cache is None:
-        cache = state.pass_key_cache = scans.PublicKeyCache()
+        cache = state.pass_key_cache = PublicKeyCache()
     return cache
 
 
@@ -121,7 +122,7 @@ def _arrival(lang: str, row: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-async def _verdict(lang: str, outcome: scans.ScanOutcome, zone: ZoneInfo) -> dict[str, Any]:
+async def _verdict(lang: str, outcome: verdicts.ScanOutcome, zone: ZoneInfo) -> dict[str, Any]:
     booking = (
         await door.booking_at_door(outcome.booking_id) if outcome.booking_id is not None else None
     )
@@ -251,7 +252,7 @@ class ScannerController(Controller):
             outcome = await scans.scan(
                 principal,
                 venue_id,
-                scans.ScanInput(scan_id, token, now, "in"),
+                verdicts.ScanInput(scan_id, token, now, "in"),
                 _key_cache(request),
                 now=now,
             )
@@ -289,7 +290,7 @@ class ScannerController(Controller):
         outcome = await scans.scan(
             principal,
             venue_id,
-            scans.ScanInput(data.scan_id, data.token, data.scanned_at, data.direction),
+            verdicts.ScanInput(data.scan_id, data.token, data.scanned_at, data.direction),
             _key_cache(request),
         )
         return await _verdict(language(request), outcome, await door.venue_zone(venue_id))
@@ -307,7 +308,7 @@ class ScannerController(Controller):
             principal,
             _venue_of(principal),
             [
-                scans.ScanInput(
+                verdicts.ScanInput(
                     s.scan_id,
                     s.token,
                     s.scanned_at,

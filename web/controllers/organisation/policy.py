@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
 from booking.services import organisations
+from booking.services.organisations import OrganisationRecord
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import Forbidden, InvalidValue
 from web.console_flow import done_redirect, on_field, submit
@@ -25,16 +27,15 @@ class OrganisationPolicyController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
         organisation = await organisations.get(organisation_of(principal))
-        form = {
-            k: "" if organisation[k] is None else str(organisation[k]) for k in (*NUMBERS, *TEXTS)
-        }
-        form.update({k: organisation[k] for k in FLAGS})
+        current = asdict(organisation)
+        form = {k: "" if current[k] is None else str(current[k]) for k in (*NUMBERS, *TEXTS)}
+        form.update({k: current[k] for k in FLAGS})
         return self._policy_page(request, organisation, form, {})
 
     def _policy_page(
         self,
         request: Request[Any, Any, Any],
-        organisation: dict[str, Any],
+        organisation: OrganisationRecord,
         form: dict[str, Any],
         errors: dict[str, str],
         *,

@@ -8,7 +8,9 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from booking.services import booking_lists, organisations
-from booking.services.bookings import allowance_units
+from booking.services.allowance import allowance_units
+from booking.services.booking_lists import BookingSummary
+from booking.services.organisations import OrganisationRecord, Person
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.identity import Role
 from web.consoles import month_of, today
@@ -21,18 +23,20 @@ ATTENDED = ("checked_in", "completed")
 
 
 def usage_by_agent(
-    bookings: list[dict[str, Any]],
-    agents: list[dict[str, Any]],
-    organisation: dict[str, Any],
+    bookings: list[BookingSummary],
+    agents: list[Person],
+    organisation: OrganisationRecord,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per agent with their month's bookings by outcome and half-days counted."""
     rows: dict[uuid.UUID, dict[str, Any]] = {
-        a["id"]: {
-            "id": a["id"],
-            "name": a["display_name"],
-            "email": a["email"],
-            "active": a["active"],
-            "allowed": allowance_units(a, organisation),
+        a.id: {
+            "id": a.id,
+            "name": a.display_name,
+            "email": a.email,
+            "active": a.active,
+            "allowed": allowance_units(
+                a.monthly_allowance_units, organisation.monthly_allowance_units
+            ),
             "bookings": 0,
             "attended": 0,
             "upcoming": 0,
@@ -44,15 +48,15 @@ def usage_by_agent(
     }
     counted = {
         *LIVE,
-        *(("no_show",) if organisation["bill_no_shows"] else ()),
-        *(("late_cancelled",) if organisation["bill_late_cancellations"] else ()),
+        *(("no_show",) if organisation.bill_no_shows else ()),
+        *(("late_cancelled",) if organisation.bill_late_cancellations else ()),
     }
     for booking in bookings:
-        row = rows.get(booking["agent_id"])
+        row = rows.get(booking.agent_id)
         if row is None:
             continue
         row["bookings"] += 1
-        status = booking["status"]
+        status = booking.status
         if status in ATTENDED:
             row["attended"] += 1
         elif status == "confirmed":
@@ -62,7 +66,7 @@ def usage_by_agent(
         else:
             row["cancelled"] += 1
         if status in counted:
-            row["used"] += booking["allowance_units"]
+            row["used"] += booking.allowance_units
     used_rows = sorted(
         (r for r in rows.values() if r["bookings"] or r["active"]),
         key=lambda r: (-r["bookings"], r["name"].lower()),

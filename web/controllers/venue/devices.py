@@ -45,7 +45,7 @@ class VenueDevicesController(Controller):
             "venue/devices.html",
             title_key="venue.devices.title",
             status_code=status_code,
-            devices=sorted(rows, key=lambda d: (d["revoked_at"] is not None, d["name"].lower())),
+            devices=sorted(rows, key=lambda d: (d.revoked_at is not None, d.name.lower())),
             token=token,
             created=created,
             form=form or {"name": ""},
@@ -69,7 +69,7 @@ class VenueDevicesController(Controller):
             assert principal.user_id is not None
             device, token = await door_devices.create(venue_of(principal), name, principal.user_id)
             return await self._devices_page(
-                request, principal, token=token, created=device["name"], status_code=201
+                request, principal, token=token, created=device.name, status_code=201
             )
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from booking.services import catalogue
+from booking.services import opening_hours, workspaces
 from service.kernel.errors import DomainError
 from web.consoles import checked, refusal
 from web.i18n import translate
 
 UNITS = ("half_day", "day", "hour")
-EQUIPMENT = sorted(catalogue.EQUIPMENT)
+EQUIPMENT = sorted(workspaces.EQUIPMENT)
 WEEKDAYS = range(7)
 MAX_RANGES = 6  # opening ranges per day the form accepts
 
@@ -28,7 +28,7 @@ def workspace_form(
     fields["name"] = name
     if new:
         kind = values.get("kind") or ""
-        if kind not in catalogue.WORKSPACE_KINDS:
+        if kind not in workspaces.WORKSPACE_KINDS:
             errors["kind"] = translate(lang, "find.error.kind")
         fields["kind"] = kind
     capacity = (values.get("capacity") or "").strip()
@@ -50,9 +50,9 @@ def workspace_form(
 
 def hours_form(
     lang: str, values: dict[str, str]
-) -> tuple[list[catalogue.Range], list[str], dict[str, str]]:
+) -> tuple[list[opening_hours.Range], list[str], dict[str, str]]:
     """The week's ranges, the form field of each (for errors), and the errors by field."""
-    ranges: list[catalogue.Range] = []
+    ranges: list[opening_hours.Range] = []
     names: list[str] = []
     errors: dict[str, str] = {}
     for weekday in WEEKDAYS:
@@ -72,19 +72,19 @@ def hours_form(
                     errors[name] = translate(lang, "venue.error.time")
             if len(parsed) != 2:
                 continue
-            ranges.append(catalogue.Range(weekday, parsed[0], parsed[1]))
+            ranges.append(opening_hours.Range(weekday, parsed[0], parsed[1]))
             names.append(opens_name)
     return ranges, names, errors
 
 
-def week(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def week(hours: list[opening_hours.Range]) -> list[dict[str, Any]]:
     """Each weekday with its ranges as HH:MM, plus one empty range to add one."""
     days = []
     for weekday in WEEKDAYS:
         ranges = [
-            {"opens": r["opens"].strftime("%H:%M"), "closes": r["closes"].strftime("%H:%M")}
+            {"opens": r.opens.strftime("%H:%M"), "closes": r.closes.strftime("%H:%M")}
             for r in hours
-            if r["weekday"] == weekday
+            if r.weekday == weekday
         ]
         ranges += [{"opens": "", "closes": ""}] * max(1, 2 - len(ranges))
         days.append({"weekday": weekday, "ranges": ranges[:MAX_RANGES]})

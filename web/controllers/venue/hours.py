@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from booking.services import catalogue
+from booking.services import opening_hours
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, NotFound
 from service.kernel.identity import Principal
@@ -42,16 +42,16 @@ class VenueHoursController(Controller):
     ) -> Response[Any]:
         venue_id = venue_of(principal)
         on = today()
-        closures = await catalogue.closures_of(venue_id)
+        closures = await opening_hours.closures_of(venue_id)
         return page(
             request,
             "venue/hours.html",
             title_key="venue.hours.title",
             status_code=status_code,
-            week=week or forms.week(await catalogue.hours_of(venue_id)),
+            week=week or forms.week(await opening_hours.hours_of(venue_id)),
             hours_errors=hours_errors or {},
-            closures=[c for c in closures if c["ends_on"] >= on],
-            past_closures=[c for c in closures if c["ends_on"] < on][-5:],
+            closures=[c for c in closures if c.ends_on >= on],
+            past_closures=[c for c in closures if c.ends_on < on][-5:],
             closure_form=closure_form or {"starts_on": "", "ends_on": "", "reason": ""},
             closure_errors=closure_errors or {},
             cancelled=cancelled,
@@ -67,7 +67,7 @@ class VenueHoursController(Controller):
         ranges, names, errors = forms.hours_form(lang, data)
 
         async def save() -> Response[Any]:
-            await catalogue.replace_hours(venue_of(principal), ranges)
+            await opening_hours.replace_hours(venue_of(principal), ranges)
             return done_redirect("/venue/hours", "hours_saved")
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -90,7 +90,7 @@ class VenueHoursController(Controller):
         form, days, errors = forms.closure_form(lang, data, today())
 
         async def add() -> Response[Any]:
-            _, cancelled = await catalogue.add_closure(
+            _, cancelled = await opening_hours.add_closure(
                 venue_of(principal),
                 days["starts_on"],
                 days["ends_on"],
@@ -118,7 +118,7 @@ class VenueHoursController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, closure_id: uuid.UUID
     ) -> Response[Any]:
         try:
-            await catalogue.remove_closure(venue_of(principal), closure_id)
+            await opening_hours.remove_closure(venue_of(principal), closure_id)
         except NotFound:
             return not_found(request)
         return done_redirect("/venue/hours", "closure_removed", "closures-title")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
 from billing.money import euros
-from booking.services import catalogue
+from booking.services import rates, venues, workspaces
+from booking.services.rates import Rate
+from booking.services.workspaces import CatalogueWorkspace
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import NotFound
 from service.kernel.identity import Principal
@@ -20,18 +23,18 @@ from web.controllers.venue.forms import EQUIPMENT, UNITS, workspace_form
 from web.pages import language, page
 
 
-def _rates_in_force(rates: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
+def _rates_in_force(rates: list[Rate], on: date) -> list[dict[str, Any]]:
     """For each kind and unit, the latest rate started on or before `on` (and the next one)."""
-    in_force: dict[tuple[str, str], dict[str, Any]] = {}
-    upcoming: dict[tuple[str, str], dict[str, Any]] = {}
+    in_force: dict[tuple[str, str], Rate] = {}
+    upcoming: dict[tuple[str, str], Rate] = {}
     for rate in rates:  # ordered by kind, unit, effective_from
-        key = (rate["workspace_kind"], rate["unit"])
-        if rate["effective_from"] <= on:
+        key = (rate.workspace_kind, rate.unit)
+        if rate.effective_from <= on:
             in_force[key] = rate
         elif key not in upcoming:
             upcoming[key] = rate
     return [
-        {**rate, "next": upcoming.get(key)}
+        {**asdict(rate), "next": upcoming.get(key)}
         for key, rate in sorted(in_force.items(), key=lambda item: item[0])
     ]
 
@@ -58,20 +61,20 @@ class VenueWorkspacesController(Controller):
         status_code: int = 200,
     ) -> Response[Any]:
         venue_id = venue_of(principal)
-        venue = await catalogue.visible_venue(principal, venue_id)
+        venue = await venues.visible_venue(principal, venue_id)
         return page(
             request,
             "venue/workspaces.html",
             title_key="venue.workspaces.title",
             status_code=status_code,
             venue=venue,
-            workspaces=await catalogue.workspaces_of(venue_id, include_inactive=True),
-            rates=_rates_in_force(await catalogue.venue_rates(venue_id), today()),
+            workspaces=await workspaces.workspaces_of(venue_id, include_inactive=True),
+            rates=_rates_in_force(await rates.venue_rates(venue_id), today()),
             form=form or {"kind": "desk", "booking_unit": "half_day", "capacity": "", "name": ""},
             errors=errors or {},
             refusal=refusal_text,
             done=done(request),
-            kinds=catalogue.WORKSPACE_KINDS,
+            kinds=workspaces.WORKSPACE_KINDS,
             units=UNITS,
             equipment=EQUIPMENT,
             euros=euros,
@@ -85,7 +88,7 @@ class VenueWorkspacesController(Controller):
         fields, errors = workspace_form(lang, data, new=True)
 
         async def add() -> Response[Any]:
-            workspace_id = await catalogue.add_workspace(venue_of(principal), fields)
+            workspace_id = await workspaces.add_workspace(venue_of(principal), fields)
             return done_redirect("/venue", "workspace_added", f"workspace-{workspace_id}")
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -103,16 +106,16 @@ class VenueWorkspacesController(Controller):
         workspace_id: uuid.UUID,
     ) -> Response[Any]:
         try:
-            workspace = await catalogue.workspace_of(venue_of(principal), workspace_id)
+            workspace = await workspaces.workspace_of(venue_of(principal), workspace_id)
         except NotFound:
             return not_found(request)
-        form = {**workspace, "capacity": str(workspace["capacity"])}
+        form = {**asdict(workspace), "capacity": str(workspace.capacity)}
         return self._edit_page(request, workspace, form, {})
 
     def _edit_page(
         self,
         request: Request[Any, Any, Any],
-        workspace: dict[str, Any],
+        workspace: CatalogueWorkspace,
         form: dict[str, Any],
         errors: dict[str, str],
         *,
@@ -126,8 +129,8 @@ class VenueWorkspacesController(Controller):
             workspace=workspace,
             form=form,
             errors=errors,
-            units=catalogue.UNITS_BY_KIND[workspace["kind"]],
-            equipment=sorted({*EQUIPMENT, *workspace["equipment"]}),
+            units=workspaces.UNITS_BY_KIND[workspace.kind],
+            equipment=sorted({*EQUIPMENT, *workspace.equipment}),
         )
 
     @post("/workspaces/{workspace_id:uuid}", opt=VENUE_ADMIN)
@@ -140,17 +143,17 @@ class VenueWorkspacesController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         try:
-            workspace = await catalogue.workspace_of(venue_of(principal), workspace_id)
+            workspace = await workspaces.workspace_of(venue_of(principal), workspace_id)
         except NotFound:
             return not_found(request)
-        fields, errors = workspace_form(lang, data, new=False, current=list(workspace["equipment"]))
+        fields, errors = workspace_form(lang, data, new=False, current=list(workspace.equipment))
 
         async def save() -> Response[Any]:
-            await catalogue.update_workspace(venue_of(principal), workspace_id, fields)
+            await workspaces.update_workspace(venue_of(principal), workspace_id, fields)
             return done_redirect("/venue", "workspace_saved", f"workspace-{workspace_id}")
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
-            form = {**data, "equipment": workspace["equipment"], **fields}
+            form = {**data, "equipment": workspace.equipment, **fields}
             return self._edit_page(request, workspace, form, errors, status_code=status_code)
 
         return await submit(errors, save, again, on_field(lang, "name"))
@@ -183,7 +186,7 @@ class VenueWorkspacesController(Controller):
     ) -> Response[Any]:
         """Deactivating keeps the workspace's history; booked seats stay booked."""
         try:
-            await catalogue.update_workspace(venue_of(principal), workspace_id, {"active": active})
+            await workspaces.update_workspace(venue_of(principal), workspace_id, {"active": active})
         except NotFound:
             return not_found(request)
         what = "workspace_reactivated" if active else "workspace_deactivated"

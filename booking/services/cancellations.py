@@ -1,0 +1,102 @@
+"""Cancellations: releasing a booking's seat or room, by the agent, the venue or a closure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from booking.errors import (
+    BookingNotCancellable,
+)
+from booking.services import announcements, seats
+from booking.services.booking_lists import BookingParties, may_see
+from booking.tables import (
+    Booking,
+    Organisation,
+)
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import VENUE_ROLES, Principal
+
+
+async def cancel(
+    principal: Principal,
+    booking_id: uuid.UUID,
+    *,
+    base_url: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Cancel a confirmed booking; late when past the organisation's deadline (agent side)."""
+    now = now or datetime.now(UTC)
+    async with Booking._meta.db.transaction():
+        rows = await Booking.raw("SELECT * FROM booking WHERE id = {} FOR UPDATE", booking_id)
+        if not rows:
+            raise NotFound("No such booking.")
+        booking = rows[0]
+        parties = BookingParties.of_row(booking)
+        by_venue = may_see(principal, parties) and principal.role in VENUE_ROLES
+        if not may_see(principal, parties):
+            raise NotFound("No such booking.")
+        if principal.is_device:
+            raise Forbidden("Door devices do not cancel bookings.")
+        if booking["status"] != "confirmed":
+            raise BookingNotCancellable(
+                f"This booking is {booking['status'].replace('_', ' ')}; it cannot be cancelled."
+            )
+        if by_venue and not (reason and reason.strip()):
+            raise InvalidValue("A venue cancelling a booking says why.", field="reason")
+        status = "cancelled"
+        if not by_venue and not principal.is_network_admin:
+            organisation = (
+                await Organisation.select(Organisation.cancellation_deadline_hours)
+                .where(Organisation.id == booking["organisation"])
+                .first()
+            )
+            assert organisation is not None
+            deadline = booking["starts_at"] - timedelta(
+                hours=organisation["cancellation_deadline_hours"]
+            )
+            if now > deadline:
+                status = "late_cancelled"
+        await Booking.update(
+            {
+                Booking.status: status,
+                Booking.cancelled_at: now,
+                Booking.cancelled_by: principal.user_id,
+                Booking.cancelled_by_venue: by_venue,
+                Booking.cancel_reason: reason,
+                Booking.sequence: Booking.sequence + 1,
+                Booking.updated_at: now,
+            }
+        ).where(Booking.id == booking_id)
+        await seats.release_seats(booking)
+        await announcements.announce(booking_id, cancel=True, base_url=base_url)
+    return booking_id
+
+
+async def cancel_for_closure(
+    venue_id: uuid.UUID, starts_on: date, ends_on: date, reason: str, *, base_url: str
+) -> int:
+    """A closure added over existing bookings cancels them (never billable) and tells the agents."""
+    now = datetime.now(UTC)
+    rows = await Booking.raw(
+        "SELECT * FROM booking WHERE venue = {} AND status = 'confirmed' "
+        "AND local_date BETWEEN {} AND {} FOR UPDATE",
+        venue_id,
+        starts_on,
+        ends_on,
+    )
+    for booking in rows:
+        await Booking.update(
+            {
+                Booking.status: "cancelled",
+                Booking.cancelled_at: now,
+                Booking.cancelled_by_venue: True,
+                Booking.cancel_reason: f"Fermeture du lieu : {reason}",
+                Booking.sequence: Booking.sequence + 1,
+                Booking.updated_at: now,
+            }
+        ).where(Booking.id == booking["id"])
+        await seats.release_seats(booking)
+        await announcements.announce(booking["id"], cancel=True, base_url=base_url)
+    return len(rows)

@@ -1,0 +1,283 @@
+"""Placement: making a booking, from the request to the row, in one transaction.
+
+Concurrency is the database's job here. Each booking runs in one transaction that
+(1) locks the agent's row, so that one agent's bookings — and so their allowance — are
+serialised; (2) inserts the booking, whose exclusion constraints refuse an overlapping
+booking of the same room or the same agent; (3) for shared desks, increments the seat
+counter of each half-day (see seats), whose CHECK refuses more seats than the capacity. Python
+checks before that only give friendlier messages; they are never what keeps the promise.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from booking.errors import (
+    AgentAlreadyBooked,
+    AllowanceExceeded,
+    BeyondHorizon,
+    CapacityExhausted,
+    Inactive,
+    InThePast,
+    OutsideOpeningHours,
+    RoomTaken,
+    VenueClosed,
+    WorkspaceUnavailable,
+)
+from booking.services import announcements, seats
+from booking.services.allowance import allowance_units, units_used
+from booking.tables import (
+    Booking,
+    Closure,
+    OpeningHours,
+    Organisation,
+    User,
+    Venue,
+    Workspace,
+)
+from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.identity import Principal, Role
+
+SLOTS = ("morning", "afternoon", "day")
+
+
+LIVE_STATUSES = ("confirmed", "checked_in", "completed")
+
+
+SHARED_KINDS = ("desk",)
+
+
+# A half-day of allowance is about four hours of a room.
+MINUTES_PER_ALLOWANCE_UNIT = 240
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    workspace_id: uuid.UUID
+    agent_id: uuid.UUID | None = None
+    date: date | None = None
+    slot: str | None = None
+    start: datetime | None = None  # naive = the venue's local time
+    end: datetime | None = None
+    series_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and when a booking falls, computed in the venue's time zone."""
+
+    starts_at: datetime
+    ends_at: datetime
+    local_date: date
+    slot: str | None
+    unit: str
+    quantity: int
+    halves: tuple[str, ...]
+    allowance_units: int
+
+
+def _zone(venue: dict[str, Any]) -> ZoneInfo:
+    return ZoneInfo(venue["timezone"])
+
+
+def slot_times(venue: dict[str, Any], slot: str) -> tuple[time, time]:
+    if slot == "morning":
+        return venue["morning_start"], venue["morning_end"]
+    if slot == "afternoon":
+        return venue["afternoon_start"], venue["afternoon_end"]
+    return venue["morning_start"], venue["afternoon_end"]
+
+
+def place(venue: dict[str, Any], workspace: dict[str, Any], request: BookingRequest) -> Placement:
+    """Turn a request into a UTC range in the venue's zone, or say which field is wrong."""
+    zone = _zone(venue)
+    hourly = workspace["booking_unit"] == "hour"
+    if hourly:
+        if request.start is None or request.end is None:
+            raise InvalidValue(
+                "This room is booked by the hour: give start and end.", field="start"
+            )
+        start = _local(request.start, zone)
+        end = _local(request.end, zone)
+        if end <= start:
+            raise InvalidValue("The end must come after the start.", field="end")
+        if start.date() != end.date():
+            raise InvalidValue("A booking starts and ends on the same day.", field="end")
+        if start.minute % 30 or end.minute % 30 or start.second or end.second:
+            raise InvalidValue("Rooms are booked by half-hours (hh:00 or hh:30).", field="start")
+        minutes = int((end - start).total_seconds() // 60)
+        return Placement(
+            starts_at=start.astimezone(UTC),
+            ends_at=end.astimezone(UTC),
+            local_date=start.date(),
+            slot=None,
+            unit="hour",
+            quantity=math.ceil(minutes / 60),
+            halves=(),
+            allowance_units=math.ceil(minutes / MINUTES_PER_ALLOWANCE_UNIT),
+        )
+    if request.date is None or request.slot is None:
+        raise InvalidValue("Give a date and a slot (morning, afternoon, day).", field="slot")
+    if request.slot not in SLOTS:
+        raise InvalidValue("The slot is morning, afternoon or day.", field="slot")
+    if workspace["booking_unit"] == "day" and request.slot != "day":
+        raise InvalidValue("This workspace is booked by the whole day.", field="slot")
+    opens, closes = slot_times(venue, request.slot)
+    halves = seats.HALVES_BY_SLOT[request.slot]
+    return Placement(
+        starts_at=datetime.combine(request.date, opens, tzinfo=zone).astimezone(UTC),
+        ends_at=datetime.combine(request.date, closes, tzinfo=zone).astimezone(UTC),
+        local_date=request.date,
+        slot=request.slot,
+        unit="day" if request.slot == "day" else "half_day",
+        quantity=1,
+        halves=halves,
+        allowance_units=len(halves),
+    )
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
+    zone = _zone(venue)
+    start = placement.starts_at.astimezone(zone)
+    end = placement.ends_at.astimezone(zone)
+    closed = await Closure.exists().where(
+        (Closure.venue == venue["id"])
+        & (Closure.starts_on <= placement.local_date)
+        & (Closure.ends_on >= placement.local_date)
+    )
+    if closed:
+        raise VenueClosed(f"The venue is closed on {placement.local_date.isoformat()}.")
+    ranges = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
+        (OpeningHours.venue == venue["id"])
+        & (OpeningHours.weekday == placement.local_date.weekday())
+    )
+    if hourly:
+        # A room must be inside one opening range.
+        fits = any(r["opens"] <= start.time() and end.time() <= r["closes"] for r in ranges)
+    else:
+        # A half-day slot needs the venue open during part of it (a lunch break is fine).
+        fits = any(r["opens"] < end.time() and start.time() < r["closes"] for r in ranges)
+    if not fits:
+        raise OutsideOpeningHours(field="start" if hourly else "slot")
+
+
+async def resolve_agent(principal: Principal, agent_id: uuid.UUID | None) -> uuid.UUID:
+    if principal.role == Role.AGENT:
+        if agent_id is not None and agent_id != principal.user_id:
+            raise Forbidden("An agent books for themself only.", field="agent_id")
+        assert principal.user_id is not None
+        return principal.user_id
+    if principal.role == Role.ORG_ADMIN:
+        if agent_id is None:
+            raise InvalidValue("Say which agent the booking is for.", field="agent_id")
+        member = await User.exists().where(
+            (User.id == agent_id)
+            & (User.organisation == principal.organisation_id)
+            & (User.role == Role.AGENT.value)
+        )
+        if not member:
+            raise NotFound("No such agent in your organisation.", field="agent_id")
+        return agent_id
+    raise Forbidden("Only agents and organisation admins book.")
+
+
+async def book(
+    principal: Principal,
+    request: BookingRequest,
+    *,
+    base_url: str,
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Book, or raise the domain error that says why not. Returns the booking id."""
+    now = now or datetime.now(UTC)
+    agent_id = await resolve_agent(principal, request.agent_id)
+    workspace = await Workspace.select().where(Workspace.id == request.workspace_id).first()
+    if workspace is None:
+        raise NotFound("No such workspace.", field="workspace_id")
+    venue = await Venue.select().where(Venue.id == workspace["venue"]).first()
+    assert venue is not None
+    if not workspace["active"] or venue["status"] != "approved":
+        raise WorkspaceUnavailable()
+    hourly = workspace["booking_unit"] == "hour"
+    placement = place(venue, workspace, request)
+    if placement.starts_at <= now:
+        raise InThePast(field="start" if hourly else "date")
+    await _check_opening(venue, placement, hourly)
+
+    async with Booking._meta.db.transaction():
+        # Serialises this agent's bookings: the allowance sum below cannot be raced.
+        agents = await User.raw(
+            "SELECT id, organisation, active, monthly_allowance_units, email, display_name "
+            "FROM app_user WHERE id = {} FOR NO KEY UPDATE",
+            agent_id,
+        )
+        if not agents:
+            raise NotFound("No such agent.", field="agent_id")
+        agent = agents[0]
+        organisation = (
+            await Organisation.select().where(Organisation.id == agent["organisation"]).first()
+        )
+        assert organisation is not None
+        if not agent["active"] or not organisation["active"]:
+            raise Inactive()
+        today = now.astimezone(_zone(venue)).date()
+        if placement.local_date > today + timedelta(days=organisation["booking_horizon_days"]):
+            raise BeyondHorizon(
+                f"Your organisation allows booking {organisation['booking_horizon_days']} days "
+                "ahead.",
+                field="date" if not hourly else "start",
+            )
+        allowance = allowance_units(
+            agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
+        )
+        used = await units_used(agent_id, placement.local_date, organisation)
+        if used + placement.allowance_units > allowance:
+            raise AllowanceExceeded(
+                f"This needs {placement.allowance_units} half-day(s); {used} of {allowance} "
+                "are already used this month."
+            )
+        shared = workspace["kind"] in SHARED_KINDS
+        booking = Booking(
+            agent=agent_id,
+            organisation=organisation["id"],
+            venue=venue["id"],
+            workspace=workspace["id"],
+            starts_at=placement.starts_at,
+            ends_at=placement.ends_at,
+            local_date=placement.local_date,
+            slot=placement.slot,
+            unit=placement.unit,
+            quantity=placement.quantity,
+            seats=1 if shared else workspace["capacity"],
+            exclusive=not shared,
+            allowance_units=placement.allowance_units,
+            created_by=principal.user_id,
+            series=request.series_id,
+        )
+        try:
+            await booking.save()
+            for half in placement.halves if shared else ():
+                await seats.take_seat(
+                    workspace["id"], placement.local_date, half, workspace["capacity"]
+                )
+        except asyncpg.ExclusionViolationError as error:
+            if error.constraint_name == "booking_room_no_overlap":
+                raise RoomTaken() from None
+            raise AgentAlreadyBooked() from None
+        except asyncpg.CheckViolationError as error:
+            if error.constraint_name == "seat_occupancy_within_capacity":
+                raise CapacityExhausted() from None
+            raise
+        await announcements.announce(booking.id, cancel=False, base_url=base_url)
+        return booking.id
