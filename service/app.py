@@ -30,11 +30,13 @@ from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service import problems
 from service.auth import PUBLIC, AuthMiddleware, authorize
+from service.i18n import use_catalogues
 from service.logs import configure as configure_logs
 from service.observability import HealthController, RequestContextMiddleware
 from service.openapi import document_problems
 from service.piccolo_conf import DB
 from service.settings import Settings, load
+from web.i18n import LOCALE_DIR
 from web.pages import template_config
 from web.routes import web_routers
 
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
     settings.check()
     configure_logs(settings.log_level, settings.log_json)
+    # The pages' catalogues also word the API's problem details (service/problems.py).
+    use_catalogues(LOCALE_DIR)
     api = Router(
         path=API_PREFIX,
         route_handlers=[

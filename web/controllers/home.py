@@ -13,6 +13,7 @@ from booking.errors import InvalidCredentials, TooManyAttempts
 from booking.identity import Role
 from booking.tables import User
 from service.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, sign_in, token_claims
+from service.i18n import N_, NC_, NP_
 from web.i18n import translate
 from web.pages import STATIC, current, landing, landing_of, language, page
 from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out
@@ -32,7 +33,7 @@ class HomeController(Controller):
         return page(
             request,
             "home.html",
-            title_key="home.title",
+            title=NC_("page title", "Sign in"),
             email="",
             errors={},
             signed_out=request.query_params.get("signed_out") == "1",
@@ -47,9 +48,9 @@ class HomeController(Controller):
         password = data.get("password") or ""
         errors: dict[str, str] = {}
         if not email:
-            errors["email"] = translate(lang, "home.error.required")
+            errors["email"] = translate(lang, N_("This field is required."))
         if not password:
-            errors["password"] = translate(lang, "home.error.required")
+            errors["password"] = translate(lang, N_("This field is required."))
         status = 422
         if not errors:
             client = request.client.host if request.client else "unknown"
@@ -58,11 +59,18 @@ class HomeController(Controller):
                     settings, request.app.state.redis, email, password, client
                 )
             except InvalidCredentials:
-                errors["email"] = translate(lang, "home.error.credentials")
+                errors["email"] = translate(lang, N_("The email address or the password is wrong."))
                 status = 401
             except TooManyAttempts as error:
                 minutes = max(1, error.retry_after // 60)
-                errors["email"] = translate(lang, "home.error.throttled", minutes=minutes)
+                errors["email"] = translate(
+                    lang,
+                    NP_(
+                        "Too many attempts: try again in %(num)s minute.",
+                        "Too many attempts: try again in %(num)s minutes.",
+                    ),
+                    num=minutes,
+                )
                 status = 429
             else:
                 role = Role(token_claims(settings, token)["role"])
@@ -74,7 +82,7 @@ class HomeController(Controller):
         return page(
             request,
             "home.html",
-            title_key="home.title",
+            title=NC_("page title", "Sign in"),
             status_code=status,
             email=email,
             errors=errors,
@@ -101,7 +109,7 @@ class HomeController(Controller):
             if principal.user_id is not None
             else None
         )
-        return page(request, "account.html", title_key="account.title", user=user)
+        return page(request, "account.html", title=N_("My account"), user=user)
 
     @get("/sw.js", opt=PUBLIC)
     async def service_worker(self) -> Response[bytes]:

@@ -22,14 +22,13 @@ from booking.services import catalogue
 from booking.tables import Organisation
 from passes import anomalies, indicators
 from service.auth import CurrentPrincipal, allow
+from service.i18n import N_
 from service.problems import problem_for
 from web import charts
 from web.consoles import not_found, previous_month
-from web.i18n import has, register, translate
+from web.i18n import format_money, format_percent, month_label, translate
+from web.labels import NETWORK_REFUSAL, NW_ANOMALIES_DONE, NW_VENUES_DONE, REFUSAL
 from web.pages import language, page
-from web.words_network import WORDS, format_money, format_percent, month_label
-
-register(WORDS)
 
 NETWORK = allow(Role.NETWORK_ADMIN)
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -43,25 +42,29 @@ def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
     """The status and the sentence a network admin reads for a refused action."""
     problem = problem_for(error)
     if isinstance(error, NothingToPay):
-        return problem.status, translate(lang, "nw.payouts.error.nothing")
-    for key in (f"nw.problem.{problem.slug}", f"problem.{problem.slug}"):
-        if has(key):
+        return problem.status, translate(
+            lang,
+            N_(
+                "No payout of this month is waiting for a file: prepare them first, or they are already sent."
+            ),
+        )
+    for key in (NETWORK_REFUSAL.get(problem.slug), REFUSAL.get(problem.slug)):
+        if key:
             return problem.status, translate(lang, key)
     return problem.status, error.detail
 
 
 def console(
-    request: Request[Any, Any, Any], template: str, *, title_key: str, **context: Any
+    request: Request[Any, Any, Any], template: str, *, title: str, **context: Any
 ) -> Template:
     """A console page: the layout's context plus money, rates and word lookups."""
     lang = language(request)
     return page(
         request,
         template,
-        title_key=title_key,
+        title=title,
         eur=lambda cents: format_money(lang, cents),
         pct=lambda rate: format_percent(lang, rate),
-        has=has,
         **context,
     )
 
@@ -78,7 +81,7 @@ def pick_month(text: str | None, default: date) -> tuple[date, str | None]:
     try:
         return parse_period(text), None
     except InvalidValue:
-        return default, "nw.network.error.month"
+        return default, N_("Pick a month from the list (YYYY-MM).")
 
 
 def parse_euros(text: str) -> int:
@@ -87,12 +90,21 @@ def parse_euros(text: str) -> int:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidValue("nw.rates.error.amount", field="amount") from None
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        ) from None
     if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidValue("nw.rates.error.amount", field="amount")
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        )
     cents = int(value * 100)
     if not 0 <= cents <= MAX_CENTS:
-        raise InvalidValue("nw.rates.error.amount", field="amount")
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        )
     return cents
 
 
@@ -101,9 +113,11 @@ def parse_vat_percent(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace(",", ".").replace("%", ""))
     except InvalidOperation:
-        raise InvalidValue("nw.rates.error.vat", field="vat") from None
+        raise InvalidValue(
+            N_("Give a VAT rate in per cent (e.g. 20 or 5.5)."), field="vat"
+        ) from None
     if not value.is_finite():
-        raise InvalidValue("nw.rates.error.vat", field="vat")
+        raise InvalidValue(N_("Give a VAT rate in per cent (e.g. 20 or 5.5)."), field="vat")
     return value / 100
 
 
@@ -134,7 +148,7 @@ class NetworkController(Controller):
         return console(
             request,
             "network/dashboard.html",
-            title_key="nw.network.dashboard.title",
+            title=N_("Network dashboard"),
             status_code=422 if error else 200,
             error=translate(lang, error) if error else None,
             month=month,
@@ -179,11 +193,11 @@ class NetworkController(Controller):
         return console(
             request,
             "network/venues.html",
-            title_key="nw.network.venues.title",
+            title=N_("Venues and applications"),
             status_code=status_code,
             pending=pending,
             others=[v for v in every if v["status"] != "applied"],
-            done=f"nw.venues.done.{done}" if done in STATUS_ACTIONS else None,
+            done=NW_VENUES_DONE.get(done) if done in STATUS_ACTIONS else None,
             refusal=refusal,
         )
 
@@ -202,7 +216,7 @@ class NetworkController(Controller):
                 request,
                 principal,
                 status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                refusal=translate(lang, N_("Invalid value.")),
             )
         try:
             await catalogue.change_status(venue_id, STATUS_ACTIONS[action])
@@ -244,7 +258,7 @@ class NetworkController(Controller):
             kind, owner_id = _owner(owner)
         except InvalidValue:
             kind, owner_id, owner = "default", None, "default"
-            errors = {**errors, "owner": "nw.rates.error.owner"}
+            errors = {**errors, "owner": N_("Pick a card from the list.")}
             status_code = 422
         try:
             rows = (
@@ -266,7 +280,7 @@ class NetworkController(Controller):
         return console(
             request,
             "network/rates.html",
-            title_key="nw.network.rates.title",
+            title=N_("Rate cards"),
             status_code=status_code,
             owner=owner,
             venues=venues,
@@ -279,7 +293,7 @@ class NetworkController(Controller):
                 "vat": form.get("vat", "20"),
                 "effective_from": form.get("effective_from", ""),
             },
-            errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
+            errors={k: translate(lang, v) if v else v for k, v in errors.items()},
             kinds=catalogue.WORKSPACE_KINDS,
             units=("half_day", "day", "hour"),
             done=done,
@@ -297,7 +311,11 @@ class NetworkController(Controller):
             kind, owner_id = _owner(owner)
         except InvalidValue:
             return await self._rates_page(
-                request, "default", data, {"owner": "nw.rates.error.owner"}, status_code=422
+                request,
+                "default",
+                data,
+                {"owner": N_("Pick a card from the list.")},
+                status_code=422,
             )
         for name, parse in (
             ("amount_cents", lambda: parse_euros(data.get("amount", ""))),
@@ -348,19 +366,19 @@ class NetworkController(Controller):
         status = request.query_params.get("status") or "open"
         if status not in anomalies.STATUSES:
             status, status_code = "open", 422
-            refusal = translate(language(request), "nw.anomalies.error.status")
+            refusal = translate(language(request), N_("This filter does not exist."))
         rows, total = await anomalies.listing(status=status, venue_id=None, limit=200, offset=0)
         done = request.query_params.get("done")
         return console(
             request,
             "network/anomalies.html",
-            title_key="nw.network.anomalies.title",
+            title=N_("Anomalies to review"),
             status_code=status_code,
             rows=rows,
             total=total,
             status=status,
             statuses=anomalies.STATUSES,
-            done=f"nw.anomalies.done.{done}" if done in ("accepted", "rejected") else None,
+            done=NW_ANOMALIES_DONE.get(done) if done in ("accepted", "rejected") else None,
             refusal=refusal,
             refused_id=refused_id,
             comment=comment,
@@ -381,7 +399,7 @@ class NetworkController(Controller):
             return await self._anomalies_page(
                 request,
                 status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                refusal=translate(lang, N_("Invalid value.")),
                 refused_id=anomaly_id,
                 comment=comment,
             )
@@ -394,7 +412,7 @@ class NetworkController(Controller):
         except DomainError as error:
             status, text = refusal_text(lang, error)
             if isinstance(error, InvalidValue) and error.field == "comment":
-                text = translate(lang, "nw.anomalies.error.comment")
+                text = translate(lang, N_("Write the reason for the decision."))
             return await self._anomalies_page(
                 request,
                 status_code=status,
@@ -412,18 +430,18 @@ def _owner(text: str) -> tuple[str, uuid.UUID | None]:
         return "default", None
     kind, _, raw = text.partition(":")
     if kind not in ("venue", "organisation"):
-        raise InvalidValue("nw.rates.error.owner", field="owner")
+        raise InvalidValue(N_("Pick a card from the list."), field="owner")
     try:
         return kind, uuid.UUID(raw)
     except ValueError:
-        raise InvalidValue("nw.rates.error.owner", field="owner") from None
+        raise InvalidValue(N_("Pick a card from the list."), field="owner") from None
 
 
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidValue("nw.rates.error.date", field="effective_from") from None
+        raise InvalidValue(N_("Give a date (YYYY-MM-DD)."), field="effective_from") from None
 
 
 def _with_state(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:

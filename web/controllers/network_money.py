@@ -21,6 +21,7 @@ from billing.jobs import network_identity
 from booking.errors import DomainError, InvalidValue, NotFound
 from booking.identity import Principal
 from service.auth import CurrentPrincipal
+from service.i18n import N_
 from web.consoles import stored_document_file
 from web.controllers.network import (
     NETWORK,
@@ -30,9 +31,9 @@ from web.controllers.network import (
     pick_month,
     refusal_text,
 )
-from web.i18n import translate
+from web.i18n import month_label, translate
+from web.labels import NW_PAYOUTS_DONE
 from web.pages import language
-from web.words_network import month_label
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -91,7 +92,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/close.html",
-            title_key="nw.network.close.title",
+            title=N_("Month close"),
             status_code=status_code,
             month=month,
             period=month.strftime("%Y-%m"),
@@ -118,7 +119,8 @@ class NetworkMoneyController(Controller):
                 request,
                 month,
                 status_code=422,
-                error=error or translate(language(request), "nw.network.error.month"),
+                error=error
+                or translate(language(request), N_("Pick a month from the list (YYYY-MM).")),
             )
         network = network_identity(request.app.state.settings)
         try:
@@ -173,7 +175,7 @@ class NetworkMoneyController(Controller):
             return console(
                 request,
                 "network/rendering.html",
-                title_key="nw.documents.rendering.title",
+                title=N_("Document being prepared"),
                 status_code=503,
                 document=document,
             )
@@ -205,7 +207,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/invoices.html",
-            title_key="nw.network.invoices.title",
+            title=N_("Invoices and payments"),
             status_code=422 if error else status_code,
             error=error,
             month=month,
@@ -229,7 +231,7 @@ class NetworkMoneyController(Controller):
                 request,
                 principal,
                 status_code=422,
-                file_error=translate(lang, "nw.bank.error.file"),
+                file_error=translate(lang, N_("Choose a file.")),
             )
         content = await upload.read()
         if not content.strip():
@@ -237,7 +239,7 @@ class NetworkMoneyController(Controller):
                 request,
                 principal,
                 status_code=422,
-                file_error=translate(lang, "nw.bank.error.empty"),
+                file_error=translate(lang, N_("This file is empty.")),
             )
         try:
             result = await bank.import_statement(content, upload.content_type or "")
@@ -245,7 +247,7 @@ class NetworkMoneyController(Controller):
             detail = (
                 error.detail
                 if isinstance(error, InvalidValue)
-                else translate(lang, "nw.bank.error.encoding")
+                else translate(lang, N_("This file is neither a UTF-8 CSV nor a CAMT.053 XML."))
             )
             return await self._invoices_page(request, principal, status_code=422, file_error=detail)
         return await self._invoices_page(request, principal, imported=result)
@@ -273,7 +275,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/payouts.html",
-            title_key="nw.network.payouts.title",
+            title=N_("Payouts to venues"),
             status_code=status_code,
             month=month,
             period=month.strftime("%Y-%m"),
@@ -282,7 +284,7 @@ class NetworkMoneyController(Controller):
             payouts=await payouts.listing(month),
             error=error,
             refusal=refusal,
-            done=f"nw.payouts.done.{done}" if done in ("prepared", *MARKABLE) else None,
+            done=NW_PAYOUTS_DONE.get(done) if done in ("prepared", *MARKABLE) else None,
             markable=MARKABLE,
         )
 
@@ -325,7 +327,7 @@ class NetworkMoneyController(Controller):
                 request,
                 month,
                 status_code=422,
-                refusal=translate(language(request), "problem.invalid-value"),
+                refusal=translate(language(request), N_("Invalid value.")),
             )
         try:
             payout = await payouts.mark(payout_id, status)

@@ -20,6 +20,7 @@ from booking.identity import Principal, Role
 from booking.services import accounts, booking_lists, organisations
 from booking.services.bookings import allowance_units
 from service.auth import CurrentPrincipal, allow
+from service.i18n import N_
 from web.consoles import (
     Form,
     checked,
@@ -29,11 +30,9 @@ from web.consoles import (
     stored_document_file,
     today,
 )
-from web.i18n import register, translate
+from web.i18n import Message, translate
+from web.labels import ORG_DONE
 from web.pages import language, page
-from web.words_organisation import WORDS
-
-register(WORDS)
 
 ORG_ADMIN = allow(Role.ORG_ADMIN)
 DONE = ("deactivated", "reactivated", "policy_saved")
@@ -64,9 +63,9 @@ def _organisation(principal: Principal) -> uuid.UUID:
     return principal.organisation_id
 
 
-def _done(request: Request[Any, Any, Any]) -> str | None:
+def _done(request: Request[Any, Any, Any]) -> Message | None:
     done = request.query_params.get("done")
-    return f"org.done.{done}" if done in DONE else None
+    return ORG_DONE.get(done) if done in DONE else None
 
 
 def _policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -76,14 +75,18 @@ def _policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dic
     for name, (low, high) in NUMBERS.items():
         text = (values.get(name) or "").strip()
         if not text.isdigit() or not low <= int(text) <= high:
-            errors[name] = translate(lang, "org.error.number", low=low, high=high)
+            errors[name] = translate(
+                lang, N_("A whole number from %(low)s to %(high)s."), low=low, high=high
+            )
         else:
             fields[name] = int(text)
     for name, (low, high) in TEXTS.items():
         text = (values.get(name) or "").strip()
         if not low <= len(text) <= high:
             errors[name] = translate(
-                lang, "org.error.required" if not text else "org.error.length", high=high
+                lang,
+                N_("This field is required.") if not text else N_("At most %(high)s characters."),
+                high=high,
             )
         elif name.startswith("chorus_"):
             fields[name] = text or None
@@ -93,7 +96,7 @@ def _policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dic
         try:
             fields["billing_email"] = accounts.normalise_email(fields["billing_email"])
         except InvalidValue:
-            errors["billing_email"] = translate(lang, "org.error.email")
+            errors["billing_email"] = translate(lang, N_("Write a valid email address."))
     for name in FLAGS:
         fields[name] = checked(values, name)
     return fields, errors
@@ -196,7 +199,7 @@ class OrganisationConsoleController(Controller):
         return page(
             request,
             "organisation/agents.html",
-            title_key="org.agents.title",
+            title=N_("Agents"),
             status_code=status_code,
             organisation=await organisations.get(organisation_id),
             agents=rows,
@@ -223,13 +226,15 @@ class OrganisationConsoleController(Controller):
             if len(form["email"]) > 254:
                 raise InvalidValue(field="email")
         except InvalidValue:
-            errors["email"] = translate(lang, "org.error.email")
+            errors["email"] = translate(lang, N_("Write a valid email address."))
         if not form["display_name"] or len(form["display_name"]) > 200:
-            errors["display_name"] = translate(lang, "org.error.name")
+            errors["display_name"] = translate(lang, N_("Give the name (at most 200 characters)."))
         allowance: int | None = None
         if form["allowance"]:
             if not form["allowance"].isdigit() or int(form["allowance"]) > 1000:
-                errors["allowance"] = translate(lang, "org.error.number", low=0, high=1000)
+                errors["allowance"] = translate(
+                    lang, N_("A whole number from %(low)s to %(high)s."), low=0, high=1000
+                )
             else:
                 allowance = int(form["allowance"])
         if not errors:
@@ -242,7 +247,9 @@ class OrganisationConsoleController(Controller):
                     monthly_allowance_units=allowance,
                 )
             except DuplicateEmail:
-                errors["email"] = translate(lang, "org.error.duplicate")
+                errors["email"] = translate(
+                    lang, N_("An account already exists with this email address.")
+                )
                 return await self._agents_page(
                     request, principal, invite_form=form, invite_errors=errors, status_code=409
                 )
@@ -273,7 +280,7 @@ class OrganisationConsoleController(Controller):
             return await self._agents_page(
                 request,
                 principal,
-                import_errors={"file": translate(lang, "org.error.file")},
+                import_errors={"file": translate(lang, N_("Choose a CSV file."))},
                 status_code=422,
             )
         try:
@@ -342,7 +349,7 @@ class OrganisationConsoleController(Controller):
         return page(
             request,
             "organisation/policy.html",
-            title_key="org.policy.title",
+            title=N_("Allowances and policy"),
             status_code=status_code,
             organisation=organisation,
             form=form,
@@ -383,7 +390,7 @@ class OrganisationConsoleController(Controller):
         month = month_of(asked) if asked else today().replace(day=1)
         error = None
         if month is None:
-            error = translate(lang, "org.error.month")
+            error = translate(lang, N_("Choose a valid month."))
             month = today().replace(day=1)
         organisation = await organisations.get(organisation_id)
         bookings, total = await booking_lists.for_organisation(
@@ -401,7 +408,7 @@ class OrganisationConsoleController(Controller):
         return page(
             request,
             "organisation/usage.html",
-            title_key="org.usage.title",
+            title=N_("Bookings and usage"),
             status_code=422 if error else 200,
             month=month,
             month_text=asked if error else month.strftime("%Y-%m"),
@@ -430,13 +437,13 @@ class OrganisationConsoleController(Controller):
         lang = language(request)
         asked = request.query_params.get("period") or ""
         period = month_of(asked)
-        error = translate(lang, "org.error.month") if asked and period is None else None
+        error = translate(lang, N_("Choose a valid month.")) if asked and period is None else None
         rows, total = await services.list_documents(principal, "invoice", period, 120, 0)
         on = today()
         response = page(
             request,
             "organisation/invoices.html",
-            title_key="org.invoices.title",
+            title=N_("Invoices"),
             status_code=503 if rendering_number else 422 if error else 200,
             invoices=[{**r, "paid": _paid_status(r, on)} for r in rows],
             total=total,

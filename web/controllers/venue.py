@@ -21,13 +21,12 @@ from booking.identity import Principal, Role
 from booking.services import catalogue
 from service import door_devices
 from service.auth import CurrentPrincipal, allow
+from service.i18n import N_
 from web.consoles import Form, checked, month_of, not_found, refusal, stored_document_file
 from web.consoles import today as local_today
-from web.i18n import register, translate
+from web.i18n import Message, translate
+from web.labels import VENUE_DONE
 from web.pages import language, page
-from web.words_venue import WORDS
-
-register(WORDS)
 
 VENUE_ADMIN = allow(Role.VENUE_ADMIN)
 UNITS = ("half_day", "day", "hour")
@@ -51,9 +50,9 @@ def _venue(principal: Principal) -> uuid.UUID:
     return principal.venue_id
 
 
-def _done(request: Request[Any, Any, Any]) -> str | None:
+def _done(request: Request[Any, Any, Any]) -> Message | None:
     done = request.query_params.get("done")
-    return f"venue.done.{done}" if done in DONE else None
+    return VENUE_DONE.get(done) if done in DONE else None
 
 
 def _rates_in_force(rates: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
@@ -80,21 +79,23 @@ def _workspace_form(
     fields: dict[str, Any] = {}
     name = (values.get("name") or "").strip()
     if not name or len(name) > 200:
-        errors["name"] = translate(lang, "venue.error.name")
+        errors["name"] = translate(lang, N_("Give a name (at most 200 characters)."))
     fields["name"] = name
     if new:
         kind = values.get("kind") or ""
         if kind not in catalogue.WORKSPACE_KINDS:
-            errors["kind"] = translate(lang, "find.error.kind")
+            errors["kind"] = translate(lang, N_("Choose a kind from the list."))
         fields["kind"] = kind
     capacity = (values.get("capacity") or "").strip()
     if not capacity.isdigit() or not 1 <= int(capacity) <= 1000:
-        errors["capacity"] = translate(lang, "venue.error.capacity")
+        errors["capacity"] = translate(
+            lang, N_("The capacity is a whole number of seats, from 1 to 1000.")
+        )
     else:
         fields["capacity"] = int(capacity)
     unit = values.get("booking_unit") or ""
     if unit not in UNITS:
-        errors["booking_unit"] = translate(lang, "venue.error.unit")
+        errors["booking_unit"] = translate(lang, N_("Choose a unit from the list."))
     fields["booking_unit"] = unit
     choices = sorted({*EQUIPMENT, *(current or [])})
     fields["equipment"] = [e for e in choices if checked(values, f"equipment_{e}")]
@@ -125,7 +126,7 @@ def _hours_form(
                 try:
                     parsed.append(time.fromisoformat(text))
                 except ValueError:
-                    errors[name] = translate(lang, "venue.error.time")
+                    errors[name] = translate(lang, N_("Write a time such as 08:30."))
             if len(parsed) != 2:
                 continue
             ranges.append(catalogue.Range(weekday, parsed[0], parsed[1]))
@@ -193,7 +194,7 @@ class VenueConsoleController(Controller):
         return page(
             request,
             "venue/workspaces.html",
-            title_key="venue.workspaces.title",
+            title=N_("My workspaces"),
             status_code=status_code,
             venue=venue,
             workspaces=await catalogue.workspaces_of(venue_id, include_inactive=True),
@@ -253,7 +254,7 @@ class VenueConsoleController(Controller):
         return page(
             request,
             "venue/workspace.html",
-            title_key="venue.workspace.title",
+            title=N_("Edit a workspace"),
             status_code=status_code,
             workspace=workspace,
             form=form,
@@ -350,7 +351,7 @@ class VenueConsoleController(Controller):
         return page(
             request,
             "venue/hours.html",
-            title_key="venue.hours.title",
+            title=N_("Opening hours and closures"),
             status_code=status_code,
             week=week or _week(await catalogue.hours_of(venue_id)),
             hours_errors=hours_errors or {},
@@ -379,9 +380,13 @@ class VenueConsoleController(Controller):
                 name = names[int(index)] if index.isdigit() and int(index) < len(names) else ""
                 if name and field.endswith(".closes"):
                     name = name.removesuffix("opens") + "closes"
-                key = "venue.error.overlap" if "overlap" in type(error).__name__.lower() else ""
+                key = (
+                    N_("This range overlaps another range on the same day.")
+                    if "overlap" in type(error).__name__.lower()
+                    else ""
+                )
                 if not key and field.endswith(".closes"):
-                    key = "venue.error.closes_after"
+                    key = N_("The closing time comes after the opening time.")
                 errors[name or "d0_0_opens"] = (
                     translate(lang, key) if key else refusal(lang, error)[1]
                 )
@@ -408,11 +413,13 @@ class VenueConsoleController(Controller):
             try:
                 days[name] = date.fromisoformat(form[name])
             except ValueError:
-                errors[name] = translate(lang, "find.error.date")
+                errors[name] = translate(lang, N_("Choose a valid date."))
         if not form["reason"] or len(form["reason"]) > 200:
-            errors["reason"] = translate(lang, "venue.error.reason")
+            errors["reason"] = translate(
+                lang, N_("Say why the venue closes (at most 200 characters).")
+            )
         if not errors and days["starts_on"] < local_today():
-            errors["starts_on"] = translate(lang, "find.error.past")
+            errors["starts_on"] = translate(lang, N_("This date is already past."))
         if not errors:
             try:
                 _, cancelled = await catalogue.add_closure(
@@ -425,7 +432,7 @@ class VenueConsoleController(Controller):
             except InvalidValue as error:
                 field = error.field or "reason"
                 errors[field] = (
-                    translate(lang, "venue.error.ends_before")
+                    translate(lang, N_("The last day is on or after the first day."))
                     if field == "ends_on"
                     else refusal(lang, error)[1]
                 )
@@ -470,7 +477,7 @@ class VenueConsoleController(Controller):
         return page(
             request,
             "venue/devices.html",
-            title_key="venue.devices.title",
+            title=N_("Door devices"),
             status_code=status_code,
             devices=sorted(rows, key=lambda d: (d["revoked_at"] is not None, d["name"].lower())),
             token=token,
@@ -493,7 +500,11 @@ class VenueConsoleController(Controller):
                 request,
                 principal,
                 form={"name": name},
-                errors={"name": translate(lang, "venue.error.device_name")},
+                errors={
+                    "name": translate(
+                        lang, N_("Name the device (at most 100 characters), e.g. “Front desk”.")
+                    )
+                },
                 status_code=422,
             )
         assert principal.user_id is not None
@@ -522,7 +533,7 @@ class VenueConsoleController(Controller):
         lang = language(request)
         asked = request.query_params.get("period") or ""
         period = month_of(asked)
-        error = translate(lang, "venue.error.period") if asked and period is None else None
+        error = translate(lang, N_("Choose a valid month.")) if asked and period is None else None
         rows, total = await services.list_documents(principal, "statement", period, 120, 0)
         payout_rows = await Payout.select(Payout.statement, Payout.status).where(
             Payout.venue == _venue(principal)
@@ -531,7 +542,7 @@ class VenueConsoleController(Controller):
         return page(
             request,
             "venue/statements.html",
-            title_key="venue.statements.title",
+            title=N_("Self-billing statements"),
             status_code=422 if error else 200,
             statements=[{**r, "payout": status_of.get(r["id"])} for r in rows],
             total=total,
@@ -563,7 +574,7 @@ class VenueConsoleController(Controller):
         response = page(
             request,
             "venue/statement.html",
-            title_key="venue.statement.title",
+            title=N_("Statement"),
             status_code=503 if rendering_notice else 200,
             document=document,
             usage=usage,
