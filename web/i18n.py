@@ -59,6 +59,16 @@ def format_month(lang: str, month: date) -> str:
 month_label = format_month
 
 
+def format_day(lang: str, day: date) -> str:
+    """A date in a table: « 02/12/2026 »."""
+    return dates.format_date(day, "short", locale=locale_of(lang))
+
+
+def format_period(lang: str, month: date) -> str:
+    """A month in a table: « 12/2026 »."""
+    return dates.format_skeleton("yMM", month, locale=locale_of(lang))
+
+
 def format_time(lang: str, moment: datetime | time) -> str:
     """« 09:30 » in both languages: the clock is read in the moment's own zone."""
     if isinstance(moment, datetime):

@@ -25,7 +25,7 @@ from service.auth import CurrentPrincipal, allow
 from service.i18n import N_
 from web import charts
 from web.consoles import refusal, today
-from web.i18n import translate
+from web.i18n import format_distance, translate
 from web.labels import BOOKINGS_DONE
 from web.pages import language, page
 
@@ -154,12 +154,6 @@ async def _anything_open(query: availability.Search) -> bool:
     return bool(rows)
 
 
-def _km(lang: str, km: float) -> str:
-    """A distance as people read it: one decimal, a decimal comma in French."""
-    text = f"{km:.1f}"
-    return text.replace(".", ",") if lang == "fr" else text
-
-
 class AgentController(Controller):
     path = "/agent"
     include_in_schema = False
@@ -201,7 +195,7 @@ class AgentController(Controller):
         for venue in results:
             if venue["distance_km"] is not None:
                 venue["distance_text"] = translate(
-                    lang, N_("%(km)s km away"), km=_km(lang, venue["distance_km"])
+                    lang, N_("%(km)s km away"), km=format_distance(lang, venue["distance_km"])
                 )
         near = communes.get(form["near"].casefold()) if form["near"] else None
         centre = (

@@ -26,7 +26,7 @@ from service.i18n import N_
 from service.problems import problem_for
 from web import charts
 from web.consoles import not_found, previous_month
-from web.i18n import format_money, format_percent, month_label, translate
+from web.i18n import month_label, translate
 from web.labels import NETWORK_REFUSAL, NW_ANOMALIES_DONE, NW_VENUES_DONE, REFUSAL
 from web.pages import language, page
 
@@ -57,14 +57,11 @@ def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
 def console(
     request: Request[Any, Any, Any], template: str, *, title: str, **context: Any
 ) -> Template:
-    """A console page: the layout's context plus money, rates and word lookups."""
-    lang = language(request)
+    """A console page (money, rates and dates come with every page's context)."""
     return page(
         request,
         template,
         title=title,
-        eur=lambda cents: format_money(lang, cents),
-        pct=lambda rate: format_percent(lang, rate),
         **context,
     )
 

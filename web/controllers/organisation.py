@@ -14,7 +14,6 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
 from billing import rendering, services
-from billing.money import euros
 from booking.errors import DuplicateEmail, Forbidden, InvalidValue, NotFound
 from booking.identity import Principal, Role
 from booking.services import accounts, booking_lists, organisations
@@ -450,7 +449,6 @@ class OrganisationConsoleController(Controller):
             period=asked,
             error=error,
             rendering_number=rendering_number,
-            euros=euros,
         )
         if rendering_number:
             response.headers["Retry-After"] = str(rendering.NotRenderedYet.retry_after)

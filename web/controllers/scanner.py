@@ -36,7 +36,7 @@ from service.i18n import N_
 from service.problems import problem_for
 from service.settings import Settings
 from web.assets import JSQR
-from web.i18n import translate
+from web.i18n import format_time, translate
 from web.labels import REFUSAL, SCAN_REASON, SCRIPT_WORDS
 from web.pages import STATIC, language, page
 
@@ -96,11 +96,7 @@ def _reason_text(lang: str, reason: str | None) -> str | None:
 
 
 def _clock(lang: str, moment: datetime | None, zone: ZoneInfo) -> str | None:
-    return (
-        None
-        if moment is None
-        else moment.astimezone(zone).strftime("%H h %M" if lang == "fr" else "%H:%M")
-    )
+    return None if moment is None else format_time(lang, moment.astimezone(zone))
 
 
 def _arrival(lang: str, row: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
 from billing import rendering, services
-from billing.money import euros
 from billing.tables import Payout
 from booking.errors import InvalidValue, NotFound
 from booking.identity import Principal, Role
@@ -206,7 +205,6 @@ class VenueConsoleController(Controller):
             kinds=catalogue.WORKSPACE_KINDS,
             units=UNITS,
             equipment=EQUIPMENT,
-            euros=euros,
         )
 
     @post("/workspaces", opt=VENUE_ADMIN)
@@ -548,7 +546,6 @@ class VenueConsoleController(Controller):
             total=total,
             period=asked,
             error=error,
-            euros=euros,
         )
 
     @get("/statements/{statement_id:uuid}", opt=VENUE_ADMIN)
@@ -580,7 +577,6 @@ class VenueConsoleController(Controller):
             usage=usage,
             payout=payout["status"] if payout else None,
             rendering=rendering_notice,
-            euros=euros,
         )
         if rendering_notice:
             response.headers["Retry-After"] = str(rendering.NotRenderedYet.retry_after)
