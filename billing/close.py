@@ -23,6 +23,7 @@ from billing.documents import Issued, NetworkIdentity, issue_invoices, issue_sta
 from billing.tables import BillingPeriod, Document
 from billing.usage import Collected, collect, month_bounds
 from booking.errors import Conflict, InvalidValue
+from service.i18n import N_
 
 NETWORK_TZ = ZoneInfo("Europe/Paris")
 # Any constant both sides agree on; it names "the billing close" among advisory locks.
@@ -33,15 +34,15 @@ BATCH = 100
 
 
 class CloseInProgress(Conflict):
-    default_detail = "A close is already running; try again when it has finished."
+    default_detail = N_("A close is already running; try again when it has finished.")
 
 
 class PeriodNotOver(InvalidValue):
-    default_detail = "A month can be closed once it is over (Europe/Paris)."
+    default_detail = N_("A month can be closed once it is over (Europe/Paris).")
 
 
 class ClosedPeriodUnchanged(Conflict):
-    default_detail = "This month is closed; late usage goes into the next month."
+    default_detail = N_("This month is closed; late usage goes into the next month.")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from billing.documents import (
 from billing.tables import Document, DocumentLine, DocumentUsage
 from booking.errors import Conflict, InvalidValue, NotFound
 from booking.tables import Organisation, Venue
+from service.i18n import N_
 
 # The discount and late-payment mentions stay on a credit note: French e-invoicing rules
 # (BR-FR-05) want them on every document.
@@ -37,7 +38,7 @@ CREDIT_MENTIONS = [
 
 
 class AlreadyCredited(Conflict):
-    default_detail = "Some of these lines are already credited."
+    default_detail = N_("Some of these lines are already credited.")
 
 
 def _rows(usage: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ import structlog
 from billing.close import NETWORK_TZ
 from billing.tables import Payment, WebhookEvent
 from booking.errors import DomainError
+from service.i18n import N_
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,7 @@ PAID_EVENTS = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 class InvalidStripeSignature(DomainError):
     """The body is not signed by Stripe with our webhook secret (or is not an event)."""
 
-    default_detail = "The Stripe-Signature header does not match this body."
+    default_detail = N_("The Stripe-Signature header does not match this body.")
 
 
 @dataclass(frozen=True)

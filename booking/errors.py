@@ -6,14 +6,24 @@ domain never speaks HTTP.
 
 from __future__ import annotations
 
+from service.i18n import N_
+
 
 class DomainError(Exception):
-    """Base of every business error: a human `detail` and, where it applies, the offending field."""
+    """Base of every business error: a human `detail` and, where it applies, the offending field.
 
-    default_detail = "The request cannot be processed."
+    `detail` is English; `message` is its catalogue msgid (marked with N_) and `params` the
+    values it names (`%(name)s`), kept apart so service/problems.py can word it in French.
+    """
 
-    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
-        self.detail = detail or self.default_detail
+    default_detail = N_("The request cannot be processed.")
+
+    def __init__(
+        self, detail: str | None = None, *, field: str | None = None, **params: object
+    ) -> None:
+        self.message = detail or self.default_detail
+        self.params = params
+        self.detail = self.message % params if params else self.message
         self.field = field
         super().__init__(self.detail)
 
@@ -23,39 +33,39 @@ class InvalidValue(DomainError):
 
 
 class NotFound(DomainError):
-    default_detail = "No such resource."
+    default_detail = N_("No such resource.")
 
 
 class Forbidden(DomainError):
-    default_detail = "You may not act on this resource."
+    default_detail = N_("You may not act on this resource.")
 
 
 class Conflict(DomainError):
-    default_detail = "The request conflicts with the current state."
+    default_detail = N_("The request conflicts with the current state.")
 
 
 class DuplicateEmail(Conflict):
-    default_detail = "A user with this email already exists."
+    default_detail = N_("A user with this email already exists.")
 
 
 class InvalidStatusChange(Conflict):
-    default_detail = "This status change is not allowed."
+    default_detail = N_("This status change is not allowed.")
 
 
 class OverlappingHours(InvalidValue):
-    default_detail = "Opening ranges of one day must not overlap."
+    default_detail = N_("Opening ranges of one day must not overlap.")
 
 
 class RateAlreadyDefined(Conflict):
-    default_detail = "A rate already starts on that date; add one with a later date instead."
+    default_detail = N_("A rate already starts on that date; add one with a later date instead.")
 
 
 class InvalidCredentials(DomainError):
-    default_detail = "Email or password is wrong."
+    default_detail = N_("Email or password is wrong.")
 
 
 class TooManyAttempts(DomainError):
-    default_detail = "Too many sign-in attempts; wait a few minutes."
+    default_detail = N_("Too many sign-in attempts; wait a few minutes.")
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
@@ -66,75 +76,77 @@ class TooManyAttempts(DomainError):
 
 
 class CapacityExhausted(Conflict):
-    default_detail = "No seat is left in this workspace for that slot."
+    default_detail = N_("No seat is left in this workspace for that slot.")
 
 
 class RoomTaken(Conflict):
-    default_detail = "This room is already booked for an overlapping time."
+    default_detail = N_("This room is already booked for an overlapping time.")
 
 
 class AgentAlreadyBooked(Conflict):
-    default_detail = "You already have a booking at an overlapping time."
+    default_detail = N_("You already have a booking at an overlapping time.")
 
 
 class AllowanceExceeded(Conflict):
-    default_detail = "This booking would exceed the monthly allowance."
+    default_detail = N_("This booking would exceed the monthly allowance.")
 
 
 class OutsideOpeningHours(InvalidValue):
-    default_detail = "The venue is not open at that time."
+    default_detail = N_("The venue is not open at that time.")
 
 
 class VenueClosed(Conflict):
-    default_detail = "The venue is closed on that day."
+    default_detail = N_("The venue is closed on that day.")
 
 
 class InThePast(InvalidValue):
-    default_detail = "This time is already past."
+    default_detail = N_("This time is already past.")
 
 
 class BeyondHorizon(InvalidValue):
-    default_detail = "This date is beyond your organisation's booking horizon."
+    default_detail = N_("This date is beyond your organisation's booking horizon.")
 
 
 class Inactive(Conflict):
-    default_detail = "The agent or organisation is inactive."
+    default_detail = N_("The agent or organisation is inactive.")
 
 
 class WorkspaceUnavailable(Conflict):
-    default_detail = (
+    default_detail = N_(
         "This workspace cannot be booked (inactive, or its venue is not open to bookings)."
     )
 
 
 class BookingNotCancellable(Conflict):
-    default_detail = "Only a confirmed booking can be cancelled."
+    default_detail = N_("Only a confirmed booking can be cancelled.")
 
 
 # Calendar feeds
 
 
 class FeedAlreadyRevoked(Conflict):
-    default_detail = "This calendar feed is already revoked."
+    default_detail = N_("This calendar feed is already revoked.")
 
 
 # Door scans and anomalies
 
 
 class TooManyScans(TooManyAttempts):
-    default_detail = "Too many scans from this scanner; wait a second."
+    default_detail = N_("Too many scans from this scanner; wait a second.")
 
 
 class ScanIdReused(Conflict):
-    default_detail = "This scan_id was already used for another scan (other venue or direction)."
+    default_detail = N_(
+        "This scan_id was already used for another scan (other venue or direction)."
+    )
 
 
 class AnomalyAlreadyDecided(Conflict):
-    default_detail = "This anomaly is already decided; a decision is final."
+    default_detail = N_("This anomaly is already decided; a decision is final.")
 
 
 class RateStillMissing(Conflict):
-    default_detail = (
+    default_detail = N_(
         "No venue or organisation rate is in force on the visit's date; define it, then accept."
     )
 

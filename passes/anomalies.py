@@ -16,6 +16,7 @@ from booking.errors import AnomalyAlreadyDecided, InvalidValue, NotFound, RateSt
 from booking.identity import Principal
 from passes.pricing import prices_in_force
 from passes.tables import Anomaly
+from service.i18n import N_
 
 STATUSES = ("open", "accepted", "rejected")
 
@@ -160,7 +161,9 @@ async def decide(
             raise NotFound("No such anomaly.")
         anomaly = rows[0]
         if anomaly["status"] != "open":
-            raise AnomalyAlreadyDecided(f"This anomaly was already {anomaly['status']}.")
+            raise AnomalyAlreadyDecided(
+                N_("This anomaly was already %(status)s."), status=anomaly["status"]
+            )
         if accept and anomaly["kind"] == "missing_rate" and anomaly["visit"] is not None:
             await _reprice(anomaly["visit"])
         await Anomaly.raw(

@@ -47,6 +47,7 @@ from booking.tables import (
     Venue,
     Workspace,
 )
+from service.i18n import N_
 
 SLOTS = ("morning", "afternoon", "day")
 LIVE_STATUSES = ("confirmed", "checked_in", "completed")
@@ -154,7 +155,9 @@ async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bo
         & (Closure.ends_on >= placement.local_date)
     )
     if closed:
-        raise VenueClosed(f"The venue is closed on {placement.local_date.isoformat()}.")
+        raise VenueClosed(
+            N_("The venue is closed on %(date)s."), date=placement.local_date.isoformat()
+        )
     ranges = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
         (OpeningHours.venue == venue["id"])
         & (OpeningHours.weekday == placement.local_date.weekday())

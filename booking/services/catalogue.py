@@ -39,6 +39,7 @@ from booking.tables import (
     VenueRate,
     Workspace,
 )
+from service.i18n import N_
 
 SERVICES = frozenset(
     {
@@ -132,7 +133,9 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidValue(f"Unknown IANA time zone {value!r}.", field="timezone") from None
+        raise InvalidValue(
+            N_("Unknown IANA time zone %(zone)r."), field="timezone", zone=value
+        ) from None
     return value
 
 
@@ -159,14 +162,18 @@ def check_insee(code: str) -> str:
 def check_services(values: list[str]) -> list[str]:
     unknown = sorted(set(values) - SERVICES)
     if unknown:
-        raise InvalidValue(f"Unknown services: {', '.join(unknown)}.", field="services")
+        raise InvalidValue(
+            N_("Unknown services: %(names)s."), field="services", names=", ".join(unknown)
+        )
     return sorted(set(values))
 
 
 def check_equipment(values: list[str]) -> list[str]:
     unknown = sorted(set(values) - EQUIPMENT)
     if unknown:
-        raise InvalidValue(f"Unknown equipment: {', '.join(unknown)}.", field="equipment")
+        raise InvalidValue(
+            N_("Unknown equipment: %(names)s."), field="equipment", names=", ".join(unknown)
+        )
     return sorted(set(values))
 
 
@@ -278,7 +285,12 @@ async def change_status(venue_id: uuid.UUID, status: str) -> None:
             raise NotFound("No such venue.")
         current = rows[0]["status"]
         if status not in TRANSITIONS.get(current, set()):
-            raise InvalidStatusChange(f"A venue {current} cannot become {status}.", field="status")
+            raise InvalidStatusChange(
+                N_("A venue %(current)s cannot become %(status)s."),
+                field="status",
+                current=current,
+                status=status,
+            )
         await Venue.update(
             {Venue.status: status, Venue.status_changed_at: datetime.now(UTC)}
         ).where(Venue.id == venue_id)
@@ -375,7 +387,11 @@ async def remove_closure(venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:
 
 def check_workspace(kind: str, booking_unit: str, capacity: int) -> None:
     if kind not in WORKSPACE_KINDS:
-        raise InvalidValue(f"A workspace is one of {', '.join(WORKSPACE_KINDS)}.", field="kind")
+        raise InvalidValue(
+            N_("A workspace is one of %(kinds)s."),
+            field="kind",
+            kinds=", ".join(WORKSPACE_KINDS),
+        )
     if booking_unit not in UNITS_BY_KIND[kind]:
         raise InvalidValue(
             f"A {kind} is booked by {' or '.join(UNITS_BY_KIND[kind])}.", field="booking_unit"

@@ -21,6 +21,7 @@ from booking.errors import DuplicateEmail, Forbidden, InvalidValue, NotFound
 from booking.identity import Principal, Role
 from booking.services import accounts
 from booking.tables import Organisation, User
+from service.i18n import N_
 
 MAX_IMPORT_ROWS = 5_000
 # What an organisation admin may change on their own organisation; the rest is the network's.
@@ -40,7 +41,7 @@ ORG_ADMIN_FIELDS = frozenset(
 
 
 class InvitationNotFound(NotFound):
-    default_detail = "This invitation is unknown or already used."
+    default_detail = N_("This invitation is unknown or already used.")
 
 
 def _check_identity(fields: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +99,11 @@ async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[
     if not principal.is_network_admin:
         refused = sorted(set(fields) - ORG_ADMIN_FIELDS)
         if refused:
-            raise Forbidden(f"Only the network changes {', '.join(refused)}.", field=refused[0])
+            raise Forbidden(
+                N_("Only the network changes %(fields)s."),
+                field=refused[0],
+                fields=", ".join(refused),
+            )
     cleaned = _check_identity(fields)
     if cleaned:
         await Organisation.update({getattr(Organisation, k): v for k, v in cleaned.items()}).where(
@@ -280,7 +285,9 @@ def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
         {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
     ]
     if len(rows) > MAX_IMPORT_ROWS:
-        raise InvalidValue(f"At most {MAX_IMPORT_ROWS} agents per file.", field="file")
+        raise InvalidValue(
+            N_("At most %(rows)s agents per file."), field="file", rows=MAX_IMPORT_ROWS
+        )
     return columns, rows
 
 

@@ -18,6 +18,7 @@ from booking.errors import DomainError, InvalidValue, NotFound
 from booking.identity import Principal
 from booking.services import bookings
 from booking.tables import Booking, BookingSeries
+from service.i18n import N_
 
 MAX_OCCURRENCES = 100
 MAX_SPAN = timedelta(days=366)
@@ -47,7 +48,7 @@ class Occurrence:
 class SeriesRefused(DomainError):
     """An atomic series had an occurrence refused: nothing was booked."""
 
-    default_detail = "One occurrence was refused, so none was booked."
+    default_detail = N_("One occurrence was refused, so none was booked.")
 
     def __init__(self, occurrences: list[Occurrence], detail: str) -> None:
         super().__init__(detail)
