@@ -76,10 +76,9 @@ def test_the_committed_catalogues_match_a_fresh_extraction() -> None:
     ):
         committed = _ids(_read(path))
         new, gone = sorted(map(str, fresh - committed)), sorted(map(str, committed - fresh))
-        assert not new and not gone, (
-            f"{path.relative_to(ROOT)} is stale; run the extract/update steps of "
-            f"docs/translations.md.\nnew in the code: {new[:20]}\nno longer in the code: {gone[:20]}"
-        )
+        stale = f"{path.relative_to(ROOT)} is stale; run docs/translations.md's extract/update"
+        assert not new, f"{stale}; new in the code: {new[:20]}"
+        assert not gone, f"{stale}; no longer in the code: {gone[:20]}"
 
 
 def test_plural_forms_follow_each_language() -> None:
