@@ -44,7 +44,7 @@ STATIC = HERE / "static"
 @dataclass(frozen=True)
 class NavItem:
     href: str
-    label_key: Message
+    label: Message
 
 
 # Each role's menu and where it lands after signing in (a role without one lands on its
