@@ -21,6 +21,7 @@ from typing import Any
 
 from billing.tables import BankEntry, Document, Payment
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 
 INVOICE_NUMBER = re.compile(r"TL-\d{4}-\d{6}")
 
@@ -45,7 +46,9 @@ def _cents(text: str, row: int) -> int:
             f"Row {row}: the amount {text!r} is not a number.", field="amount"
         ) from None
     if value != value.quantize(Decimal("0.01")):
-        raise InvalidValue(f"Row {row}: amounts have at most two decimals.", field="amount")
+        raise InvalidValue(
+            N_("Row %(row)s: amounts have at most two decimals."), field="amount", row=row
+        )
     return int(value * 100)
 
 

@@ -23,6 +23,7 @@ from billing.documents import Issued, NetworkIdentity, issue_invoices, issue_sta
 from billing.tables import BillingPeriod, Document
 from billing.usage import Collected, collect, month_bounds
 from service.kernel.errors import Conflict, InvalidValue
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 NETWORK_TZ = ZoneInfo("Europe/Paris")
@@ -34,21 +35,21 @@ BATCH = 100
 
 
 class CloseInProgress(Conflict):
-    default_detail = "A close is already running; try again when it has finished."
+    default_detail = N_("A close is already running; try again when it has finished.")
 
 
 register(CloseInProgress, "close-in-progress", 409, "A close is running")
 
 
 class PeriodNotOver(InvalidValue):
-    default_detail = "A month can be closed once it is over (Europe/Paris)."
+    default_detail = N_("A month can be closed once it is over (Europe/Paris).")
 
 
 register(PeriodNotOver, "period-not-over", 422, "Month not over")
 
 
 class ClosedPeriodUnchanged(Conflict):
-    default_detail = "This month is closed; late usage goes into the next month."
+    default_detail = N_("This month is closed; late usage goes into the next month.")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from billing.documents import (
 from billing.tables import Document, DocumentLine, DocumentUsage
 from booking.tables import Organisation, Venue
 from service.kernel.errors import Conflict, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 # The discount and late-payment mentions stay on a credit note: French e-invoicing rules
@@ -38,7 +39,7 @@ CREDIT_MENTIONS = [
 
 
 class AlreadyCredited(Conflict):
-    default_detail = "Some of these lines are already credited."
+    default_detail = N_("Some of these lines are already credited.")
 
 
 register(AlreadyCredited, "already-credited", 409, "Already credited")

@@ -16,12 +16,13 @@ from sepaxml import SepaTransfer
 from billing.documents import NetworkIdentity
 from billing.tables import Document, Payout
 from service.kernel.errors import Conflict, NotFound
+from service.kernel.i18n import N_
 
 PAYOUT_STATUSES = ("pending", "in_file", "sent", "paid", "failed")
 
 
 class NothingToPay(Conflict):
-    default_detail = "No payout of this month is waiting for a transfer file."
+    default_detail = N_("No payout of this month is waiting for a transfer file.")
 
 
 async def prepare(period: date) -> int:

@@ -16,6 +16,7 @@ from billing.cii import cii_xml
 from billing.pdf import facturx_pdf, render_pdf
 from billing.tables import Document, DocumentFile, DocumentLine
 from service.kernel.errors import DomainError
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 FACTURX_PDF, PLAIN_PDF, CII_XML = "facturx_pdf", "pdf", "cii_xml"
@@ -25,7 +26,7 @@ FILE_KINDS = (FACTURX_PDF, PLAIN_PDF, CII_XML)
 class NotRenderedYet(DomainError):
     """The files are not made yet; a job to make them is queued: ask again shortly."""
 
-    default_detail = "This document is being rendered; try again in a few seconds."
+    default_detail = N_("This document is being rendered; try again in a few seconds.")
     retry_after = 5
 
 

@@ -20,6 +20,7 @@ import structlog
 from billing.close import NETWORK_TZ
 from billing.tables import Payment, WebhookEvent
 from service.kernel.errors import DomainError
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 log = structlog.get_logger(__name__)
@@ -31,7 +32,7 @@ PAID_EVENTS = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 class InvalidStripeSignature(DomainError):
     """The body is not signed by Stripe with our webhook secret (or is not an event)."""
 
-    default_detail = "The Stripe-Signature header does not match this body."
+    default_detail = N_("The Stripe-Signature header does not match this body.")
 
 
 register(InvalidStripeSignature, "invalid-stripe-signature", 400, "Invalid Stripe signature")

@@ -3,69 +3,70 @@
 from __future__ import annotations
 
 from service.kernel.errors import Conflict, InvalidValue
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 
 class DuplicateEmail(Conflict):
-    default_detail = "A user with this email already exists."
+    default_detail = N_("A user with this email already exists.")
 
 
 class OverlappingHours(InvalidValue):
-    default_detail = "Opening ranges of one day must not overlap."
+    default_detail = N_("Opening ranges of one day must not overlap.")
 
 
 class RateAlreadyDefined(Conflict):
-    default_detail = "A rate already starts on that date; add one with a later date instead."
+    default_detail = N_("A rate already starts on that date; add one with a later date instead.")
 
 
 class CapacityExhausted(Conflict):
-    default_detail = "No seat is left in this workspace for that slot."
+    default_detail = N_("No seat is left in this workspace for that slot.")
 
 
 class RoomTaken(Conflict):
-    default_detail = "This room is already booked for an overlapping time."
+    default_detail = N_("This room is already booked for an overlapping time.")
 
 
 class AgentAlreadyBooked(Conflict):
-    default_detail = "You already have a booking at an overlapping time."
+    default_detail = N_("You already have a booking at an overlapping time.")
 
 
 class AllowanceExceeded(Conflict):
-    default_detail = "This booking would exceed the monthly allowance."
+    default_detail = N_("This booking would exceed the monthly allowance.")
 
 
 class OutsideOpeningHours(InvalidValue):
-    default_detail = "The venue is not open at that time."
+    default_detail = N_("The venue is not open at that time.")
 
 
 class VenueClosed(Conflict):
-    default_detail = "The venue is closed on that day."
+    default_detail = N_("The venue is closed on that day.")
 
 
 class InThePast(InvalidValue):
-    default_detail = "This time is already past."
+    default_detail = N_("This time is already past.")
 
 
 class BeyondHorizon(InvalidValue):
-    default_detail = "This date is beyond your organisation's booking horizon."
+    default_detail = N_("This date is beyond your organisation's booking horizon.")
 
 
 class Inactive(Conflict):
-    default_detail = "The agent or organisation is inactive."
+    default_detail = N_("The agent or organisation is inactive.")
 
 
 class WorkspaceUnavailable(Conflict):
-    default_detail = (
+    default_detail = N_(
         "This workspace cannot be booked (inactive, or its venue is not open to bookings)."
     )
 
 
 class BookingNotCancellable(Conflict):
-    default_detail = "Only a confirmed booking can be cancelled."
+    default_detail = N_("Only a confirmed booking can be cancelled.")
 
 
 class FeedAlreadyRevoked(Conflict):
-    default_detail = "This calendar feed is already revoked."
+    default_detail = N_("This calendar feed is already revoked.")
 
 
 register(DuplicateEmail, "duplicate-email", 409, "Email already registered")

@@ -16,6 +16,7 @@ from passes.errors import AnomalyAlreadyDecided, RateStillMissing
 from passes.pricing import prices_in_force
 from passes.tables import Anomaly
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 
 STATUSES = ("open", "accepted", "rejected")
@@ -161,7 +162,9 @@ async def decide(
             raise NotFound("No such anomaly.")
         anomaly = rows[0]
         if anomaly["status"] != "open":
-            raise AnomalyAlreadyDecided(f"This anomaly was already {anomaly['status']}.")
+            raise AnomalyAlreadyDecided(
+                N_("This anomaly was already %(status)s."), status=anomaly["status"]
+            )
         if accept and anomaly["kind"] == "missing_rate" and anomaly["visit"] is not None:
             await _reprice(anomaly["visit"])
         await Anomaly.raw(

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from service.kernel.errors import Conflict, TooManyAttempts
+from service.kernel.i18n import N_
 from service.kernel.problems import register
 
 
 class TooManyScans(TooManyAttempts):
-    default_detail = "Too many scans from this scanner; wait a second."
+    default_detail = N_("Too many scans from this scanner; wait a second.")
 
 
 class ScanIdReused(Conflict):
-    default_detail = "This scan_id was already used for another scan (other venue or direction)."
+    default_detail = N_(
+        "This scan_id was already used for another scan (other venue or direction)."
+    )
 
 
 class AnomalyAlreadyDecided(Conflict):
-    default_detail = "This anomaly is already decided; a decision is final."
+    default_detail = N_("This anomaly is already decided; a decision is final.")
 
 
 class RateStillMissing(Conflict):
-    default_detail = (
+    default_detail = N_(
         "No venue or organisation rate is in force on the visit's date; define it, then accept."
     )
 

@@ -12,13 +12,14 @@ from passes.keys import Keyring
 from passes.tables import Pass, PassStatusEvent
 from passes.verify import HEADER, VERSION, encode
 from service.kernel.errors import Conflict, Forbidden, InvalidStatusChange, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 
 PASS_VALIDITY = timedelta(days=366)
 
 
 class PassRevoked(Conflict):
-    default_detail = "This pass is revoked; issue a new one."
+    default_detail = N_("This pass is revoked; issue a new one.")
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ async def change_status(
             ("suspended", "revoked"),
         }
         if (current["status"], status) not in allowed:
-            raise InvalidStatusChange(f"A {current['status']} pass cannot become {status}.")
+            raise InvalidStatusChange(
+                N_("A %(current)s pass cannot become %(status)s."),
+                current=current["status"],
+                status=status,
+            )
         await _set_status(current["serial"], status, reason, now)
     result = await Pass.objects().where(Pass.serial == current["serial"]).first()
     assert result is not None

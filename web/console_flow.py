@@ -9,7 +9,7 @@ has not rendered yet answers a page at 503 with Retry-After.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,7 @@ from billing.controllers import document_file_response
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.identity import Principal
 from web.consoles import month_of, refusal
+from web.i18n import Message
 
 # What a refused change puts on the page again: the status and the errors by field.
 Refused = tuple[int, dict[str, str]]
@@ -28,11 +29,11 @@ Rerender = Callable[[dict[str, str], int], Awaitable[Response[Any]]]
 
 
 def done_message(
-    request: Request[Any, Any, Any], prefix: str, known: Collection[str]
-) -> str | None:
-    """The word key of what was just done (`?done=…`), or None for an unknown or absent one."""
+    request: Request[Any, Any, Any], messages: Mapping[str, Message], known: Collection[str]
+) -> Message | None:
+    """The message of what was just done (`?done=…`), or None for an unknown or absent one."""
     done = request.query_params.get("done")
-    return f"{prefix}{done}" if done in known else None
+    return messages.get(done) if done is not None and done in known else None
 
 
 def done_redirect(path: str, done: str, anchor: str = "") -> Redirect:

@@ -11,8 +11,10 @@ from litestar.params import Body
 
 from billing.close import paris_today
 from service.kernel.errors import DomainError
+from service.kernel.i18n import N_
 from service.kernel.problems import problem_for
-from web.i18n import has, translate
+from web.i18n import translate
+from web.labels import REFUSAL
 from web.pages import page
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -26,12 +28,12 @@ def today() -> date:
 def refusal(lang: str, error: DomainError) -> tuple[int, str]:
     """The status and the sentence a person reads for a refused action."""
     problem = problem_for(error)
-    key = f"problem.{problem.slug}"
-    return problem.status, translate(lang, key) if has(key) else error.detail
+    key = REFUSAL.get(problem.slug)
+    return problem.status, translate(lang, key) if key else error.detail
 
 
 def not_found(request: Request[Any, Any, Any]) -> Response[Any]:
-    return page(request, "error.html", title_key="error.title.404", status_code=404, code=404)
+    return page(request, "error.html", title=N_("Page not found"), status_code=404, code=404)
 
 
 def month_of(text: str | None) -> date | None:

@@ -1,7 +1,7 @@
 """What every page shares: the language, the signed-in person, the role's menu, error pages.
 
-A page handler returns `page(request, "agent/find.html", title_key=…, **context)`; the base
-layout (`templates/base.html`) reads `me`, `nav`, `lang` and `t` from that context.
+A page handler returns `page(request, "agent/find.html", title=N_(…), **context)`; the base
+layout (`templates/base.html`) reads `me`, `nav` and `lang` from that context.
 """
 
 from __future__ import annotations
@@ -19,8 +19,22 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
+from service.kernel.i18n import N_, NC_
 from service.kernel.identity import Principal, Role
-from web.i18n import LANGUAGE_COOKIE, LANGUAGES, choose, format_date, format_time, translate
+from web.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGES,
+    Message,
+    choose,
+    format_date,
+    format_day,
+    format_money,
+    format_percent,
+    format_period,
+    format_time,
+    install,
+    translate,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -30,40 +44,40 @@ STATIC = HERE / "static"
 @dataclass(frozen=True)
 class NavItem:
     href: str
-    label_key: str
+    label: Message
 
 
 # Each role's menu and where it lands after signing in (a role without one lands on its
 # account page).
 NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.AGENT: (
-        NavItem("/agent", "nav.find"),
-        NavItem("/agent/bookings", "nav.bookings"),
-        NavItem("/agent/pass", "nav.pass"),
+        NavItem("/agent", N_("Find a desk")),
+        NavItem("/agent/bookings", N_("My bookings")),
+        NavItem("/agent/pass", N_("My pass")),
     ),
-    Role.VENUE_STAFF: (NavItem("/scan", "nav.scan"),),
+    Role.VENUE_STAFF: (NavItem("/scan", N_("Scanner")),),
     Role.VENUE_ADMIN: (
-        NavItem("/venue", "nav.venue.workspaces"),
-        NavItem("/venue/hours", "nav.venue.hours"),
-        NavItem("/venue/devices", "nav.venue.devices"),
-        NavItem("/venue/statements", "nav.venue.statements"),
-        NavItem("/scan", "nav.scan"),
+        NavItem("/venue", N_("Workspaces")),
+        NavItem("/venue/hours", N_("Hours and closures")),
+        NavItem("/venue/devices", N_("Door devices")),
+        NavItem("/venue/statements", N_("Statements")),
+        NavItem("/scan", N_("Scanner")),
     ),
     Role.ORG_ADMIN: (
-        NavItem("/organisation", "nav.org.agents"),
-        NavItem("/organisation/policy", "nav.org.policy"),
-        NavItem("/organisation/usage", "nav.org.usage"),
-        NavItem("/organisation/invoices", "nav.org.invoices"),
+        NavItem("/organisation", N_("Agents")),
+        NavItem("/organisation/policy", N_("Allowances and policy")),
+        NavItem("/organisation/usage", N_("Bookings")),
+        NavItem("/organisation/invoices", N_("Invoices")),
     ),
     Role.NETWORK_ADMIN: (
-        NavItem("/network", "nw.nav.dashboard"),
-        NavItem("/network/venues", "nw.nav.venues"),
-        NavItem("/network/rates", "nw.nav.rates"),
-        NavItem("/network/anomalies", "nw.nav.anomalies"),
-        NavItem("/network/close", "nw.nav.close"),
-        NavItem("/network/invoices", "nw.nav.invoices"),
-        NavItem("/network/payouts", "nw.nav.payouts"),
-        NavItem("/network/admin/", "nw.nav.admin"),
+        NavItem("/network", N_("Dashboard")),
+        NavItem("/network/venues", N_("Venues")),
+        NavItem("/network/rates", N_("Rates")),
+        NavItem("/network/anomalies", N_("Anomalies")),
+        NavItem("/network/close", NC_("menu", "Month close")),
+        NavItem("/network/invoices", N_("Invoices")),
+        NavItem("/network/payouts", N_("Payouts")),
+        NavItem("/network/admin/", N_("Admin")),
     ),
 }
 LANDING: dict[Role, str] = {
@@ -73,7 +87,7 @@ LANDING: dict[Role, str] = {
     Role.ORG_ADMIN: "/organisation",
     Role.NETWORK_ADMIN: "/network",
 }
-ACCOUNT_ITEM = NavItem("/account", "nav.account")
+ACCOUNT_ITEM = NavItem("/account", N_("My account"))
 
 
 def landing_of(role: Role | None) -> str:
@@ -91,6 +105,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    install(environment)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
@@ -107,7 +122,7 @@ def page(
     request: Request[Any, Any, Any],
     template: str,
     *,
-    title_key: str,
+    title: Message,
     status_code: int = 200,
     cookies: list[Cookie] | None = None,
     **context: Any,
@@ -124,18 +139,19 @@ def page(
             Cookie(key=LANGUAGE_COOKIE, value=lang, max_age=365 * 24 * 3600, samesite="lax")
         )
 
-    def t(key: str, **values: Any) -> str:
-        return translate(lang, key, **values)
-
     return Template(
         template_name=template,
         context={
             "lang": lang,
             "other_lang": "en" if lang == "fr" else "fr",
-            "t": t,
             "fmt_date": lambda day: format_date(lang, day),
             "fmt_time": lambda moment: format_time(lang, moment),
-            "title": t(title_key),
+            "fmt_day": lambda day: format_day(lang, day),
+            "fmt_period": lambda month: format_period(lang, month),
+            "euros": lambda cents: format_money(lang, cents),
+            "eur": lambda cents: format_money(lang, cents),
+            "pct": lambda rate: format_percent(lang, rate),
+            "title": translate(lang, title),
             "me": me,
             "nav": nav,
             "path": request.url.path,
@@ -154,11 +170,11 @@ def _anonymous(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
 
 
 def _forbidden(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
-    return page(request, "error.html", title_key="error.title.403", status_code=403, code=403)
+    return page(request, "error.html", title=N_("Access denied"), status_code=403, code=403)
 
 
 def _not_found(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
-    return page(request, "error.html", title_key="error.title.404", status_code=404, code=404)
+    return page(request, "error.html", title=N_("Page not found"), status_code=404, code=404)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

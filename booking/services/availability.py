@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from booking.tables import Venue
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 
 MAX_RADIUS_KM = 200
 
@@ -52,7 +53,9 @@ def check(search: Search, today: date) -> Search:
         missing = ["lat", "lon", "radius_km"][[v is None for v in located].index(True)]
         raise InvalidValue("lat, lon and radius_km go together.", field=missing)
     if search.radius_km is not None and not 0 < search.radius_km <= MAX_RADIUS_KM:
-        raise InvalidValue(f"The radius is at most {MAX_RADIUS_KM} km.", field="radius_km")
+        raise InvalidValue(
+            N_("The radius is at most %(km)s km."), field="radius_km", km=MAX_RADIUS_KM
+        )
     kind = search.kind or ("desk" if search.slot else "meeting_room")
     if search.start is not None and kind == "desk":
         raise InvalidValue("Desks are booked by slot (morning, afternoon, day).", field="kind")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from booking.errors import (
-    BookingNotCancellable,
-)
+from booking.errors import BookingNotCancellable
 from booking.services import announcements, seats
 from booking.services.booking_lists import BookingParties, may_see
 from booking.tables import (

@@ -21,6 +21,7 @@ from booking.errors import DuplicateEmail
 from booking.services import accounts
 from booking.tables import Organisation, User
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from service.kernel.problems import register
 
@@ -42,7 +43,7 @@ ORG_ADMIN_FIELDS = frozenset(
 
 
 class InvitationNotFound(NotFound):
-    default_detail = "This invitation is unknown or already used."
+    default_detail = N_("This invitation is unknown or already used.")
 
 
 register(InvitationNotFound, "invitation-not-found", 404, "Invitation unknown or used")
@@ -159,7 +160,11 @@ async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[
     if not principal.is_network_admin:
         refused = sorted(set(fields) - ORG_ADMIN_FIELDS)
         if refused:
-            raise Forbidden(f"Only the network changes {', '.join(refused)}.", field=refused[0])
+            raise Forbidden(
+                N_("Only the network changes %(fields)s."),
+                field=refused[0],
+                fields=", ".join(refused),
+            )
     cleaned = _check_identity(fields)
     if cleaned:
         await Organisation.update({getattr(Organisation, k): v for k, v in cleaned.items()}).where(
@@ -341,7 +346,9 @@ def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
         {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
     ]
     if len(rows) > MAX_IMPORT_ROWS:
-        raise InvalidValue(f"At most {MAX_IMPORT_ROWS} agents per file.", field="file")
+        raise InvalidValue(
+            N_("At most %(rows)s agents per file."), field="file", rows=MAX_IMPORT_ROWS
+        )
     return columns, rows
 
 

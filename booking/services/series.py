@@ -17,6 +17,7 @@ from dateutil.rrule import rrulestr
 from booking.services import cancellations, placement
 from booking.tables import Booking, BookingSeries
 from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from service.kernel.problems import problem_for, register
 
@@ -48,7 +49,7 @@ class Occurrence:
 class SeriesRefused(DomainError):
     """An atomic series had an occurrence refused: nothing was booked."""
 
-    default_detail = "One occurrence was refused, so none was booked."
+    default_detail = N_("One occurrence was refused, so none was booked.")
 
     def __init__(self, occurrences: list[Occurrence], detail: str) -> None:
         super().__init__(detail)

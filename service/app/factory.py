@@ -31,10 +31,12 @@ from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
 from service.kernel.database import DB
+from service.kernel.i18n import use_catalogues
 from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
 from service.kernel.settings import Settings, load
+from web.i18n import LOCALE_DIR
 from web.pages import template_config
 from web.routes import web_routers
 
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
     settings.check()
     configure_logs(settings.log_level, settings.log_json)
+    # The pages' catalogues also word the API's problem details (service.kernel.problem_responses).
+    use_catalogues(LOCALE_DIR)
     api = Router(
         path=API_PREFIX,
         route_handlers=[

@@ -6,14 +6,24 @@ registers its own classes there): the domain never speaks HTTP.
 
 from __future__ import annotations
 
+from service.kernel.i18n import N_
+
 
 class DomainError(Exception):
-    """Base of every business error: a human `detail` and, where it applies, the offending field."""
+    """Base of every business error: a human `detail` and, where it applies, the offending field.
 
-    default_detail = "The request cannot be processed."
+    `detail` is English; `message` is its catalogue msgid (marked with N_) and `params` the
+    values it names (`%(name)s`), kept apart so the problem responses can word it in French.
+    """
 
-    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
-        self.detail = detail or self.default_detail
+    default_detail = N_("The request cannot be processed.")
+
+    def __init__(
+        self, detail: str | None = None, *, field: str | None = None, **params: object
+    ) -> None:
+        self.message = detail or self.default_detail
+        self.params = params
+        self.detail = self.message % params if params else self.message
         self.field = field
         super().__init__(self.detail)
 
@@ -23,27 +33,27 @@ class InvalidValue(DomainError):
 
 
 class NotFound(DomainError):
-    default_detail = "No such resource."
+    default_detail = N_("No such resource.")
 
 
 class Forbidden(DomainError):
-    default_detail = "You may not act on this resource."
+    default_detail = N_("You may not act on this resource.")
 
 
 class Conflict(DomainError):
-    default_detail = "The request conflicts with the current state."
+    default_detail = N_("The request conflicts with the current state.")
 
 
 class InvalidStatusChange(Conflict):
-    default_detail = "This status change is not allowed."
+    default_detail = N_("This status change is not allowed.")
 
 
 class InvalidCredentials(DomainError):
-    default_detail = "Email or password is wrong."
+    default_detail = N_("Email or password is wrong.")
 
 
 class TooManyAttempts(DomainError):
-    default_detail = "Too many sign-in attempts; wait a few minutes."
+    default_detail = N_("Too many sign-in attempts; wait a few minutes.")
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)

@@ -22,6 +22,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.kernel import errors
+from service.kernel.i18n import N_, accepted_language, translate
 from service.kernel.problems import (
     CONFLICT,
     DOMAIN_PROBLEMS,
@@ -36,6 +37,14 @@ from service.kernel.problems import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+def worded(request: Request[Any, Any, Any] | None, message: str, **params: Any) -> str:
+    """`detail` in the language the client accepts (fr or en); English when it names neither."""
+    lang = accepted_language(request.headers.get("accept-language")) if request else None
+    if lang is None:
+        return message % params if params else message
+    return translate(lang, message, **params)
 
 
 def problem_response(
@@ -95,7 +104,8 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     if retry_after is not None:
         headers = {"Retry-After": str(retry_after)}
     extra = getattr(exc, "extra", None) or {}
-    return problem_response(problem, exc.detail, request, field=exc.field, headers=headers, **extra)
+    detail = worded(request, exc.message, **exc.params)
+    return problem_response(problem, detail, request, field=exc.field, headers=headers, **extra)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -103,21 +113,25 @@ def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
         field = errors[0]["field"] if errors and errors[0]["field"] else None
-        detail = exc.detail or "The request is not valid."
+        detail = exc.detail or worded(request, N_("The request is not valid."))
         if errors and errors[0]["message"]:
             detail = f"{errors[0]['message']}" + (f" ({field})" if field else "")
         return problem_response(VALIDATION, detail, request, field=field, errors=errors)
     if isinstance(exc, NotAuthorizedException):
         return problem_response(
             UNAUTHENTICATED,
-            exc.detail or "Sign in first.",
+            exc.detail or worded(request, N_("Sign in first.")),
             request,
             headers={"WWW-Authenticate": "Bearer"},
         )
     if isinstance(exc, PermissionDeniedException):
-        return problem_response(FORBIDDEN, exc.detail or "Your role may not do this.", request)
+        return problem_response(
+            FORBIDDEN, exc.detail or worded(request, N_("Your role may not do this.")), request
+        )
     if isinstance(exc, NotFoundException):
-        return problem_response(NOT_FOUND, exc.detail or "No such resource.", request)
+        return problem_response(
+            NOT_FOUND, exc.detail or worded(request, N_("No such resource.")), request
+        )
     status = exc.status_code
     slug = {
         400: "bad-request",
@@ -136,12 +150,18 @@ def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A constraint the friendly checks did not anticipate: still the client's conflict, not a 500."""
     if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):
-        return problem_response(CONFLICT, "This conflicts with an existing record.", request)
+        return problem_response(
+            CONFLICT, worded(request, N_("This conflicts with an existing record.")), request
+        )
     if isinstance(exc, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
-        return problem_response(VALIDATION, "A value is outside what is allowed.", request)
+        return problem_response(
+            VALIDATION, worded(request, N_("A value is outside what is allowed.")), request
+        )
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return problem_response(
-            CONFLICT, "A referenced record does not exist or is in use.", request
+            CONFLICT,
+            worded(request, N_("A referenced record does not exist or is in use.")),
+            request,
         )
     return internal_error_handler(request, exc)
 
@@ -151,7 +171,13 @@ def data_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     log.info("data_error", path=request.url.path, error=type(exc).__name__)
     return problem_response(
         DOMAIN_PROBLEMS[errors.InvalidValue],
-        "A value cannot be stored (for example a NUL character in a text, or a number out of range).",
+        worded(
+            request,
+            N_(
+                "A value cannot be stored (for example a NUL character in a text, "
+                "or a number out of range)."
+            ),
+        ),
         request,
     )
 
@@ -160,7 +186,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return problem_response(
         INTERNAL,
-        "An unexpected error occurred; it has been logged.",
+        worded(request, N_("An unexpected error occurred; it has been logged.")),
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
     )

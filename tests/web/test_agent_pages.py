@@ -130,7 +130,7 @@ async def test_rooms_by_the_hour_are_found_for_a_range_and_booked_end_to_end(
     assert found.status_code == 200, found.text
     assert str(room.id) in found.text
     assert '<input type="hidden" name="start" value="10:00">' in found.text
-    assert "1 lieu(x) avec une salle libre" in found.text
+    assert "1 lieu avec une salle libre" in found.text
     booked = await post_form(
         client, "/agent/bookings", {**search, "workspace_id": str(room.id), "slot": "day"}
     )

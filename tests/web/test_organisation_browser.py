@@ -60,8 +60,8 @@ async def test_org_admin_invites_imports_deactivates_and_downloads_an_invoice(
         {"name": "agents.csv", "mimeType": "text/csv", "buffer": CSV.encode()}
     )
     await page.get_by_role("button", name="Importer").click()
-    await expect(page.get_by_text("2 agent(s) invité(s).")).to_be_visible()
-    await expect(page.get_by_text("1 ligne(s) refusée(s) :")).to_be_visible()
+    await expect(page.get_by_text("2 agents invités.")).to_be_visible()
+    await expect(page.get_by_text("1 ligne refusée :")).to_be_visible()
     bad_row = page.locator("tr.import-error")
     await expect(bad_row).to_have_count(1)
     await expect(bad_row.locator("td").first).to_have_text("3")

@@ -149,8 +149,8 @@ async def test_a_csv_import_invites_the_good_rows_and_lists_the_bad_ones(
     ).encode()
     response = await upload(client, content)
     assert response.status_code == 200
-    assert "2 agent(s) invité(s)" in response.text
-    assert "1 ligne(s) refusée(s)" in response.text
+    assert "2 agents invités" in response.text
+    assert "1 ligne refusée" in response.text
     assert '<tr class="import-error"><td>3</td>' in response.text
     assert await User.count().where(User.organisation == organisation.id) == 3  # + the admin
 

@@ -29,14 +29,13 @@ from passes import qr
 from passes.services import ensure_pass
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from web import charts
 from web.consoles import refusal, today
-from web.i18n import has, register, translate
+from web.i18n import format_distance, translate
+from web.labels import BOOKINGS_DONE
 from web.pages import language, page
-from web.words_agent import WORDS
-
-register(WORDS)
 
 AGENT = allow(Role.AGENT)
 SLOTS = ("day", "morning", "afternoon")
@@ -94,26 +93,28 @@ def _search_form(
     try:
         date.fromisoformat(form["date"])
     except ValueError:
-        errors["date"] = "find.error.date"
+        errors["date"] = N_("Choose a valid date.")
     if form["kind"] not in KINDS:
-        errors["kind"] = "find.error.kind"
+        errors["kind"] = N_("Choose a kind from the list.")
     if form["kind"] in HOURLY_KINDS:
         start, end = _parse_time(form["start"]), _parse_time(form["end"])
         for field, moment in (("start", start), ("end", end)):
             if moment is None:
-                errors[field] = "find.error.time"
+                errors[field] = N_("Give a time as hh:mm.")
             elif moment.minute % 30 or moment.second:
-                errors[field] = "find.error.half-hour"
+                errors[field] = N_("Choose a whole or half hour (hh:00 or hh:30).")
         if start and end and "start" not in errors and "end" not in errors and end <= start:
-            errors["end"] = "find.error.order"
+            errors["end"] = N_("The end must come after the start.")
     elif form["slot"] not in SLOTS:
-        errors["slot"] = "find.error.slot"
+        errors["slot"] = N_("Choose a slot from the list.")
     if form["radius"] not in RADII:
-        errors["radius"] = "find.error.radius"
+        errors["radius"] = N_("Choose a distance from the list.")
     if near:
         known = communes.get(near.casefold())
         if known is None:
-            errors["near"] = "find.error.near"
+            errors["near"] = N_(
+                "No place of the network in that town. Choose a town from the list."
+            )
         else:
             form["near"] = known.name
     return form, errors
@@ -150,12 +151,6 @@ async def _anything_open(query: availability.Search) -> bool:
     return await venues.any_venue_open(query.day.weekday(), query.start, query.end)
 
 
-def _km(lang: str, km: float) -> str:
-    """A distance as people read it: one decimal, a decimal comma in French."""
-    text = f"{km:.1f}"
-    return text.replace(".", ",") if lang == "fr" else text
-
-
 class AgentController(Controller):
     path = "/agent"
     include_in_schema = False
@@ -186,18 +181,18 @@ class AgentController(Controller):
                 query = availability.check(_search_of(form, communes), today=today())
                 results, _ = await availability.search(query, 50, 0)
                 if not results and query.start is not None and not await _anything_open(query):
-                    errors["start"] = "find.error.closed"
+                    errors["start"] = N_("No place is open for these hours that day.")
             except InvalidValue as error:
                 # The search refuses past dates (and nothing else the form can send).
                 errors[error.field or "date"] = (
-                    "find.error.past" if error.field == "date" else error.detail
+                    N_("This date is already past.") if error.field == "date" else error.detail
                 )
                 status_code = 422
         errors.update(field_errors or {})
         for venue in results:
             if venue["distance_km"] is not None:
                 venue["distance_text"] = translate(
-                    lang, "find.km", km=_km(lang, venue["distance_km"])
+                    lang, N_("%(km)s km away"), km=format_distance(lang, venue["distance_km"])
                 )
         near = communes.get(form["near"].casefold()) if form["near"] else None
         centre = (
@@ -209,10 +204,10 @@ class AgentController(Controller):
         return page(
             request,
             "agent/find.html",
-            title_key="find.title",
+            title=N_("Find a desk"),
             status_code=status_code if not errors else 422,
             form=form,
-            errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
+            errors={k: translate(lang, v) if v else v for k, v in errors.items()},
             results=results,
             results_map=charts.venue_map(results, centre=centre, width=360, height=300),
             centre_name=near.name if centre and near else None,
@@ -239,7 +234,7 @@ class AgentController(Controller):
                 principal,
                 data,
                 status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                refusal=translate(lang, N_("Invalid value.")),
             )
         start, end = _parse_time(data.get("start") or ""), _parse_time(data.get("end") or "")
         hourly = data.get("kind") in HOURLY_KINDS and bool(data.get("start") or data.get("end"))
@@ -249,7 +244,7 @@ class AgentController(Controller):
                 principal,
                 data,
                 status_code=422,
-                refusal=translate(lang, "problem.invalid-value"),
+                refusal=translate(lang, N_("Invalid value.")),
             )
         request_ = placement.BookingRequest(
             workspace_id=workspace_id,
@@ -302,11 +297,11 @@ class AgentController(Controller):
         return page(
             request,
             "agent/bookings.html",
-            title_key="bookings.title",
+            title=N_("My bookings"),
             status_code=status_code,
             upcoming=upcoming,
             past=past,
-            done=f"bookings.done.{done}" if done in ("booked", "cancelled") else None,
+            done=BOOKINGS_DONE.get(done) if done in ("booked", "cancelled") else None,
             feed_url=feed_url,
             feed_count=sum(1 for f in live_feeds if f.active),
             refusal=refusal,
@@ -321,12 +316,10 @@ class AgentController(Controller):
             await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
-                request, "error.html", title_key="error.title.404", status_code=404, code=404
+                request, "error.html", title=N_("Page not found"), status_code=404, code=404
             )
         booking = await booking_lists.one(booking_id, _base_url(request))
-        return page(
-            request, "agent/cancel.html", title_key="bookings.cancel.title", booking=booking
-        )
+        return page(request, "agent/cancel.html", title=N_("Cancel this booking?"), booking=booking)
 
     @post("/bookings/{booking_id:uuid}/cancel", opt=AGENT)
     async def cancel(
@@ -338,7 +331,7 @@ class AgentController(Controller):
             status, text = refusal(language(request), error)
             if status == 404:
                 return page(
-                    request, "error.html", title_key="error.title.404", status_code=404, code=404
+                    request, "error.html", title=N_("Page not found"), status_code=404, code=404
                 )
             return await self._bookings_page(request, principal, status_code=status, refusal=text)
         return Redirect("/agent/bookings?done=cancelled", status_code=303)
@@ -352,7 +345,7 @@ class AgentController(Controller):
             booking = await booking_lists.get_visible(principal, booking_id)
         except NotFound:
             return page(
-                request, "error.html", title_key="error.title.404", status_code=404, code=404
+                request, "error.html", title=N_("Page not found"), status_code=404, code=404
             )
         entry = await announcements.calendar_entry(booking_id, _base_url(request))
         cancelled = booking.status in ("cancelled", "late_cancelled")
@@ -391,7 +384,7 @@ class AgentController(Controller):
         return page(
             request,
             "agent/pass.html",
-            title_key="pass.title",
+            title=N_("My pass"),
             issued=issued,
             zone=NETWORK_TZ,
             next_booking=next_booking,

@@ -13,6 +13,7 @@ from booking.services import accounts
 from booking.services.accounts import sign_in
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
+from service.kernel.i18n import N_, NC_, NP_
 from service.kernel.identity import Role
 from web.i18n import translate
 from web.pages import STATIC, current, landing, landing_of, language, page
@@ -33,7 +34,7 @@ class HomeController(Controller):
         return page(
             request,
             "home.html",
-            title_key="home.title",
+            title=NC_("page title", "Sign in"),
             email="",
             errors={},
             signed_out=request.query_params.get("signed_out") == "1",
@@ -48,9 +49,9 @@ class HomeController(Controller):
         password = data.get("password") or ""
         errors: dict[str, str] = {}
         if not email:
-            errors["email"] = translate(lang, "home.error.required")
+            errors["email"] = translate(lang, N_("This field is required."))
         if not password:
-            errors["password"] = translate(lang, "home.error.required")
+            errors["password"] = translate(lang, N_("This field is required."))
         status = 422
         if not errors:
             client = request.client.host if request.client else "unknown"
@@ -59,11 +60,18 @@ class HomeController(Controller):
                     settings, request.app.state.redis, email, password, client
                 )
             except InvalidCredentials:
-                errors["email"] = translate(lang, "home.error.credentials")
+                errors["email"] = translate(lang, N_("The email address or the password is wrong."))
                 status = 401
             except TooManyAttempts as error:
                 minutes = max(1, error.retry_after // 60)
-                errors["email"] = translate(lang, "home.error.throttled", minutes=minutes)
+                errors["email"] = translate(
+                    lang,
+                    NP_(
+                        "Too many attempts: try again in %(num)s minute.",
+                        "Too many attempts: try again in %(num)s minutes.",
+                    ),
+                    num=minutes,
+                )
                 status = 429
             else:
                 role = Role(token_claims(settings, token)["role"])
@@ -75,7 +83,7 @@ class HomeController(Controller):
         return page(
             request,
             "home.html",
-            title_key="home.title",
+            title=NC_("page title", "Sign in"),
             status_code=status,
             email=email,
             errors=errors,
@@ -96,7 +104,7 @@ class HomeController(Controller):
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
         user = await accounts.user_of(principal.user_id) if principal.user_id is not None else None
-        return page(request, "account.html", title_key="account.title", user=user)
+        return page(request, "account.html", title=N_("My account"), user=user)
 
     @get("/sw.js", opt=PUBLIC)
     async def service_worker(self) -> Response[bytes]:

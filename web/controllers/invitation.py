@@ -14,43 +14,11 @@ from booking.services.accounts import MIN_PASSWORD_LENGTH
 from booking.services.organisations import InvitationNotFound
 from service.kernel.auth import PUBLIC
 from service.kernel.errors import InvalidValue
-from web.i18n import register, translate
+from service.kernel.i18n import N_
+from web.i18n import translate
 from web.pages import language, page
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-register(
-    {
-        "invitation.title": ("Choisir mon mot de passe", "Choose my password"),
-        "invitation.intro": (
-            "Votre organisation vous a invité sur le Pass Tiers-Lieux. Choisissez un mot de "
-            "passe d'au moins {n} caractères pour activer votre compte.",
-            "Your organisation has invited you to Pass Tiers-Lieux. Choose a password of at "
-            "least {n} characters to activate your account.",
-        ),
-        "invitation.password": ("Nouveau mot de passe", "New password"),
-        "invitation.confirm": ("Confirmer le mot de passe", "Confirm the password"),
-        "invitation.submit": ("Activer mon compte", "Activate my account"),
-        "invitation.error.short": (
-            "Le mot de passe doit comporter au moins {n} caractères.",
-            "The password must have at least {n} characters.",
-        ),
-        "invitation.error.mismatch": (
-            "Les deux mots de passe sont différents.",
-            "The two passwords differ.",
-        ),
-        "invitation.unknown": (
-            "Cette invitation est inconnue ou a déjà servi. Demandez-en une nouvelle à "
-            "l'administrateur de votre organisation, ou connectez-vous si votre compte est actif.",
-            "This invitation is unknown or already used. Ask your organisation's administrator "
-            "for a new one, or sign in if your account is active.",
-        ),
-        "invitation.done": (
-            "Votre compte est activé : connectez-vous avec votre adresse e-mail.",
-            "Your account is active: sign in with your email address.",
-        ),
-    }
-)
 
 
 class InvitationController(Controller):
@@ -62,7 +30,7 @@ class InvitationController(Controller):
         return page(
             request,
             "invitation.html",
-            title_key="invitation.title",
+            title=N_("Choose my password"),
             token=token,
             errors={},
             unknown=False,
@@ -77,9 +45,11 @@ class InvitationController(Controller):
         password = data.get("password") or ""
         errors: dict[str, str] = {}
         if len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = translate(lang, "invitation.error.short", n=MIN_PASSWORD_LENGTH)
+            errors["password"] = translate(
+                lang, N_("The password must have at least %(n)s characters."), n=MIN_PASSWORD_LENGTH
+            )
         elif password != (data.get("confirm") or ""):
-            errors["confirm"] = translate(lang, "invitation.error.mismatch")
+            errors["confirm"] = translate(lang, N_("The two passwords differ."))
         unknown = False
         if not errors:
             try:
@@ -93,7 +63,7 @@ class InvitationController(Controller):
         return page(
             request,
             "invitation.html",
-            title_key="invitation.title",
+            title=N_("Choose my password"),
             status_code=404 if unknown else 422,
             token=token,
             errors=errors,

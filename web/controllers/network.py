@@ -18,17 +18,16 @@ from booking.services import organisations, rates, venues, workspaces
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from service.kernel.problems import problem_for
 from web import charts
 from web.console_flow import Refused, done_message, done_redirect, submit
 from web.consoles import Form, not_found, previous_month
 from web.controllers.network_forms import day_of, owner_of, parse_euros, parse_vat_percent
-from web.i18n import has, register, translate
+from web.i18n import month_label, translate
+from web.labels import NETWORK_REFUSAL, NW_ANOMALIES_DONE, NW_VENUES_DONE, REFUSAL
 from web.pages import language, page
-from web.words_network import WORDS, format_money, format_percent, month_label
-
-register(WORDS)
 
 NETWORK = allow(Role.NETWORK_ADMIN)
 DASHBOARD_MONTHS = 6
@@ -40,25 +39,26 @@ def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
     """The status and the sentence a network admin reads for a refused action."""
     problem = problem_for(error)
     if isinstance(error, NothingToPay):
-        return problem.status, translate(lang, "nw.payouts.error.nothing")
-    for key in (f"nw.problem.{problem.slug}", f"problem.{problem.slug}"):
-        if has(key):
+        return problem.status, translate(
+            lang,
+            N_(
+                "No payout of this month is waiting for a file: prepare them first, or they are already sent."
+            ),
+        )
+    for key in (NETWORK_REFUSAL.get(problem.slug), REFUSAL.get(problem.slug)):
+        if key:
             return problem.status, translate(lang, key)
     return problem.status, error.detail
 
 
 def console(
-    request: Request[Any, Any, Any], template: str, *, title_key: str, **context: Any
+    request: Request[Any, Any, Any], template: str, *, title: str, **context: Any
 ) -> Template:
-    """A console page: the layout's context plus money, rates and word lookups."""
-    lang = language(request)
+    """A console page (money, rates and dates come with every page's context)."""
     return page(
         request,
         template,
-        title_key=title_key,
-        eur=lambda cents: format_money(lang, cents),
-        pct=lambda rate: format_percent(lang, rate),
-        has=has,
+        title=title,
         **context,
     )
 
@@ -75,7 +75,7 @@ def pick_month(text: str | None, default: date) -> tuple[date, str | None]:
     try:
         return parse_period(text), None
     except InvalidValue:
-        return default, "nw.network.error.month"
+        return default, N_("Pick a month from the list (YYYY-MM).")
 
 
 class NetworkController(Controller):
@@ -105,7 +105,7 @@ class NetworkController(Controller):
         return console(
             request,
             "network/dashboard.html",
-            title_key="nw.network.dashboard.title",
+            title=N_("Network dashboard"),
             status_code=422 if error else 200,
             error=translate(lang, error) if error else None,
             month=month,
@@ -149,11 +149,11 @@ class NetworkController(Controller):
         return console(
             request,
             "network/venues.html",
-            title_key="nw.network.venues.title",
+            title=N_("Venues and applications"),
             status_code=status_code,
             pending=pending,
             others=[v for v in every if v.status != "applied"],
-            done=done_message(request, "nw.venues.done.", STATUS_ACTIONS),
+            done=done_message(request, NW_VENUES_DONE, STATUS_ACTIONS),
             refusal=refusal,
         )
 
@@ -169,7 +169,7 @@ class NetworkController(Controller):
         action = data.get("action", "")
         errors: dict[str, str] = {}
         if action not in STATUS_ACTIONS:
-            errors["action"] = translate(lang, "problem.invalid-value")
+            errors["action"] = translate(lang, N_("Invalid value."))
 
         async def change() -> Response[Any]:
             try:
@@ -217,7 +217,7 @@ class NetworkController(Controller):
             kind, owner_id = owner_of(owner)
         except InvalidValue:
             kind, owner_id, owner = "default", None, "default"
-            errors = {**errors, "owner": "nw.rates.error.owner"}
+            errors = {**errors, "owner": N_("Pick a card from the list.")}
             status_code = 422
         try:
             rows = (
@@ -239,7 +239,7 @@ class NetworkController(Controller):
         return console(
             request,
             "network/rates.html",
-            title_key="nw.network.rates.title",
+            title=N_("Rate cards"),
             status_code=status_code,
             owner=owner,
             venues=all_venues,
@@ -252,7 +252,7 @@ class NetworkController(Controller):
                 "vat": form.get("vat", "20"),
                 "effective_from": form.get("effective_from", ""),
             },
-            errors={k: translate(lang, v) if has(v) else v for k, v in errors.items()},
+            errors={k: translate(lang, v) if v else v for k, v in errors.items()},
             kinds=workspaces.WORKSPACE_KINDS,
             units=("half_day", "day", "hour"),
             done=done,
@@ -270,7 +270,11 @@ class NetworkController(Controller):
             kind, owner_id = owner_of(owner)
         except InvalidValue:
             return await self._rates_page(
-                request, "default", data, {"owner": "nw.rates.error.owner"}, status_code=422
+                request,
+                "default",
+                data,
+                {"owner": N_("Pick a card from the list.")},
+                status_code=422,
             )
         for name, parse in (
             ("amount_cents", lambda: parse_euros(data.get("amount", ""))),
@@ -321,18 +325,18 @@ class NetworkController(Controller):
         status = request.query_params.get("status") or "open"
         if status not in anomalies.STATUSES:
             status, status_code = "open", 422
-            refusal = translate(language(request), "nw.anomalies.error.status")
+            refusal = translate(language(request), N_("This filter does not exist."))
         rows, total = await anomalies.listing(status=status, venue_id=None, limit=200, offset=0)
         return console(
             request,
             "network/anomalies.html",
-            title_key="nw.network.anomalies.title",
+            title=N_("Anomalies to review"),
             status_code=status_code,
             rows=rows,
             total=total,
             status=status,
             statuses=anomalies.STATUSES,
-            done=done_message(request, "nw.anomalies.done.", ("accepted", "rejected")),
+            done=done_message(request, NW_ANOMALIES_DONE, ("accepted", "rejected")),
             refusal=refusal,
             refused_id=refused_id,
             comment=comment,
@@ -351,7 +355,7 @@ class NetworkController(Controller):
         comment = data.get("comment", "")
         errors: dict[str, str] = {}
         if decision not in ("accept", "reject"):
-            errors["decision"] = translate(lang, "problem.invalid-value")
+            errors["decision"] = translate(lang, N_("Invalid value."))
 
         async def decide() -> Response[Any]:
             try:
@@ -375,7 +379,7 @@ class NetworkController(Controller):
         def refused(error: DomainError) -> Refused:
             status, text = refusal_text(lang, error)
             if isinstance(error, InvalidValue) and error.field == "comment":
-                text = translate(lang, "nw.anomalies.error.comment")
+                text = translate(lang, N_("Write the reason for the decision."))
             return status, {"decision": text}
 
         return await submit(errors, decide, again, refused, catch=(DomainError,))

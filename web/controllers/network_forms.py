@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 
 MAX_CENTS = 100_000_000  # the API's bound on an amount (booking/schemas/catalogue.py)
 
@@ -17,12 +18,21 @@ def parse_euros(text: str) -> int:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidValue("nw.rates.error.amount", field="amount") from None
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        ) from None
     if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidValue("nw.rates.error.amount", field="amount")
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        )
     cents = int(value * 100)
     if not 0 <= cents <= MAX_CENTS:
-        raise InvalidValue("nw.rates.error.amount", field="amount")
+        raise InvalidValue(
+            N_("Give a price in euros, zero or more, with at most two decimals (e.g. 12.50)."),
+            field="amount",
+        )
     return cents
 
 
@@ -31,9 +41,11 @@ def parse_vat_percent(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace(",", ".").replace("%", ""))
     except InvalidOperation:
-        raise InvalidValue("nw.rates.error.vat", field="vat") from None
+        raise InvalidValue(
+            N_("Give a VAT rate in per cent (e.g. 20 or 5.5)."), field="vat"
+        ) from None
     if not value.is_finite():
-        raise InvalidValue("nw.rates.error.vat", field="vat")
+        raise InvalidValue(N_("Give a VAT rate in per cent (e.g. 20 or 5.5)."), field="vat")
     return value / 100
 
 
@@ -43,15 +55,15 @@ def owner_of(text: str) -> tuple[str, uuid.UUID | None]:
         return "default", None
     kind, _, raw = text.partition(":")
     if kind not in ("venue", "organisation"):
-        raise InvalidValue("nw.rates.error.owner", field="owner")
+        raise InvalidValue(N_("Pick a card from the list."), field="owner")
     try:
         return kind, uuid.UUID(raw)
     except ValueError:
-        raise InvalidValue("nw.rates.error.owner", field="owner") from None
+        raise InvalidValue(N_("Pick a card from the list."), field="owner") from None
 
 
 def day_of(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidValue("nw.rates.error.date", field="effective_from") from None
+        raise InvalidValue(N_("Give a date (YYYY-MM-DD)."), field="effective_from") from None

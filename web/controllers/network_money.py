@@ -20,6 +20,7 @@ from billing.close import PeriodNotOver, close_period, paris_today, period_statu
 from billing.jobs import network_identity
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import Refused, done_message, done_redirect, file_or_rendering_page, submit
 from web.consoles import Form
@@ -31,9 +32,9 @@ from web.controllers.network import (
     pick_month,
     refusal_text,
 )
-from web.i18n import translate
+from web.i18n import month_label, translate
+from web.labels import NW_PAYOUTS_DONE
 from web.pages import language
-from web.words_network import month_label
 
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # While a close runs, its page reloads itself this often (seconds): no JavaScript needed.
@@ -91,7 +92,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/close.html",
-            title_key="nw.network.close.title",
+            title=N_("Month close"),
             status_code=status_code,
             month=month,
             period=month.strftime("%Y-%m"),
@@ -115,7 +116,9 @@ class NetworkMoneyController(Controller):
         month, error = _period(request, data.get("month"))
         errors: dict[str, str] = {}
         if error or not data.get("month"):
-            errors["month"] = error or translate(language(request), "nw.network.error.month")
+            errors["month"] = error or translate(
+                language(request), N_("Pick a month from the list (YYYY-MM).")
+            )
         network = network_identity(request.app.state.settings)
 
         async def close_or_queue() -> Response[Any]:
@@ -182,7 +185,7 @@ class NetworkMoneyController(Controller):
             return console(
                 request,
                 "network/rendering.html",
-                title_key="nw.documents.rendering.title",
+                title=N_("Document being prepared"),
                 document=document,
             )
 
@@ -214,7 +217,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/invoices.html",
-            title_key="nw.network.invoices.title",
+            title=N_("Invoices and payments"),
             status_code=422 if error else status_code,
             error=error,
             month=month,
@@ -236,18 +239,20 @@ class NetworkMoneyController(Controller):
         errors: dict[str, str] = {}
         content = b""
         if not isinstance(upload, UploadFile) or not upload.filename:
-            errors["file"] = translate(lang, "nw.bank.error.file")
+            errors["file"] = translate(lang, N_("Choose a file."))
         else:
             content = await upload.read()
             if not content.strip():
-                errors["file"] = translate(lang, "nw.bank.error.empty")
+                errors["file"] = translate(lang, N_("This file is empty."))
 
         async def import_statement() -> Response[Any]:
             assert isinstance(upload, UploadFile)
             try:
                 result = await bank.import_statement(content, upload.content_type or "")
             except UnicodeDecodeError:
-                raise InvalidValue(translate(lang, "nw.bank.error.encoding")) from None
+                raise InvalidValue(
+                    translate(lang, N_("This file is neither a UTF-8 CSV nor a CAMT.053 XML."))
+                ) from None
             return await self._invoices_page(request, principal, imported=result)
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -282,7 +287,7 @@ class NetworkMoneyController(Controller):
         return console(
             request,
             "network/payouts.html",
-            title_key="nw.network.payouts.title",
+            title=N_("Payouts to venues"),
             status_code=status_code,
             month=month,
             period=month.strftime("%Y-%m"),
@@ -291,7 +296,7 @@ class NetworkMoneyController(Controller):
             payouts=await payouts.listing(month),
             error=error,
             refusal=refusal,
-            done=done_message(request, "nw.payouts.done.", ("prepared", *MARKABLE)),
+            done=done_message(request, NW_PAYOUTS_DONE, ("prepared", *MARKABLE)),
             markable=MARKABLE,
         )
 
@@ -334,7 +339,7 @@ class NetworkMoneyController(Controller):
                 request,
                 month,
                 status_code=422,
-                refusal=translate(language(request), "problem.invalid-value"),
+                refusal=translate(language(request), N_("Invalid value.")),
             )
         try:
             payout = await payouts.mark(payout_id, status)

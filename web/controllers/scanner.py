@@ -32,16 +32,15 @@ from passes.scan_controllers import scan_rate_limit
 from passes.scan_schemas import NewScan, ScanBatch
 from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
 from service.kernel.errors import DomainError
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from service.kernel.problems import problem_for
 from service.kernel.settings import Settings
 from service.kernel.tokens import DEVICE_TOKEN_PREFIX
-from web import words_scanner
 from web.assets import JSQR
-from web.i18n import has, register, translate
+from web.i18n import format_time, translate
+from web.labels import REFUSAL, SCAN_REASON, SCRIPT_WORDS
 from web.pages import STATIC, language, page
-
-register(words_scanner.WORDS)
 
 SCANNERS = allow(Role.VENUE_STAFF, Role.VENUE_ADMIN, devices=True)
 DEVICE_COOKIE = "tl_device"
@@ -95,16 +94,12 @@ def _key_cache(request: Request[Any, Any, Any]) -> PublicKeyCache:
 def _reason_text(lang: str, reason: str | None) -> str | None:
     if reason is None:
         return None
-    key = f"scan.reason.{reason}"
-    return translate(lang, key) if has(key) else reason
+    key = SCAN_REASON.get(reason)
+    return translate(lang, key) if key else reason
 
 
 def _clock(lang: str, moment: datetime | None, zone: ZoneInfo) -> str | None:
-    return (
-        None
-        if moment is None
-        else moment.astimezone(zone).strftime("%H h %M" if lang == "fr" else "%H:%M")
-    )
+    return None if moment is None else format_time(lang, moment.astimezone(zone))
 
 
 def _arrival(lang: str, row: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
@@ -164,11 +159,7 @@ async def _state(request: Request[Any, Any, Any], venue_id: uuid.UUID) -> dict[s
 
 
 def _script_words(lang: str) -> dict[str, str]:
-    return {
-        key: translate(lang, key)
-        for key in words_scanner.WORDS
-        if key.startswith(("scan.js.", "scan.reason.", "scan.arrivals."))
-    }
+    return {key: translate(lang, message) for key, message in SCRIPT_WORDS.items()}
 
 
 class ScannerController(Controller):
@@ -199,7 +190,7 @@ class ScannerController(Controller):
         return page(
             request,
             "scan/scanner.html",
-            title_key="scan.title",
+            title=N_("Scan passes"),
             status_code=status_code,
             venue=state["venue"],
             arrivals=arrivals,
@@ -228,9 +219,9 @@ class ScannerController(Controller):
         lang = language(request)
         token = (data.get("token") or "").strip()
         error = (
-            "scan.error.token"
+            N_("Type or paste the pass code.")
             if not token
-            else "scan.error.too_long"
+            else N_("This code is too long for a pass.")
             if len(token) > MAX_TOKEN
             else None
         )
@@ -258,13 +249,13 @@ class ScannerController(Controller):
             )
         except DomainError as refused:
             problem = problem_for(refused)
-            key = f"problem.{problem.slug}"
+            key = REFUSAL.get(problem.slug)
             return await self._page(
                 request,
                 principal,
                 status_code=problem.status,
                 token=token,
-                refusal=translate(lang, key) if has(key) else refused.detail,
+                refusal=translate(lang, key) if key else refused.detail,
             )
         verdict = await _verdict(lang, outcome, await door.venue_zone(venue_id))
         return await self._page(request, principal, verdict=verdict)
@@ -340,7 +331,7 @@ class ScannerController(Controller):
         return page(
             request,
             "scan/device.html",
-            title_key="scan.device.title",
+            title=N_("Door device"),
             errors={},
             has_device=bool(request.cookies.get(DEVICE_COOKIE)),
             forgotten=request.query_params.get("forgotten") == "1",
@@ -351,16 +342,16 @@ class ScannerController(Controller):
         """Check a pasted device token and keep it in this browser's cookie."""
         lang = language(request)
         token = (data.get("token") or "").strip()
-        error = "scan.device.error.required" if not token else None
+        error = N_("Paste the device token.") if not token else None
         if error is None and (
             not token.startswith(DEVICE_TOKEN_PREFIX) or await device_principal(token) is None
         ):
-            error = "scan.device.error.unknown"
+            error = N_("This token is unknown or revoked.")
         if error is not None:
             return page(
                 request,
                 "scan/device.html",
-                title_key="scan.device.title",
+                title=N_("Door device"),
                 status_code=422 if not token else 401,
                 errors={"token": translate(lang, error)},
                 has_device=bool(request.cookies.get(DEVICE_COOKIE)),

@@ -19,7 +19,7 @@
 
   const $ = (id) => document.getElementById(id);
   const say = (key, values) =>
-    (words[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+    (words[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
 
   // ---- what the page keeps (localStorage: small, synchronous, survives restarts) ----
   function load(name, fallback) {

@@ -12,6 +12,7 @@ from booking.errors import DuplicateEmail
 from booking.services import organisations
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from web.console_flow import Refused, done_redirect, submit
 from web.consoles import Form, not_found, refusal
@@ -56,7 +57,7 @@ class OrganisationAgentsController(Controller):
         return page(
             request,
             "organisation/agents.html",
-            title_key="org.agents.title",
+            title=N_("Agents"),
             status_code=status_code,
             organisation=await organisations.get(organisation_id),
             agents=rows,
@@ -104,7 +105,9 @@ class OrganisationAgentsController(Controller):
             )
 
         def refused(error: DomainError) -> Refused:
-            return 409, {"email": translate(lang, "org.error.duplicate")}
+            return 409, {
+                "email": translate(lang, N_("An account already exists with this email address."))
+            }
 
         return await submit(errors, invite, again, refused, catch=(DuplicateEmail,))
 
@@ -118,7 +121,7 @@ class OrganisationAgentsController(Controller):
         content = await upload.read() if isinstance(upload, UploadFile) else b""
         errors: dict[str, str] = {}
         if not content:
-            errors["file"] = translate(lang, "org.error.file")
+            errors["file"] = translate(lang, N_("Choose a CSV file."))
 
         async def import_agents() -> Response[Any]:
             report = await organisations.import_agents(

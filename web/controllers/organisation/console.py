@@ -14,10 +14,8 @@ from litestar import Request
 from service.kernel.auth import allow
 from service.kernel.identity import Principal, Role
 from web.console_flow import done_message
-from web.i18n import register
-from web.words_organisation import WORDS
-
-register(WORDS)
+from web.i18n import Message
+from web.labels import ORG_DONE
 
 ORG_ADMIN = allow(Role.ORG_ADMIN)
 DONE = ("deactivated", "reactivated", "policy_saved")
@@ -28,5 +26,5 @@ def organisation_of(principal: Principal) -> uuid.UUID:
     return principal.organisation_id
 
 
-def done(request: Request[Any, Any, Any]) -> str | None:
-    return done_message(request, "org.done.", DONE)
+def done(request: Request[Any, Any, Any]) -> Message | None:
+    return done_message(request, ORG_DONE, DONE)

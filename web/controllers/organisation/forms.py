@@ -6,6 +6,7 @@ from typing import Any
 
 from booking.services import accounts
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 from web.consoles import checked
 from web.i18n import translate
 
@@ -31,14 +32,18 @@ def policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dict
     for name, (low, high) in NUMBERS.items():
         text = (values.get(name) or "").strip()
         if not text.isdigit() or not low <= int(text) <= high:
-            errors[name] = translate(lang, "org.error.number", low=low, high=high)
+            errors[name] = translate(
+                lang, N_("A whole number from %(low)s to %(high)s."), low=low, high=high
+            )
         else:
             fields[name] = int(text)
     for name, (low, high) in TEXTS.items():
         text = (values.get(name) or "").strip()
         if not low <= len(text) <= high:
             errors[name] = translate(
-                lang, "org.error.required" if not text else "org.error.length", high=high
+                lang,
+                N_("This field is required.") if not text else N_("At most %(high)s characters."),
+                high=high,
             )
         elif name.startswith("chorus_"):
             fields[name] = text or None
@@ -48,7 +53,7 @@ def policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dict
         try:
             fields["billing_email"] = accounts.normalise_email(fields["billing_email"])
         except InvalidValue:
-            errors["billing_email"] = translate(lang, "org.error.email")
+            errors["billing_email"] = translate(lang, N_("Write a valid email address."))
     for name in FLAGS:
         fields[name] = checked(values, name)
     return fields, errors
@@ -65,13 +70,15 @@ def invite_form(
         if len(form["email"]) > 254:
             raise InvalidValue(field="email")
     except InvalidValue:
-        errors["email"] = translate(lang, "org.error.email")
+        errors["email"] = translate(lang, N_("Write a valid email address."))
     if not form["display_name"] or len(form["display_name"]) > 200:
-        errors["display_name"] = translate(lang, "org.error.name")
+        errors["display_name"] = translate(lang, N_("Give the name (at most 200 characters)."))
     allowance: int | None = None
     if form["allowance"]:
         if not form["allowance"].isdigit() or int(form["allowance"]) > 1000:
-            errors["allowance"] = translate(lang, "org.error.number", low=0, high=1000)
+            errors["allowance"] = translate(
+                lang, N_("A whole number from %(low)s to %(high)s."), low=0, high=1000
+            )
         else:
             allowance = int(form["allowance"])
     return form, allowance, errors

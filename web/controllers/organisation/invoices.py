@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from billing import rendering
-from billing.money import euros
 from service.kernel.auth import CurrentPrincipal
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import (
     asked_period,
@@ -57,20 +57,19 @@ class OrganisationInvoicesController(Controller):
     ) -> Response[Any]:
         lang = language(request)
         asked, period = asked_period(request)
-        error = translate(lang, "org.error.month") if asked and period is None else None
+        error = translate(lang, N_("Choose a valid month.")) if asked and period is None else None
         rows, total = await documents_of_period(principal, "invoice", period, 120)
         on = today()
         response = page(
             request,
             "organisation/invoices.html",
-            title_key="org.invoices.title",
+            title=N_("Invoices"),
             status_code=422 if error else 200,
             invoices=[{**r, "paid": _paid_status(r, on)} for r in rows],
             total=total,
             period=asked,
             error=error,
             rendering_number=rendering_number,
-            euros=euros,
         )
         return rendering_page(response, rendering_number is not None)
 

@@ -11,6 +11,7 @@ from booking.services import organisations
 from booking.services.organisations import OrganisationRecord
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import Forbidden, InvalidValue
+from service.kernel.i18n import N_
 from web.console_flow import done_redirect, on_field, submit
 from web.consoles import Form, checked
 from web.controllers.organisation.console import ORG_ADMIN, done, organisation_of
@@ -44,7 +45,7 @@ class OrganisationPolicyController(Controller):
         return page(
             request,
             "organisation/policy.html",
-            title_key="org.policy.title",
+            title=N_("Allowances and policy"),
             status_code=status_code,
             organisation=organisation,
             form=form,

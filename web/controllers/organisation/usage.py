@@ -12,6 +12,7 @@ from booking.services.allowance import allowance_units
 from booking.services.booking_lists import BookingSummary
 from booking.services.organisations import OrganisationRecord, Person
 from service.kernel.auth import CurrentPrincipal
+from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from web.consoles import month_of, today
 from web.controllers.organisation.console import ORG_ADMIN, organisation_of
@@ -91,7 +92,7 @@ class OrganisationUsageController(Controller):
         month = month_of(asked) if asked else today().replace(day=1)
         error = None
         if month is None:
-            error = translate(lang, "org.error.month")
+            error = translate(lang, N_("Choose a valid month."))
             month = today().replace(day=1)
         organisation = await organisations.get(organisation_id)
         bookings, total = await booking_lists.for_organisation(
@@ -109,7 +110,7 @@ class OrganisationUsageController(Controller):
         return page(
             request,
             "organisation/usage.html",
-            title_key="org.usage.title",
+            title=N_("Bookings and usage"),
             status_code=422 if error else 200,
             month=month,
             month_text=asked if error else month.strftime("%Y-%m"),

@@ -14,10 +14,8 @@ from litestar import Request
 from service.kernel.auth import allow
 from service.kernel.identity import Principal, Role
 from web.console_flow import done_message
-from web.i18n import register
-from web.words_venue import WORDS
-
-register(WORDS)
+from web.i18n import Message
+from web.labels import VENUE_DONE
 
 VENUE_ADMIN = allow(Role.VENUE_ADMIN)
 DONE = (
@@ -37,5 +35,5 @@ def venue_of(principal: Principal) -> uuid.UUID:
     return principal.venue_id
 
 
-def done(request: Request[Any, Any, Any]) -> str | None:
-    return done_message(request, "venue.done.", DONE)
+def done(request: Request[Any, Any, Any]) -> Message | None:
+    return done_message(request, VENUE_DONE, DONE)

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from passes import door_devices
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import done_redirect, on_field, submit
 from web.consoles import Form, not_found
@@ -43,7 +44,7 @@ class VenueDevicesController(Controller):
         return page(
             request,
             "venue/devices.html",
-            title_key="venue.devices.title",
+            title=N_("Door devices"),
             status_code=status_code,
             devices=sorted(rows, key=lambda d: (d.revoked_at is not None, d.name.lower())),
             token=token,
@@ -63,7 +64,9 @@ class VenueDevicesController(Controller):
         name = (data.get("name") or "").strip()
         errors: dict[str, str] = {}
         if not name or len(name) > 100:
-            errors["name"] = translate(lang, "venue.error.device_name")
+            errors["name"] = translate(
+                lang, N_("Name the device (at most 100 characters), e.g. “Front desk”.")
+            )
 
         async def create() -> Response[Any]:
             assert principal.user_id is not None

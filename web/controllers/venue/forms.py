@@ -7,6 +7,7 @@ from typing import Any
 
 from booking.services import opening_hours, workspaces
 from service.kernel.errors import DomainError
+from service.kernel.i18n import N_
 from web.consoles import checked, refusal
 from web.i18n import translate
 
@@ -24,21 +25,23 @@ def workspace_form(
     fields: dict[str, Any] = {}
     name = (values.get("name") or "").strip()
     if not name or len(name) > 200:
-        errors["name"] = translate(lang, "venue.error.name")
+        errors["name"] = translate(lang, N_("Give a name (at most 200 characters)."))
     fields["name"] = name
     if new:
         kind = values.get("kind") or ""
         if kind not in workspaces.WORKSPACE_KINDS:
-            errors["kind"] = translate(lang, "find.error.kind")
+            errors["kind"] = translate(lang, N_("Choose a kind from the list."))
         fields["kind"] = kind
     capacity = (values.get("capacity") or "").strip()
     if not capacity.isdigit() or not 1 <= int(capacity) <= 1000:
-        errors["capacity"] = translate(lang, "venue.error.capacity")
+        errors["capacity"] = translate(
+            lang, N_("The capacity is a whole number of seats, from 1 to 1000.")
+        )
     else:
         fields["capacity"] = int(capacity)
     unit = values.get("booking_unit") or ""
     if unit not in UNITS:
-        errors["booking_unit"] = translate(lang, "venue.error.unit")
+        errors["booking_unit"] = translate(lang, N_("Choose a unit from the list."))
     fields["booking_unit"] = unit
     choices = sorted({*EQUIPMENT, *(current or [])})
     fields["equipment"] = [e for e in choices if checked(values, f"equipment_{e}")]
@@ -69,7 +72,7 @@ def hours_form(
                 try:
                     parsed.append(time.fromisoformat(text))
                 except ValueError:
-                    errors[name] = translate(lang, "venue.error.time")
+                    errors[name] = translate(lang, N_("Write a time such as 08:30."))
             if len(parsed) != 2:
                 continue
             ranges.append(opening_hours.Range(weekday, parsed[0], parsed[1]))
@@ -118,9 +121,13 @@ def hours_refusal(lang: str, names: list[str], error: DomainError) -> dict[str, 
     name = names[int(index)] if index.isdigit() and int(index) < len(names) else ""
     if name and field.endswith(".closes"):
         name = name.removesuffix("opens") + "closes"
-    key = "venue.error.overlap" if "overlap" in type(error).__name__.lower() else ""
+    key = (
+        N_("This range overlaps another range on the same day.")
+        if "overlap" in type(error).__name__.lower()
+        else ""
+    )
     if not key and field.endswith(".closes"):
-        key = "venue.error.closes_after"
+        key = N_("The closing time comes after the opening time.")
     errors[name or "d0_0_opens"] = translate(lang, key) if key else refusal(lang, error)[1]
     return errors
 
@@ -136,11 +143,11 @@ def closure_form(
         try:
             days[name] = date.fromisoformat(form[name])
         except ValueError:
-            errors[name] = translate(lang, "find.error.date")
+            errors[name] = translate(lang, N_("Choose a valid date."))
     if not form["reason"] or len(form["reason"]) > 200:
-        errors["reason"] = translate(lang, "venue.error.reason")
+        errors["reason"] = translate(lang, N_("Say why the venue closes (at most 200 characters)."))
     if not errors and days["starts_on"] < today:
-        errors["starts_on"] = translate(lang, "find.error.past")
+        errors["starts_on"] = translate(lang, N_("This date is already past."))
     return form, days, errors
 
 
@@ -149,7 +156,7 @@ def closure_refusal(lang: str, error: DomainError) -> dict[str, str]:
     errors: dict[str, str] = {}
     field = error.field or "reason"
     errors[field] = (
-        translate(lang, "venue.error.ends_before")
+        translate(lang, N_("The last day is on or after the first day."))
         if field == "ends_on"
         else refusal(lang, error)[1]
     )

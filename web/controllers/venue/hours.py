@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from booking.services import opening_hours
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import Refused, done_redirect, submit
 from web.consoles import Form, not_found, today
@@ -46,7 +47,7 @@ class VenueHoursController(Controller):
         return page(
             request,
             "venue/hours.html",
-            title_key="venue.hours.title",
+            title=N_("Opening hours and closures"),
             status_code=status_code,
             week=week or forms.week(await opening_hours.hours_of(venue_id)),
             hours_errors=hours_errors or {},

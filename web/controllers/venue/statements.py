@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from billing import payouts, rendering, services
-from billing.money import euros
 from service.kernel.auth import CurrentPrincipal
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import (
     asked_period,
@@ -35,19 +35,18 @@ class VenueStatementsController(Controller):
         """The self-billing statements by month, with totals and how far the payout has gone."""
         lang = language(request)
         asked, period = asked_period(request)
-        error = translate(lang, "venue.error.period") if asked and period is None else None
+        error = translate(lang, N_("Choose a valid month.")) if asked and period is None else None
         rows, total = await documents_of_period(principal, "statement", period, 120)
         status_of = await payouts.status_by_statement(venue_of(principal))
         return page(
             request,
             "venue/statements.html",
-            title_key="venue.statements.title",
+            title=N_("Self-billing statements"),
             status_code=422 if error else 200,
             statements=[{**r, "payout": status_of.get(r["id"])} for r in rows],
             total=total,
             period=asked,
             error=error,
-            euros=euros,
         )
 
     @get("/statements/{statement_id:uuid}", opt=VENUE_ADMIN)
@@ -71,12 +70,11 @@ class VenueStatementsController(Controller):
         response = page(
             request,
             "venue/statement.html",
-            title_key="venue.statement.title",
+            title=N_("Statement"),
             document=document,
             usage=usage,
             payout=await payouts.status_of_statement(statement_id),
             rendering=rendering_notice,
-            euros=euros,
         )
         return rendering_page(response, rendering_notice)
 

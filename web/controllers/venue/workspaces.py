@@ -9,12 +9,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from billing.money import euros
 from booking.services import rates, venues, workspaces
 from booking.services.rates import Rate
 from booking.services.workspaces import CatalogueWorkspace
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from web.console_flow import done_redirect, on_field, submit
 from web.consoles import Form, not_found, today
@@ -65,7 +65,7 @@ class VenueWorkspacesController(Controller):
         return page(
             request,
             "venue/workspaces.html",
-            title_key="venue.workspaces.title",
+            title=N_("My workspaces"),
             status_code=status_code,
             venue=venue,
             workspaces=await workspaces.workspaces_of(venue_id, include_inactive=True),
@@ -77,7 +77,6 @@ class VenueWorkspacesController(Controller):
             kinds=workspaces.WORKSPACE_KINDS,
             units=UNITS,
             equipment=EQUIPMENT,
-            euros=euros,
         )
 
     @post("/workspaces", opt=VENUE_ADMIN)
@@ -124,7 +123,7 @@ class VenueWorkspacesController(Controller):
         return page(
             request,
             "venue/workspace.html",
-            title_key="venue.workspace.title",
+            title=N_("Edit a workspace"),
             status_code=status_code,
             workspace=workspace,
             form=form,
