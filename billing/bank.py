@@ -43,7 +43,10 @@ def _cents(text: str, row: int) -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise InvalidValue(
-            f"Row {row}: the amount {text!r} is not a number.", field="amount"
+            N_("Row %(row)s: the amount %(text)r is not a number."),
+            field="amount",
+            row=row,
+            text=text,
         ) from None
     if value != value.quantize(Decimal("0.01")):
         raise InvalidValue(
@@ -61,8 +64,9 @@ def parse_csv(content: bytes) -> list[Entry]:
     missing = {"date", "amount", "label"} - set(reader.fieldnames or [])
     if missing:
         raise InvalidValue(
-            f"The CSV needs the columns date;amount;reference;label (missing: {', '.join(sorted(missing))}).",
+            N_("The CSV needs the columns date;amount;reference;label (missing: %(missing)s)."),
             field="file",
+            missing=", ".join(sorted(missing)),
         )
     entries = []
     for number, row in enumerate(reader, start=2):
@@ -70,7 +74,7 @@ def parse_csv(content: bytes) -> list[Entry]:
             booked_on = date.fromisoformat(row["date"].strip())
         except ValueError:
             raise InvalidValue(
-                f"Row {number}: dates are written YYYY-MM-DD.", field="date"
+                N_("Row %(row)s: dates are written YYYY-MM-DD."), field="date", row=number
             ) from None
         amount = _cents(row["amount"], number)
         if amount <= 0:
@@ -87,10 +91,10 @@ def parse_camt053(content: bytes) -> list[Entry]:
     try:
         root = ET.fromstring(content)
     except ET.ParseError:
-        raise InvalidValue("This is not well-formed XML.", field="file") from None
+        raise InvalidValue(N_("This is not well-formed XML."), field="file") from None
     namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     if "camt.053" not in namespace:
-        raise InvalidValue("Expected a camt.053 bank-to-customer statement.", field="file")
+        raise InvalidValue(N_("Expected a camt.053 bank-to-customer statement."), field="file")
     ns = {"c": namespace}
     entries = []
     for entry in root.iterfind(".//c:Stmt/c:Ntry", ns):

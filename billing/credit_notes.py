@@ -74,16 +74,16 @@ async def credit(
 ) -> list[Issued]:
     """Credit these usage lines of the invoice, on the organisation's and the venues' side."""
     if not reason.strip():
-        raise InvalidValue("Say why the amount is credited.", field="reason")
+        raise InvalidValue(N_("Say why the amount is credited."), field="reason")
     if not usage_ids:
-        raise InvalidValue("Name the lines to credit.", field="usage_ids")
+        raise InvalidValue(N_("Name the lines to credit."), field="usage_ids")
     invoice = (
         await Document.select()
         .where((Document.id == invoice_id) & (Document.kind == "invoice"))
         .first()
     )
     if invoice is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(N_("No such invoice."))
     usage = await Document.raw(
         """
         SELECT u.*, v.name AS venue_name, v.commune, v.charges_vat
@@ -96,7 +96,7 @@ async def credit(
         invoice["organisation"],
     )
     if len(usage) != len(set(usage_ids)):
-        raise NotFound("Some of these lines are not on this invoice.", field="usage_ids")
+        raise NotFound(N_("Some of these lines are not on this invoice."), field="usage_ids")
     organisation = (
         await Organisation.select().where(Organisation.id == invoice["organisation"]).first()
     )

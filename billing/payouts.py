@@ -130,7 +130,7 @@ async def mark(payout_id: uuid.UUID, status: str) -> dict[str, Any]:
     """Record what the bank said: sent, paid or failed."""
     payout = await Payout.select().where(Payout.id == payout_id).first()
     if payout is None:
-        raise NotFound("No such payout.")
+        raise NotFound(N_("No such payout."))
     await Payout.update({Payout.status: status, Payout.updated_at: datetime.now(UTC)}).where(
         Payout.id == payout_id
     )

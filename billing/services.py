@@ -8,6 +8,7 @@ from typing import Any
 
 from billing.tables import Document, DocumentLine
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal, Role
 
 DOCUMENT_KINDS = ("invoice", "statement", "credit_note")
@@ -17,9 +18,9 @@ def parse_period(text: str) -> date:
     try:
         first = date.fromisoformat(f"{text}-01")
     except ValueError:
-        raise InvalidValue("A period is written YYYY-MM.", field="period") from None
+        raise InvalidValue(N_("A period is written YYYY-MM."), field="period") from None
     if len(text) != 7:
-        raise InvalidValue("A period is written YYYY-MM.", field="period")
+        raise InvalidValue(N_("A period is written YYYY-MM."), field="period")
     return first
 
 
@@ -31,7 +32,7 @@ def _scope(principal: Principal, kind: str) -> tuple[str, list[Any]]:
         return "coalesce(d.organisation, c.organisation) = {}", [principal.organisation_id]
     if principal.role in VENUE_ROLES and kind in ("statement", "credit_note"):
         return "coalesce(d.venue, c.venue) = {}", [principal.venue_id]
-    raise Forbidden("Your role does not see these documents.")
+    raise Forbidden(N_("Your role does not see these documents."))
 
 
 async def list_documents(
@@ -76,7 +77,7 @@ async def get_document(principal: Principal, kind: str, document_id: uuid.UUID) 
         *args,
     )
     if not rows:
-        raise NotFound("No such document.")
+        raise NotFound(N_("No such document."))
     document = rows[0]
     document["lines"] = (
         await DocumentLine.select()

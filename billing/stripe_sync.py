@@ -21,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine
 from billing.close import NETWORK_TZ
 from billing.tables import Document, DocumentLine, StripeCustomer, StripeInvoice
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +87,7 @@ async def _document(document_id: uuid.UUID) -> dict[str, Any]:
         .first()
     )
     if document is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(N_("No such invoice."))
     return document
 
 

@@ -50,12 +50,12 @@ def verify(payload: bytes, signature: str | None, secret: str | None) -> dict[st
     """The event, once its signature is checked against the secret (and its age, 5 min)."""
     if not secret:
         raise InvalidStripeSignature(
-            "Stripe webhooks are not configured here (STRIPE_WEBHOOK_SECRET is unset).",
+            N_("Stripe webhooks are not configured here (STRIPE_WEBHOOK_SECRET is unset)."),
             field="Stripe-Signature",
         )
     if not signature:
         raise InvalidStripeSignature(
-            "The Stripe-Signature header is missing.", field="Stripe-Signature"
+            N_("The Stripe-Signature header is missing."), field="Stripe-Signature"
         )
     try:
         # What `stripe.Webhook.construct_event` checks, without building an Event object:
@@ -67,13 +67,13 @@ def verify(payload: bytes, signature: str | None, secret: str | None) -> dict[st
     except stripe.SignatureVerificationError:
         raise InvalidStripeSignature(field="Stripe-Signature") from None
     except ValueError:  # not UTF-8 or not JSON: cannot come from Stripe
-        raise InvalidStripeSignature("The body is not a signed Stripe event.") from None
+        raise InvalidStripeSignature(N_("The body is not a signed Stripe event.")) from None
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("id"), str)
         or not isinstance(body.get("type"), str)
     ):
-        raise InvalidStripeSignature("The signed body is not a Stripe event.")
+        raise InvalidStripeSignature(N_("The signed body is not a Stripe event."))
     return body
 
 

@@ -84,7 +84,7 @@ SELECT a.id, a.kind, a.status, a.detail, a.created_at, a.venue AS venue_id,
 async def one(anomaly_id: uuid.UUID) -> dict[str, Any]:
     rows = await Anomaly.raw(_SELECT + " WHERE a.id = {}", anomaly_id)
     if not rows:
-        raise NotFound("No such anomaly.")
+        raise NotFound(N_("No such anomaly."))
     return rows[0]
 
 
@@ -150,16 +150,16 @@ async def decide(
     rejected) or reject (the visit stays out of the invoices). Once only."""
     comment = comment.strip()
     if not comment:
-        raise InvalidValue("Say why: a decision needs a comment.", field="comment")
+        raise InvalidValue(N_("Say why: a decision needs a comment."), field="comment")
     if "\x00" in comment:  # PostgreSQL text cannot hold it
-        raise InvalidValue("The comment contains a NUL character.", field="comment")
+        raise InvalidValue(N_("The comment contains a NUL character."), field="comment")
     now = now or datetime.now(UTC)
     async with Anomaly._meta.db.transaction():
         rows = await Anomaly.raw(
             "SELECT id, kind, status, visit FROM anomaly WHERE id = {} FOR UPDATE", anomaly_id
         )
         if not rows:
-            raise NotFound("No such anomaly.")
+            raise NotFound(N_("No such anomaly."))
         anomaly = rows[0]
         if anomaly["status"] != "open":
             raise AnomalyAlreadyDecided(

@@ -18,6 +18,7 @@ from booking.tables import Venue
 from passes.tables import Pass, PassKey
 from passes.verify import CLOCK_SKEW_SECONDS
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ async def day_at(venue_id: uuid.UUID, now: datetime | None = None) -> DoorDay:
         venue_id,
     )
     if not venues:
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     venue = venues[0]
     rows = await Pass.raw(
         """
@@ -81,7 +82,7 @@ async def venue_zone(venue_id: uuid.UUID) -> ZoneInfo:
     """The venue's time zone, in which the door shows times."""
     row = await Venue.select(Venue.timezone).where(Venue.id == venue_id).first()
     if row is None:
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     return ZoneInfo(row["timezone"])
 
 

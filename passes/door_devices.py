@@ -12,6 +12,7 @@ from booking.services.accounts import hash_token
 from booking.tables import Venue
 from passes.tables import DoorDevice
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 from service.kernel.tokens import DEVICE_TOKEN_PREFIX
 
@@ -65,9 +66,9 @@ def _device(row: dict[str, Any]) -> Device:
 async def create(venue_id: uuid.UUID, name: str, created_by: uuid.UUID) -> tuple[Device, str]:
     """A new device and its token; the token is shown once and only its SHA-256 is kept."""
     if not name.strip():
-        raise InvalidValue("Name the device (e.g. 'Accueil rez-de-chaussée').", field="name")
+        raise InvalidValue(N_("Name the device (e.g. 'Accueil rez-de-chaussée')."), field="name")
     if not await Venue.exists().where(Venue.id == venue_id):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
     device = DoorDevice(
         venue=venue_id,
@@ -87,7 +88,7 @@ async def get(venue_id: uuid.UUID, device_id: uuid.UUID) -> Device:
         .first()
     )
     if device is None:
-        raise NotFound("No such door device.")
+        raise NotFound(N_("No such door device."))
     return _device(device)
 
 

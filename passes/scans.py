@@ -40,6 +40,7 @@ from passes.verdicts import (
 )
 from passes.verify import verify
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 
 # Everything the verdict needs, in one round trip: the venue on its local date, the pass and
@@ -83,7 +84,7 @@ SELECT ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date
 async def _situation(venue_id: uuid.UUID, serial: int | None, at: datetime) -> dict[str, Any]:
     rows = await Scan.raw(_SITUATION, at, venue_id, at, serial, at)
     if not rows:
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     return rows[0]
 
 
@@ -191,7 +192,7 @@ async def _process(
     except asyncpg.ForeignKeyViolationError as error:
         if error.constraint_name != "scan_venue_fkey":
             raise
-        raise NotFound("No such venue.") from None
+        raise NotFound(N_("No such venue.")) from None
     return outcome
 
 
@@ -268,7 +269,7 @@ async def scan(
     now = now or datetime.now(UTC)
     if abs(item.scanned_at - now) > ONLINE_WINDOW:
         raise InvalidValue(
-            "An online scan is made now; upload older scans through scans:batch.",
+            N_("An online scan is made now; upload older scans through scans:batch."),
             field="scanned_at",
         )
     return await _process(_scanner(principal, venue_id), item, keys, at=now, offline=False)
@@ -287,12 +288,12 @@ async def scan_batch(
     for index, item in enumerate(items):
         if item.scanned_at > now + FUTURE_TOLERANCE:
             raise InvalidValue(
-                "This scan is dated in the future; check the scanner's clock.",
+                N_("This scan is dated in the future; check the scanner's clock."),
                 field=f"scans[{index}].scanned_at",
             )
         if item.local_admitted is None:
             raise InvalidValue(
-                "An offline scan says what the scanner decided.",
+                N_("An offline scan says what the scanner decided."),
                 field=f"scans[{index}].local_verdict",
             )
     scanner = _scanner(principal, venue_id)
@@ -300,7 +301,7 @@ async def scan_batch(
     for item in items:
         earlier = first.setdefault(item.scan_id, item)
         if earlier.direction != item.direction or earlier.token != item.token:
-            raise ScanIdReused("Two scans of this batch share a scan_id.")
+            raise ScanIdReused(N_("Two scans of this batch share a scan_id."))
     known = await stored_outcomes(list(first))
     for item in items:
         if item.scan_id in known:

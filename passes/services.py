@@ -49,9 +49,9 @@ async def issue(agent_id: uuid.UUID, keyring: Keyring, *, now: datetime | None =
             "SELECT id, role, active FROM app_user WHERE id = {} FOR NO KEY UPDATE", agent_id
         )
         if not agent or agent[0]["role"] != Role.AGENT.value:
-            raise NotFound("No such agent.")
+            raise NotFound(N_("No such agent."))
         if not agent[0]["active"]:
-            raise InvalidStatusChange("A deactivated agent gets no pass.")
+            raise InvalidStatusChange(N_("A deactivated agent gets no pass."))
         previous = await Pass.select(Pass.serial).where(
             (Pass.agent == agent_id) & (Pass.status != "revoked")
         )
@@ -102,18 +102,18 @@ async def admin_view(principal: Principal, agent_id: uuid.UUID) -> Pass:
     await _agent_in_scope(principal, agent_id)
     current = await current_pass(agent_id)
     if current is None:
-        raise NotFound("This agent has no live pass.")
+        raise NotFound(N_("This agent has no live pass."))
     return current
 
 
 async def _agent_in_scope(principal: Principal, agent_id: uuid.UUID) -> None:
     agent = await User.select(User.organisation, User.role).where(User.id == agent_id).first()
     if agent is None or agent["role"] != Role.AGENT.value:
-        raise NotFound("No such agent.")
+        raise NotFound(N_("No such agent."))
     if not principal.may_act_for_organisation(agent["organisation"]):
-        raise NotFound("No such agent.")
+        raise NotFound(N_("No such agent."))
     if principal.role not in (Role.ORG_ADMIN, Role.NETWORK_ADMIN):
-        raise Forbidden("Only organisation and network admins change a pass.")
+        raise Forbidden(N_("Only organisation and network admins change a pass."))
 
 
 async def change_status(
@@ -133,7 +133,7 @@ async def change_status(
             agent_id,
         )
         if not rows:
-            raise NotFound("This agent has no live pass.")
+            raise NotFound(N_("This agent has no live pass."))
         current = rows[0]
         allowed = {
             ("active", "suspended"),

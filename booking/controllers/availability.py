@@ -15,6 +15,7 @@ from booking.schemas.availability import AvailableVenue
 from booking.services import availability
 from service.kernel.auth import allow
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from service.kernel.pagination import Limit, Offset, Page
 
@@ -30,7 +31,7 @@ def _clock(value: str | None, field: str) -> time | None:
         return time.fromisoformat(value)
     except ValueError:
         raise InvalidValue(
-            "Times are written HH:MM, in the venue's local time.", field=field
+            N_("Times are written HH:MM, in the venue's local time."), field=field
         ) from None
 
 

@@ -17,6 +17,7 @@ from booking.schemas.bookings import BookingOut, CancelBooking, NewBooking
 from booking.services import announcements, booking_lists, cancellations, placement, venues
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
 from service.kernel.pagination import Limit, Offset, Page
@@ -40,7 +41,7 @@ def _month(value: str | None) -> date | None:
     try:
         return date.fromisoformat(f"{value}-01")
     except ValueError:
-        raise InvalidValue("The month is written YYYY-MM.", field="month") from None
+        raise InvalidValue(N_("The month is written YYYY-MM."), field="month") from None
 
 
 class BookingController(Controller):
@@ -88,7 +89,7 @@ class BookingController(Controller):
         except ValueError:
             booking_id = None
         if match is None or booking_id is None:
-            raise NotFound("No such booking.")
+            raise NotFound(N_("No such booking."))
         booking = await booking_lists.get_visible(principal, booking_id)
         if match.group("ics"):
             entry = await announcements.calendar_entry(booking_id, _base_url(request))

@@ -29,6 +29,7 @@ from booking.schemas.catalogue import (
 from booking.services import opening_hours, rates, venues, workspaces
 from service.kernel.auth import PUBLIC, allow
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Principal, Role
 from service.kernel.pagination import Limit, Offset, Page
@@ -191,7 +192,7 @@ class WorkspaceController(Controller):
         await venues.visible_venue(principal, venue_id)
         workspace = await workspaces.workspace_of(venue_id, workspace_id)
         if not workspace.active and not _private(principal, venue_id):
-            raise NotFound("No such workspace.")
+            raise NotFound(N_("No such workspace."))
         return WorkspaceOut.of(workspace)
 
     @patch("/{workspace_id:uuid}", opt=VENUE_WRITERS, summary="Edit or deactivate a workspace")

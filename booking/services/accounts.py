@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from booking.errors import DuplicateEmail
 from booking.tables import Organisation, User, Venue
 from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
 from service.kernel.settings import Settings
 from service.kernel.throttle import LoginThrottle
@@ -38,7 +39,9 @@ def use_fast_hashing() -> None:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidValue(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            N_("The password must have at least %(length)s characters."),
+            field="password",
+            length=MIN_PASSWORD_LENGTH,
         )
     return _hasher.hash(password)
 
@@ -47,7 +50,7 @@ def normalise_email(email: str) -> str:
     email = email.strip()
     local, sep, domain = email.rpartition("@")
     if not sep or not local or "." not in domain or " " in email:
-        raise InvalidValue("This is not an email address.", field="email")
+        raise InvalidValue(N_("This is not an email address."), field="email")
     return f"{local}@{domain.lower()}"
 
 
@@ -79,18 +82,19 @@ async def create_user(
     email = normalise_email(email)
     if role in VENUE_ROLES:
         if venue_id is None or organisation_id is not None:
-            raise InvalidValue("Venue roles belong to exactly one venue.", field="venue_id")
+            raise InvalidValue(N_("Venue roles belong to exactly one venue."), field="venue_id")
         if not await Venue.exists().where(Venue.id == venue_id):
-            raise NotFound("No such venue.", field="venue_id")
+            raise NotFound(N_("No such venue."), field="venue_id")
     elif role in ORGANISATION_ROLES:
         if organisation_id is None or venue_id is not None:
             raise InvalidValue(
-                "Organisation roles belong to exactly one organisation.", field="organisation_id"
+                N_("Organisation roles belong to exactly one organisation."),
+                field="organisation_id",
             )
         if not await Organisation.exists().where(Organisation.id == organisation_id):
-            raise NotFound("No such organisation.", field="organisation_id")
+            raise NotFound(N_("No such organisation."), field="organisation_id")
     elif venue_id is not None or organisation_id is not None:
-        raise InvalidValue("A network admin belongs to no venue or organisation.", field="role")
+        raise InvalidValue(N_("A network admin belongs to no venue or organisation."), field="role")
     if await email_taken(email):
         raise DuplicateEmail(field="email")
     user = User(
@@ -120,7 +124,8 @@ async def authenticate(email: str, password: str, *, allow_demo_accounts: bool =
     """The active user with this email and password, or InvalidCredentials (same for every cause)."""
     if is_demo_account(email) and not allow_demo_accounts:
         raise InvalidCredentials(
-            f"Demo accounts (@{DEMO_ACCOUNT_DOMAIN}) can sign in only on a demo instance."
+            N_("Demo accounts (@%(domain)s) can sign in only on a demo instance."),
+            domain=DEMO_ACCOUNT_DOMAIN,
         )
     user = await User.objects().where(WhereRaw("lower(email) = lower({})", email.strip())).first()
     candidate = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH

@@ -13,6 +13,7 @@ from booking.tables import (
     User,
 )
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 
 
 def _month_bounds(day: date) -> tuple[date, date]:
@@ -60,7 +61,7 @@ async def allowance_of(agent_id: uuid.UUID, month_of: date) -> MonthlyAllowance:
         .first()
     )
     if agent is None or agent["organisation"] is None:
-        raise NotFound("No such agent.")
+        raise NotFound(N_("No such agent."))
     organisation = (
         await Organisation.select().where(Organisation.id == agent["organisation"]).first()
     )

@@ -39,26 +39,26 @@ class Search:
 
 def check(search: Search, today: date) -> Search:
     if search.day < today:
-        raise InvalidValue("This date is already past.", field="date")
+        raise InvalidValue(N_("This date is already past."), field="date")
     if search.slot is None and (search.start is None or search.end is None):
         raise InvalidValue(
-            "Give a slot (morning, afternoon, day) or a start and an end.", field="slot"
+            N_("Give a slot (morning, afternoon, day) or a start and an end."), field="slot"
         )
     if search.slot is not None and (search.start is not None or search.end is not None):
-        raise InvalidValue("Give a slot or a start and an end, not both.", field="slot")
+        raise InvalidValue(N_("Give a slot or a start and an end, not both."), field="slot")
     if search.start is not None and search.end is not None and search.start >= search.end:
-        raise InvalidValue("The end comes after the start.", field="end")
+        raise InvalidValue(N_("The end comes after the start."), field="end")
     located = [search.lat, search.lon, search.radius_km]
     if any(v is not None for v in located) and not all(v is not None for v in located):
         missing = ["lat", "lon", "radius_km"][[v is None for v in located].index(True)]
-        raise InvalidValue("lat, lon and radius_km go together.", field=missing)
+        raise InvalidValue(N_("lat, lon and radius_km go together."), field=missing)
     if search.radius_km is not None and not 0 < search.radius_km <= MAX_RADIUS_KM:
         raise InvalidValue(
             N_("The radius is at most %(km)s km."), field="radius_km", km=MAX_RADIUS_KM
         )
     kind = search.kind or ("desk" if search.slot else "meeting_room")
     if search.start is not None and kind == "desk":
-        raise InvalidValue("Desks are booked by slot (morning, afternoon, day).", field="kind")
+        raise InvalidValue(N_("Desks are booked by slot (morning, afternoon, day)."), field="kind")
     return Search(**{**search.__dict__, "kind": kind})
 
 

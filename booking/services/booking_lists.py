@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from booking.tables import Booking
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal, Role
 
 _SELECT = """
@@ -182,5 +183,5 @@ async def get_visible(principal: Principal, booking_id: uuid.UUID) -> BookingPar
     )
     booking = None if row is None else BookingParties.of_row(row)
     if booking is None or not may_see(principal, booking):
-        raise NotFound("No such booking.")
+        raise NotFound(N_("No such booking."))
     return booking

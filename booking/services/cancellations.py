@@ -13,6 +13,7 @@ from booking.tables import (
     Organisation,
 )
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal
 
 
@@ -29,20 +30,21 @@ async def cancel(
     async with Booking._meta.db.transaction():
         rows = await Booking.raw("SELECT * FROM booking WHERE id = {} FOR UPDATE", booking_id)
         if not rows:
-            raise NotFound("No such booking.")
+            raise NotFound(N_("No such booking."))
         booking = rows[0]
         parties = BookingParties.of_row(booking)
         by_venue = may_see(principal, parties) and principal.role in VENUE_ROLES
         if not may_see(principal, parties):
-            raise NotFound("No such booking.")
+            raise NotFound(N_("No such booking."))
         if principal.is_device:
-            raise Forbidden("Door devices do not cancel bookings.")
+            raise Forbidden(N_("Door devices do not cancel bookings."))
         if booking["status"] != "confirmed":
             raise BookingNotCancellable(
-                f"This booking is {booking['status'].replace('_', ' ')}; it cannot be cancelled."
+                N_("This booking is %(status)s; it cannot be cancelled."),
+                status=booking["status"].replace("_", " "),
             )
         if by_venue and not (reason and reason.strip()):
-            raise InvalidValue("A venue cancelling a booking says why.", field="reason")
+            raise InvalidValue(N_("A venue cancelling a booking says why."), field="reason")
         status = "cancelled"
         if not by_venue and not principal.is_network_admin:
             organisation = (

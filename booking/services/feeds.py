@@ -22,6 +22,7 @@ from booking.errors import FeedAlreadyRevoked
 from booking.services.accounts import hash_token
 from booking.tables import CalendarFeed, Venue, Workspace
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal
 
 TOKEN_BYTES = 32
@@ -107,7 +108,7 @@ async def create_venue_feed(
 ) -> tuple[CalendarFeedInfo, str]:
     """A feed of a venue's bookings, for its staff. Returns the feed and its secret URL."""
     if not await Venue.exists().where(Venue.id == venue_id):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     feed, token = await _create(principal, agent_id=None, venue_id=venue_id)
     return feed, feed_url(base_url, token)
 
@@ -155,7 +156,7 @@ async def revoke(
             *args,
         )
         if not rows:
-            raise NotFound("No such calendar feed.")
+            raise NotFound(N_("No such calendar feed."))
         if rows[0]["revoked_at"] is not None:
             raise FeedAlreadyRevoked()
         await CalendarFeed.update({CalendarFeed.revoked_at: now or datetime.now(UTC)}).where(
@@ -168,7 +169,7 @@ def token_from_file_name(feed_file: str) -> str:
     """`<token>.ics` → token; anything else is simply not a feed."""
     match = _FEED_FILE.match(feed_file)
     if match is None:
-        raise NotFound("No such calendar.")
+        raise NotFound(N_("No such calendar."))
     return match.group("token")
 
 
@@ -185,7 +186,7 @@ async def render(feed_file: str, base_url: str, now: datetime | None = None) -> 
         hash_token(token),
     )
     if not rows:
-        raise NotFound("No such calendar, or it was revoked.")
+        raise NotFound(N_("No such calendar, or it was revoked."))
     feed = rows[0]
     since = (now or datetime.now(UTC)) - timedelta(days=PAST_DAYS)
     if feed["kind"] == "agent":
@@ -256,7 +257,7 @@ async def freebusy(workspace_id: uuid.UUID, now: datetime | None = None) -> Cale
         workspace_id,
     )
     if not rows or not rows[0]["active"] or rows[0]["status"] != "approved":
-        raise NotFound("No such workspace.")
+        raise NotFound(N_("No such workspace."))
     place = rows[0]
     zone = ZoneInfo(place["timezone"])
     today = now.astimezone(zone).date()

@@ -13,6 +13,7 @@ from stdnum.exceptions import ValidationError
 from stdnum.fr import siret
 
 from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
 
 
 def check_siret(value: str) -> str:
@@ -20,7 +21,7 @@ def check_siret(value: str) -> str:
         return str(siret.validate(value))
     except ValidationError:
         raise InvalidValue(
-            "Ce SIRET n'est pas valide (14 chiffres et clé de contrôle).", field="siret"
+            N_("Ce SIRET n'est pas valide (14 chiffres et clé de contrôle)."), field="siret"
         ) from None
 
 
@@ -31,7 +32,7 @@ def check_vat_number(value: str | None) -> str | None:
         return str(vat.validate(value))
     except ValidationError:
         raise InvalidValue(
-            "Ce numéro de TVA intracommunautaire n'est pas valide.", field="vat_number"
+            N_("Ce numéro de TVA intracommunautaire n'est pas valide."), field="vat_number"
         ) from None
 
 
@@ -39,7 +40,7 @@ def check_iban(value: str) -> str:
     try:
         return str(IBAN(value).compact)
     except SchwiftyException:
-        raise InvalidValue("Cet IBAN n'est pas valide.", field="iban") from None
+        raise InvalidValue(N_("Cet IBAN n'est pas valide."), field="iban") from None
 
 
 def check_bic(value: str | None) -> str | None:
@@ -48,4 +49,4 @@ def check_bic(value: str | None) -> str | None:
     try:
         return str(BIC(value).compact)
     except SchwiftyException:
-        raise InvalidValue("Ce BIC n'est pas valide.", field="bic") from None
+        raise InvalidValue(N_("Ce BIC n'est pas valide."), field="bic") from None

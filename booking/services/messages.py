@@ -9,6 +9,7 @@ from typing import Any
 
 from booking.tables import Outbox, User
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -54,5 +55,5 @@ async def messages_to(user_id: uuid.UUID, limit: int, offset: int) -> tuple[list
     """The messages sent to this user's email address, newest first."""
     user = await User.select(User.email).where(User.id == user_id).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     return await _page(Outbox.recipient == user["email"], limit, offset)

@@ -15,6 +15,7 @@ from booking.tables import (
     Venue,
 )
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,10 @@ def check_week(ranges: list[Range]) -> None:
     for index, item in enumerate(ranges):
         if not 0 <= item.weekday <= 6:
             raise InvalidValue(
-                "Weekdays go from 0 (Monday) to 6 (Sunday).", field=f"hours[{index}].weekday"
+                N_("Weekdays go from 0 (Monday) to 6 (Sunday)."), field=f"hours[{index}].weekday"
             )
         if item.opens >= item.closes:
-            raise InvalidValue("A range closes after it opens.", field=f"hours[{index}].closes")
+            raise InvalidValue(N_("A range closes after it opens."), field=f"hours[{index}].closes")
     by_day: dict[int, list[tuple[int, Range]]] = {}
     for index, item in enumerate(ranges):
         by_day.setdefault(item.weekday, []).append((index, item))
@@ -46,7 +47,7 @@ async def replace_hours(venue_id: uuid.UUID, ranges: list[Range]) -> None:
     check_week(ranges)
     async with OpeningHours._meta.db.transaction():
         if not await Venue.exists().where(Venue.id == venue_id):
-            raise NotFound("No such venue.")
+            raise NotFound(N_("No such venue."))
         await OpeningHours.delete().where(OpeningHours.venue == venue_id)
         if ranges:
             await OpeningHours.insert(
@@ -72,12 +73,12 @@ async def add_closure(
 ) -> tuple[uuid.UUID, int]:
     """Record a closure and cancel the confirmed bookings it covers; returns how many."""
     if ends_on < starts_on:
-        raise InvalidValue("A closure ends on or after its first day.", field="ends_on")
+        raise InvalidValue(N_("A closure ends on or after its first day."), field="ends_on")
     if not reason.strip():
-        raise InvalidValue("Say why the venue closes.", field="reason")
+        raise InvalidValue(N_("Say why the venue closes."), field="reason")
     async with Closure._meta.db.transaction():
         if not await Venue.exists().where(Venue.id == venue_id):
-            raise NotFound("No such venue.")
+            raise NotFound(N_("No such venue."))
         closure = Closure(
             venue=venue_id, starts_on=starts_on, ends_on=ends_on, reason=reason.strip()
         )
@@ -109,5 +110,5 @@ async def closures_of(venue_id: uuid.UUID) -> list[VenueClosure]:
 
 async def remove_closure(venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:
     if not await Closure.exists().where((Closure.id == closure_id) & (Closure.venue == venue_id)):
-        raise NotFound("No such closure.")
+        raise NotFound(N_("No such closure."))
     await Closure.delete().where(Closure.id == closure_id)

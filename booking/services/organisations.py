@@ -55,14 +55,14 @@ def _check_identity(fields: dict[str, Any]) -> dict[str, Any]:
         try:
             cleaned["siren"] = str(siren.validate(cleaned["siren"]))
         except ValidationError:
-            raise InvalidValue("Ce SIREN n'est pas valide.", field="siren") from None
+            raise InvalidValue(N_("Ce SIREN n'est pas valide."), field="siren") from None
     if cleaned.get("siret"):
         try:
             cleaned["siret"] = str(siret.validate(cleaned["siret"]))
         except ValidationError:
-            raise InvalidValue("Ce SIRET n'est pas valide.", field="siret") from None
+            raise InvalidValue(N_("Ce SIRET n'est pas valide."), field="siret") from None
         if "siren" in cleaned and not cleaned["siret"].startswith(cleaned["siren"]):
-            raise InvalidValue("The SIRET starts with the organisation's SIREN.", field="siret")
+            raise InvalidValue(N_("The SIRET starts with the organisation's SIREN."), field="siret")
     if "billing_email" in cleaned:
         cleaned["billing_email"] = accounts.normalise_email(cleaned["billing_email"])
     return cleaned
@@ -132,7 +132,7 @@ def _person(row: dict[str, Any]) -> Person:
 async def get(organisation_id: uuid.UUID) -> OrganisationRecord:
     organisation = await Organisation.select().where(Organisation.id == organisation_id).first()
     if organisation is None:
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("No such organisation."))
     return OrganisationRecord(**organisation)
 
 
@@ -235,7 +235,7 @@ async def member(organisation_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> 
         .first()
     )
     if user is None:
-        raise NotFound("No such person in this organisation.")
+        raise NotFound(N_("No such person in this organisation."))
     return _person(user)
 
 
@@ -289,7 +289,7 @@ async def update_agent(
 async def person(user_id: uuid.UUID) -> Person:
     row = await User.select().where(User.id == user_id).first()
     if row is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     return _person(row)
 
 
@@ -307,9 +307,9 @@ async def deactivate_venue_person(
         await User.select(User.id).where((User.id == user_id) & (User.venue == venue_id)).first()
     )
     if target is None:
-        raise NotFound("No such person at this venue.")
+        raise NotFound(N_("No such person at this venue."))
     if user_id == by.user_id:
-        raise Forbidden("You cannot deactivate yourself.")
+        raise Forbidden(N_("You cannot deactivate yourself."))
     await set_active(user_id, False)
 
 
@@ -332,14 +332,14 @@ def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidValue("The file must be UTF-8.", field="file") from None
+        raise InvalidValue(N_("The file must be UTF-8."), field="file") from None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     columns = [c.strip().lower() for c in reader.fieldnames or []]
     if "email" not in columns or "display_name" not in columns:
         raise InvalidValue(
-            "The first line names the columns: email, display_name[, monthly_allowance_units].",
+            N_("The first line names the columns: email, display_name[, monthly_allowance_units]."),
             field="file",
         )
     rows = [
@@ -363,18 +363,18 @@ async def import_agents(organisation_id: uuid.UUID, content: bytes, base_url: st
         try:
             normalised = accounts.normalise_email(email).lower()
             if normalised in seen:
-                raise InvalidValue("This email appears twice in the file.", field="email")
+                raise InvalidValue(N_("This email appears twice in the file."), field="email")
             allowance_text = row.get("monthly_allowance_units", "")
             allowance = None
             if allowance_text:
                 if not allowance_text.isdigit() or int(allowance_text) > 1000:
                     raise InvalidValue(
-                        "The allowance is a whole number of half-days (0 to 1000).",
+                        N_("The allowance is a whole number of half-days (0 to 1000)."),
                         field="monthly_allowance_units",
                     )
                 allowance = int(allowance_text)
             if not row.get("display_name"):
-                raise InvalidValue("The name is missing.", field="display_name")
+                raise InvalidValue(N_("The name is missing."), field="display_name")
             async with User._meta.db.transaction():
                 invited = await invite(
                     email=email,

@@ -43,6 +43,7 @@ from booking.tables import (
     Workspace,
 )
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 
 SLOTS = ("morning", "afternoon", "day")
@@ -102,16 +103,18 @@ def place(venue: dict[str, Any], workspace: dict[str, Any], request: BookingRequ
     if hourly:
         if request.start is None or request.end is None:
             raise InvalidValue(
-                "This room is booked by the hour: give start and end.", field="start"
+                N_("This room is booked by the hour: give start and end."), field="start"
             )
         start = _local(request.start, zone)
         end = _local(request.end, zone)
         if end <= start:
-            raise InvalidValue("The end must come after the start.", field="end")
+            raise InvalidValue(N_("The end must come after the start."), field="end")
         if start.date() != end.date():
-            raise InvalidValue("A booking starts and ends on the same day.", field="end")
+            raise InvalidValue(N_("A booking starts and ends on the same day."), field="end")
         if start.minute % 30 or end.minute % 30 or start.second or end.second:
-            raise InvalidValue("Rooms are booked by half-hours (hh:00 or hh:30).", field="start")
+            raise InvalidValue(
+                N_("Rooms are booked by half-hours (hh:00 or hh:30)."), field="start"
+            )
         minutes = int((end - start).total_seconds() // 60)
         return Placement(
             starts_at=start.astimezone(UTC),
@@ -124,11 +127,11 @@ def place(venue: dict[str, Any], workspace: dict[str, Any], request: BookingRequ
             allowance_units=math.ceil(minutes / MINUTES_PER_ALLOWANCE_UNIT),
         )
     if request.date is None or request.slot is None:
-        raise InvalidValue("Give a date and a slot (morning, afternoon, day).", field="slot")
+        raise InvalidValue(N_("Give a date and a slot (morning, afternoon, day)."), field="slot")
     if request.slot not in SLOTS:
-        raise InvalidValue("The slot is morning, afternoon or day.", field="slot")
+        raise InvalidValue(N_("The slot is morning, afternoon or day."), field="slot")
     if workspace["booking_unit"] == "day" and request.slot != "day":
-        raise InvalidValue("This workspace is booked by the whole day.", field="slot")
+        raise InvalidValue(N_("This workspace is booked by the whole day."), field="slot")
     opens, closes = slot_times(venue, request.slot)
     halves = seats.HALVES_BY_SLOT[request.slot]
     return Placement(
@@ -157,7 +160,9 @@ async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bo
         & (Closure.ends_on >= placement.local_date)
     )
     if closed:
-        raise VenueClosed(f"The venue is closed on {placement.local_date.isoformat()}.")
+        raise VenueClosed(
+            N_("The venue is closed on %(date)s."), date=placement.local_date.isoformat()
+        )
     ranges = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
         (OpeningHours.venue == venue["id"])
         & (OpeningHours.weekday == placement.local_date.weekday())
@@ -175,21 +180,21 @@ async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bo
 async def resolve_agent(principal: Principal, agent_id: uuid.UUID | None) -> uuid.UUID:
     if principal.role == Role.AGENT:
         if agent_id is not None and agent_id != principal.user_id:
-            raise Forbidden("An agent books for themself only.", field="agent_id")
+            raise Forbidden(N_("An agent books for themself only."), field="agent_id")
         assert principal.user_id is not None
         return principal.user_id
     if principal.role == Role.ORG_ADMIN:
         if agent_id is None:
-            raise InvalidValue("Say which agent the booking is for.", field="agent_id")
+            raise InvalidValue(N_("Say which agent the booking is for."), field="agent_id")
         member = await User.exists().where(
             (User.id == agent_id)
             & (User.organisation == principal.organisation_id)
             & (User.role == Role.AGENT.value)
         )
         if not member:
-            raise NotFound("No such agent in your organisation.", field="agent_id")
+            raise NotFound(N_("No such agent in your organisation."), field="agent_id")
         return agent_id
-    raise Forbidden("Only agents and organisation admins book.")
+    raise Forbidden(N_("Only agents and organisation admins book."))
 
 
 async def book(
@@ -204,7 +209,7 @@ async def book(
     agent_id = await resolve_agent(principal, request.agent_id)
     workspace = await Workspace.select().where(Workspace.id == request.workspace_id).first()
     if workspace is None:
-        raise NotFound("No such workspace.", field="workspace_id")
+        raise NotFound(N_("No such workspace."), field="workspace_id")
     venue = await Venue.select().where(Venue.id == workspace["venue"]).first()
     assert venue is not None
     if not workspace["active"] or venue["status"] != "approved":
@@ -223,7 +228,7 @@ async def book(
             agent_id,
         )
         if not agents:
-            raise NotFound("No such agent.", field="agent_id")
+            raise NotFound(N_("No such agent."), field="agent_id")
         agent = agents[0]
         organisation = (
             await Organisation.select().where(Organisation.id == agent["organisation"]).first()
@@ -234,8 +239,8 @@ async def book(
         today = now.astimezone(_zone(venue)).date()
         if placement.local_date > today + timedelta(days=organisation["booking_horizon_days"]):
             raise BeyondHorizon(
-                f"Your organisation allows booking {organisation['booking_horizon_days']} days "
-                "ahead.",
+                N_("Your organisation allows booking %(days)s days ahead."),
+                days=organisation["booking_horizon_days"],
                 field="date" if not hourly else "start",
             )
         allowance = allowance_units(
@@ -244,8 +249,12 @@ async def book(
         used = await units_used(agent_id, placement.local_date, organisation)
         if used + placement.allowance_units > allowance:
             raise AllowanceExceeded(
-                f"This needs {placement.allowance_units} half-day(s); {used} of {allowance} "
-                "are already used this month."
+                N_(
+                    "This needs %(units)s half-day(s); %(used)s of %(allowance)s are already used this month."
+                ),
+                units=placement.allowance_units,
+                used=used,
+                allowance=allowance,
             )
         shared = workspace["kind"] in SHARED_KINDS
         booking = Booking(

@@ -20,25 +20,30 @@ from booking.tables import (
     VenueRate,
 )
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 
 
 def check_rate(workspace_kind: str, unit: str, amount_cents: int, vat_rate: Decimal) -> None:
     if workspace_kind not in WORKSPACE_KINDS:
-        raise InvalidValue("Unknown workspace kind.", field="workspace_kind")
+        raise InvalidValue(N_("Unknown workspace kind."), field="workspace_kind")
     if unit not in UNITS_BY_KIND[workspace_kind]:
         raise InvalidValue(
-            f"A {workspace_kind} is priced by {' or '.join(UNITS_BY_KIND[workspace_kind])}.",
+            N_("A %(kind)s is priced by %(units)s."),
+            kind=workspace_kind,
+            units=" or ".join(UNITS_BY_KIND[workspace_kind]),
             field="unit",
         )
     if amount_cents < 0:
-        raise InvalidValue("An amount is zero or more cents.", field="amount_cents")
+        raise InvalidValue(N_("An amount is zero or more cents."), field="amount_cents")
     if not Decimal(0) <= vat_rate < Decimal(1) or vat_rate.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise InvalidValue("A VAT rate is a decimal between 0 and 1 (e.g. 0.20).", field="vat_rate")
+        raise InvalidValue(
+            N_("A VAT rate is a decimal between 0 and 1 (e.g. 0.20)."), field="vat_rate"
+        )
 
 
 async def add_venue_rate(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
     if not await Venue.exists().where(Venue.id == venue_id):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     check_rate(fields["workspace_kind"], fields["unit"], fields["amount_cents"], fields["vat_rate"])
     if await VenueRate.exists().where(
         (VenueRate.venue == venue_id)
@@ -58,7 +63,7 @@ async def add_organisation_rate(
     if organisation_id is not None and not await Organisation.exists().where(
         Organisation.id == organisation_id
     ):
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("No such organisation."))
     check_rate(fields["workspace_kind"], fields["unit"], fields["amount_cents"], fields["vat_rate"])
     same = (
         (OrganisationRate.workspace_kind == fields["workspace_kind"])

@@ -79,19 +79,23 @@ def expand(rule: str, dtstart: date) -> list[date]:
     try:
         recurrence = rrulestr(f"RRULE:{text}", dtstart=datetime.combine(dtstart, time()))
     except (ValueError, TypeError) as error:
-        raise InvalidValue(f"This is not an RFC 5545 RRULE: {error}.", field="rrule") from None
+        raise InvalidValue(
+            N_("This is not an RFC 5545 RRULE: %(error)s."), field="rrule", error=error
+        ) from None
     dates: list[date] = []
     limit = datetime.combine(dtstart + MAX_SPAN, time())
     for moment in recurrence:
         if moment > limit:
-            raise InvalidValue("A series spans at most one year.", field="rrule")
+            raise InvalidValue(N_("A series spans at most one year."), field="rrule")
         dates.append(moment.date())
         if len(dates) > MAX_OCCURRENCES:
             raise InvalidValue(
-                f"A series has at most {MAX_OCCURRENCES} occurrences.", field="rrule"
+                N_("A series has at most %(most)s occurrences."),
+                field="rrule",
+                most=MAX_OCCURRENCES,
             )
     if not dates:
-        raise InvalidValue("This rule gives no date.", field="rrule")
+        raise InvalidValue(N_("This rule gives no date."), field="rrule")
     return dates
 
 
@@ -105,7 +109,7 @@ def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> placeme
             series_id=series_id,
         )
     if request.start_time is None or request.end_time is None:
-        raise InvalidValue("Give a slot, or a start and an end time.", field="slot")
+        raise InvalidValue(N_("Give a slot, or a start and an end time."), field="slot")
     return placement.BookingRequest(
         workspace_id=request.workspace_id,
         agent_id=request.agent_id,
@@ -170,7 +174,7 @@ async def create(
 async def _save_series(series: BookingSeries) -> None:
     workspace_known = await Booking.raw("SELECT 1 FROM workspace WHERE id = {}", series.workspace)
     if not workspace_known:
-        raise NotFound("No such workspace.", field="workspace_id")
+        raise NotFound(N_("No such workspace."), field="workspace_id")
     await series.save()
 
 
@@ -197,7 +201,7 @@ class SeriesOverview:
 async def visible(principal: Principal, series_id: uuid.UUID) -> SeriesOverview:
     series = await BookingSeries.select().where(BookingSeries.id == series_id).first()
     if series is None:
-        raise NotFound("No such series.")
+        raise NotFound(N_("No such series."))
     owner = await Booking.raw("SELECT organisation FROM app_user WHERE id = {}", series["agent"])
     if not (
         principal.is_network_admin
@@ -209,7 +213,7 @@ async def visible(principal: Principal, series_id: uuid.UUID) -> SeriesOverview:
             and owner[0]["organisation"] == principal.organisation_id
         )
     ):
-        raise NotFound("No such series.")
+        raise NotFound(N_("No such series."))
     bookings = (
         await Booking.select(Booking.id, Booking.local_date, Booking.status)
         .where(Booking.series == series_id)

@@ -14,6 +14,7 @@ from booking.tables import (
     Venue,
 )
 from service.kernel.errors import InvalidStatusChange, InvalidValue, NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal
 
 SERVICES = frozenset(
@@ -52,15 +53,17 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidValue(f"Unknown IANA time zone {value!r}.", field="timezone") from None
+        raise InvalidValue(
+            N_("Unknown IANA time zone %(zone)r."), field="timezone", zone=value
+        ) from None
     return value
 
 
 def check_coordinates(latitude: Decimal, longitude: Decimal) -> None:
     if not Decimal(-90) <= latitude <= Decimal(90):
-        raise InvalidValue("The latitude is between -90 and 90.", field="latitude")
+        raise InvalidValue(N_("The latitude is between -90 and 90."), field="latitude")
     if not Decimal(-180) <= longitude <= Decimal(180):
-        raise InvalidValue("The longitude is between -180 and 180.", field="longitude")
+        raise InvalidValue(N_("The longitude is between -180 and 180."), field="longitude")
 
 
 def check_insee(code: str) -> str:
@@ -71,7 +74,7 @@ def check_insee(code: str) -> str:
         or not code[2:].isdigit()
     ):
         raise InvalidValue(
-            "An INSEE commune code has 5 characters (e.g. 59350).", field="insee_code"
+            N_("An INSEE commune code has 5 characters (e.g. 59350)."), field="insee_code"
         )
     return code
 
@@ -79,7 +82,9 @@ def check_insee(code: str) -> str:
 def check_services(values: list[str]) -> list[str]:
     unknown = sorted(set(values) - SERVICES)
     if unknown:
-        raise InvalidValue(f"Unknown services: {', '.join(unknown)}.", field="services")
+        raise InvalidValue(
+            N_("Unknown services: %(unknown)s."), field="services", unknown=", ".join(unknown)
+        )
     return sorted(set(values))
 
 
@@ -156,7 +161,7 @@ async def visible_venue(principal: Principal | None, venue_id: uuid.UUID) -> Ven
     row = await Venue.select().where(Venue.id == venue_id).first()
     venue = None if row is None else VenueRecord(**row)
     if venue is None or not may_see_venue(principal, venue):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     return venue
 
 
@@ -199,9 +204,9 @@ async def list_venues(
 
 async def update(venue_id: uuid.UUID, fields: dict[str, Any]) -> None:
     if "status" in fields:
-        raise InvalidValue("The status changes through /status.", field="status")
+        raise InvalidValue(N_("The status changes through /status."), field="status")
     if not await Venue.exists().where(Venue.id == venue_id):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     cleaned = _clean_venue_fields(fields)
     if "latitude" in fields or "longitude" in fields:
         current = (
@@ -222,10 +227,15 @@ async def change_status(venue_id: uuid.UUID, status: str) -> None:
     async with Venue._meta.db.transaction():
         rows = await Venue.raw("SELECT status FROM venue WHERE id = {} FOR UPDATE", venue_id)
         if not rows:
-            raise NotFound("No such venue.")
+            raise NotFound(N_("No such venue."))
         current = rows[0]["status"]
         if status not in TRANSITIONS.get(current, set()):
-            raise InvalidStatusChange(f"A venue {current} cannot become {status}.", field="status")
+            raise InvalidStatusChange(
+                N_("A venue %(current)s cannot become %(status)s."),
+                field="status",
+                current=current,
+                status=status,
+            )
         await Venue.update(
             {Venue.status: status, Venue.status_changed_at: datetime.now(UTC)}
         ).where(Venue.id == venue_id)
@@ -235,7 +245,7 @@ async def venue_today(venue_id: uuid.UUID, now: datetime | None = None) -> date:
     """Today's date in the venue's own time zone."""
     venue = await Venue.select(Venue.timezone).where(Venue.id == venue_id).first()
     if venue is None:
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(venue["timezone"])).date()
 
 

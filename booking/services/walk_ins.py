@@ -22,6 +22,7 @@ from booking.services.allowance import units_used
 from booking.services.placement import BookingRequest, place
 from booking.tables import Booking, Workspace
 from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ async def book_walk_in(
             venue_id,
         )
         if not rows:
-            raise NotFound("No such agent or venue.")
+            raise NotFound(N_("No such agent or venue."))
         # One row with what place() needs of the venue and units_used() of the organisation.
         venue = organisation = rows[0]
         allowance = (
@@ -89,7 +90,7 @@ async def book_walk_in(
         slot = current_slot(venue, at)
         desks = await desk_areas(venue_id)
         if not desks:
-            raise CapacityExhausted("This venue has no shared desk area for walk-ins.")
+            raise CapacityExhausted(N_("This venue has no shared desk area for walk-ins."))
         local_date = at.astimezone(ZoneInfo(venue["timezone"])).date()
         used = await units_used(agent_id, local_date, organisation)
         for desk in desks:
@@ -104,8 +105,13 @@ async def book_walk_in(
             )
             if used + placement.allowance_units > allowance:
                 raise AllowanceExceeded(
-                    f"A walk-in needs {placement.allowance_units} half-day(s); {used} of "
-                    f"{allowance} are already used this month."
+                    N_(
+                        "A walk-in needs %(units)s half-day(s); %(used)s of %(allowance)s are "
+                        "already used this month."
+                    ),
+                    units=placement.allowance_units,
+                    used=used,
+                    allowance=allowance,
                 )
             # Under the agent's lock this check is exact; the exclusion constraint stays the
             # guarantee, this only turns its failure into a clear refusal before any write.
@@ -119,7 +125,7 @@ async def book_walk_in(
             )
             if elsewhere:
                 raise AgentAlreadyBooked(
-                    "This agent already has a booking at this time (maybe at another venue)."
+                    N_("This agent already has a booking at this time (maybe at another venue).")
                 )
             if not await seats.take_free_seats(
                 desk["id"], placement.local_date, placement.halves, desk["capacity"]
@@ -153,4 +159,6 @@ async def book_walk_in(
                 quantity=placement.quantity,
                 local_date=placement.local_date,
             )
-        raise CapacityExhausted("No free seat is left in this venue's desk areas for this slot.")
+        raise CapacityExhausted(
+            N_("No free seat is left in this venue's desk areas for this slot.")
+        )

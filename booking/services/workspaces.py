@@ -11,6 +11,7 @@ from booking.tables import (
     Workspace,
 )
 from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.i18n import N_
 
 EQUIPMENT = frozenset(
     {
@@ -43,24 +44,31 @@ UNITS_BY_KIND = {
 def check_equipment(values: list[str]) -> list[str]:
     unknown = sorted(set(values) - EQUIPMENT)
     if unknown:
-        raise InvalidValue(f"Unknown equipment: {', '.join(unknown)}.", field="equipment")
+        raise InvalidValue(
+            N_("Unknown equipment: %(unknown)s."), field="equipment", unknown=", ".join(unknown)
+        )
     return sorted(set(values))
 
 
 def check_workspace(kind: str, booking_unit: str, capacity: int) -> None:
     if kind not in WORKSPACE_KINDS:
-        raise InvalidValue(f"A workspace is one of {', '.join(WORKSPACE_KINDS)}.", field="kind")
+        raise InvalidValue(
+            N_("A workspace is one of %(kinds)s."), field="kind", kinds=", ".join(WORKSPACE_KINDS)
+        )
     if booking_unit not in UNITS_BY_KIND[kind]:
         raise InvalidValue(
-            f"A {kind} is booked by {' or '.join(UNITS_BY_KIND[kind])}.", field="booking_unit"
+            N_("A %(kind)s is booked by %(units)s."),
+            field="booking_unit",
+            kind=kind,
+            units=" or ".join(UNITS_BY_KIND[kind]),
         )
     if not 1 <= capacity <= 1000:
-        raise InvalidValue("The capacity is between 1 and 1000 seats.", field="capacity")
+        raise InvalidValue(N_("The capacity is between 1 and 1000 seats."), field="capacity")
 
 
 async def add_workspace(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
     if not await Venue.exists().where(Venue.id == venue_id):
-        raise NotFound("No such venue.")
+        raise NotFound(N_("No such venue."))
     check_workspace(fields["kind"], fields["booking_unit"], fields["capacity"])
     workspace = Workspace(
         venue=venue_id,
@@ -109,7 +117,7 @@ async def workspace_of(venue_id: uuid.UUID, workspace_id: uuid.UUID) -> Catalogu
         .first()
     )
     if workspace is None:
-        raise NotFound("No such workspace.")
+        raise NotFound(N_("No such workspace."))
     return _workspace(workspace)
 
 
