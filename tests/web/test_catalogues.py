@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from booking.tables import User
 from service.kernel.i18n import EXTRA_KEYWORDS, NP_, translate, use_catalogues
 from service.kernel.identity import Role
+from tests.booking.test_catalogue import application
 from tests.factories import make_user, make_venue, make_workspace, next_weekday
 from tests.web.test_pages import sign_in
 from web.i18n import LOCALE_DIR, format_date, format_money, format_time
@@ -142,3 +143,21 @@ async def test_an_api_problem_reads_in_the_language_the_client_accepts(
     assert french.json()["type"] == english.json()["type"]
     assert french.json()["detail"] == "L'adresse e-mail ou le mot de passe est incorrect."
     assert english.json()["detail"] == "Email or password is wrong."
+
+
+async def test_a_domain_refusal_reads_in_french_with_its_values_filled_in(
+    client: httpx.AsyncClient,
+) -> None:
+    body = application(timezone="Europe/Lile", services=["wifi", "sauna"])
+    french = await client.post("/api/v1/venues", json=body, headers={"Accept-Language": "fr"})
+    english = await client.post("/api/v1/venues", json=body)
+
+    assert french.status_code == english.status_code == 422
+    assert french.json()["field"] == english.json()["field"] == "timezone"
+    assert french.json()["detail"] == "Fuseau horaire IANA inconnu : 'Europe/Lile'."
+    assert english.json()["detail"] == "Unknown IANA time zone 'Europe/Lile'."
+
+    body = application(services=["wifi", "sauna", "jacuzzi"])
+    french = await client.post("/api/v1/venues", json=body, headers={"Accept-Language": "fr"})
+    assert (french.status_code, french.json()["field"]) == (422, "services")
+    assert french.json()["detail"] == "Services inconnus : jacuzzi, sauna."
