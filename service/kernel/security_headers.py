@@ -60,7 +60,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)  # type: ignore[arg-type]
+                headers = MutableScopeHeaders.from_message(message)
                 for name, value in (
                     ("Content-Security-Policy", policy),
                     ("X-Content-Type-Options", "nosniff"),

@@ -1,6 +1,7 @@
 """The pages run under their Content-Security-Policy without a single violation, in Chromium.
 
-Each role signs in and opens every page of its menu (and piccolo-admin for the network);
+Each role signs in and opens every page of its menu (and the pass, the door scanner and
+piccolo-admin);
 the browser reports every blocked script, style or image through `securitypolicyviolation`
 events and console errors. A control proves the listener hears a real violation.
 """
@@ -9,7 +10,15 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, ConsoleMessage, Page
 
-from tests.web.browser import AGENT, NETWORK_ADMIN, ORG_ADMIN, PHONE, VENUE_ADMIN, sign_in
+from tests.web.browser import (
+    AGENT,
+    NETWORK_ADMIN,
+    ORG_ADMIN,
+    PHONE,
+    STAFF,
+    VENUE_ADMIN,
+    sign_in,
+)
 
 LISTEN = """
 window.__violations = [];
@@ -38,6 +47,7 @@ async def test_every_menu_page_runs_without_a_policy_violation(
     visited: list[str] = []
     for email, extra in (
         (AGENT, ["/agent/pass"]),
+        (STAFF, ["/scan"]),
         (ORG_ADMIN, []),
         (VENUE_ADMIN, []),
         (NETWORK_ADMIN, ["/network/admin/"]),
@@ -71,7 +81,7 @@ async def test_every_menu_page_runs_without_a_policy_violation(
         finally:
             await context.close()
     assert failures == [], "\n".join(failures)
-    assert {"/agent", "/agent/pass", "/organisation", "/venue", "/network"} <= set(visited)
+    assert {"/agent", "/agent/pass", "/scan", "/organisation", "/venue", "/network"} <= set(visited)
 
 
 async def test_the_listener_hears_an_inline_handler_being_refused(
