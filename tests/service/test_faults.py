@@ -28,12 +28,15 @@ import asyncpg
 import httpx
 import pytest
 
+from billing.controllers import queue_rendering
 from booking.tables import User
 from service.app.embedded import EmbeddedPostgres, EmbeddedRedis
 from service.app.serving import served
 from service.kernel.database import migrate, use_database, with_database
 from service.kernel.identity import Role
+from service.kernel.outages import FALLBACKS, redis_client
 from service.kernel.settings import Settings
+from service.kernel.throttle import PerSecondLimit
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -338,6 +341,30 @@ async def test_with_redis_frozen_sign_in_readyz_and_the_door_answer_in_time(worl
             f"/api/v1/venues/{world.venue_id}/scans", json=scan, headers=world.device
         )
         assert response.status_code == 201, response.text
+        # The scans let through without their per-second limit were counted.
+        metrics = (await http.get("/metrics")).text
+        assert 'call_site="scan-rate",dependency="redis"' in metrics, metrics[-2000:]
+
+
+async def test_with_redis_frozen_the_fallbacks_carry_on_in_time(world: World) -> None:
+    """The call sites that go on without Redis: the scan limit and a credit note's rendering."""
+    redis = redis_client(world.redis.url(), 500)
+    PerSecondLimit._paused_until.clear()
+    before = FALLBACKS.labels(dependency="redis", call_site="render-after-credit-note")._value.get()
+    try:
+        with FrozenRedis(world.redis):
+            started = time.monotonic()
+            assert await PerSecondLimit(redis, "scan-rate", 1).hit("door") is True
+            # Paused: the next ones do not even ask.
+            assert await PerSecondLimit(redis, "scan-rate", 1).hit("door") is True
+            await queue_rendering(redis, uuid.uuid4())
+            took = time.monotonic() - started
+        assert took < 2 * REDIS_BOUND, f"took {took:.2f} s"
+        after = FALLBACKS.labels(dependency="redis", call_site="render-after-credit-note")
+        assert after._value.get() == before + 1
+    finally:
+        PerSecondLimit._paused_until.clear()
+        await redis.aclose()
 
 
 async def _requests_needing_postgresql(http: httpx.AsyncClient, world: World) -> None:
