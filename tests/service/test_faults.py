@@ -27,11 +27,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from arq.worker import func
 
 from billing.controllers import queue_rendering
 from booking.tables import User
 from service.app.embedded import EmbeddedPostgres, EmbeddedRedis
 from service.app.serving import served
+from service.app.worker import Worker
 from service.kernel.database import migrate, use_database, with_database
 from service.kernel.identity import Role
 from service.kernel.outages import FALLBACKS, redis_client
@@ -422,3 +424,43 @@ async def test_with_postgresql_stopped_requests_answer_503_in_time_and_recover(
         finally:
             world.postgres.start()
         await _works_again(http, world)
+
+
+async def test_the_worker_rides_out_a_frozen_redis_and_runs_jobs_after(world: World) -> None:
+    """Its Redis calls time out like the API's; it must wait for Redis, not exit."""
+    ran: list[str] = []
+
+    async def note(ctx: dict[str, Any], word: str) -> None:
+        ran.append(word)
+
+    async def queued(word: str) -> None:
+        await queue.enqueue_job("note", word)
+        deadline = time.monotonic() + 10
+        while word not in ran:
+            assert time.monotonic() < deadline, f"{word!r} never ran; ran {ran}"
+            await asyncio.sleep(0.05)
+
+    queue = redis_client(world.redis.url(), 500)
+    worker = Worker(
+        functions=[func(note, name="note")],
+        redis_pool=redis_client(world.redis.url(), 500),
+        poll_delay=0.1,
+        handle_signals=False,
+        ctx={},
+    )
+    polls_failed = FALLBACKS.labels(dependency="redis", call_site="worker.poll")._value.get()
+    running = asyncio.create_task(worker.async_run())
+    try:
+        await queued("before")
+        with FrozenRedis(world.redis):
+            await asyncio.sleep(2.5)  # a few polls time out meanwhile
+        assert not running.done(), running.exception()
+        await queued("after")
+        after = FALLBACKS.labels(dependency="redis", call_site="worker.poll")._value.get()
+        assert after > polls_failed
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
+        await queue.aclose()
