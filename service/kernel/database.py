@@ -78,7 +78,9 @@ class Engine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         """Open the pool; `acquire_timeout` (seconds) bounds each wait for a connection."""
         if self.pool:
-            raise RuntimeError("The connection pool is already open.")
+            # As Piccolo does: the pool already open stays in use.
+            log.warning("database.pool_already_open")
+            return
         acquire_timeout = kwargs.pop("acquire_timeout", None)
         config = {**self.config, **kwargs}
         dsn = config.pop("dsn", None)
