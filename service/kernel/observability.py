@@ -97,7 +97,7 @@ class HealthController(Controller):
 
 
 async def _check(call: Awaitable[Any]) -> str:
-    """ "ok", or why not: report, don't raise, this endpoint exists to say what is down."""
+    """Say "ok", or why not: report, don't raise, this endpoint exists to say what is down."""
     try:
         async with asyncio.timeout(READY_CHECK_SECONDS):
             await call
