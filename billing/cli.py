@@ -8,14 +8,13 @@ from datetime import date
 from typing import TypeVar
 
 import click
-from arq import create_pool
-from arq.connections import RedisSettings
 
 from billing import invoice_mail, rendering
 from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_period
 from billing.jobs import network_identity, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
+from service.kernel.outages import redis_client
 from service.kernel.settings import Settings, SettingsError, load
 
 T = TypeVar("T")
@@ -85,7 +84,7 @@ async def _after_close(settings: Settings, month: date) -> list[str]:
         written = await invoice_mail.email_invoices(month, str(settings.base_url))
         said.append(f"  invoices emailed: {written} new message(s) in the outbox")
     if settings.redis_url:
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        redis = redis_client(settings.redis_url, settings.redis_timeout_ms)
         try:
             await redis.enqueue_job(
                 "render_documents", f"{month:%Y-%m}", _job_id=f"render:{month:%Y-%m}"

@@ -31,6 +31,7 @@ from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
+from service.kernel.outages import REDIS, REDIS_DOWN, fell_back
 from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
@@ -217,6 +218,21 @@ async def document_file_response(
     )
 
 
+async def queue_rendering(redis: Any, document_id: uuid.UUID) -> None:
+    """Queue an issued document's rendering; without Redis it stays to render (not an error).
+
+    The document is already committed: failing the request would tell the caller it was not
+    issued. Its files are made when first asked for (`document_file_response`) or when the
+    worker's sweep finds a document without them.
+    """
+    try:
+        await redis.enqueue_job(
+            "render_document", str(document_id), _job_id=f"render-document:{document_id}"
+        )
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "render-after-credit-note", error)
+
+
 async def _document_file(
     request: Request[Any, Any, Any], document: dict[str, Any], file_kind: str
 ) -> Response[bytes]:
@@ -368,11 +384,7 @@ class CreditNoteIssueController(Controller):
             paris_today(),
         )
         for document in issued:
-            await request.app.state.redis.enqueue_job(
-                "render_document",
-                str(document.document_id),
-                _job_id=f"render-document:{document.document_id}",
-            )
+            await queue_rendering(request.app.state.redis, document.document_id)
         return [
             DocumentTotals(d.number, d.total_excl_cents, d.total_vat_cents, d.total_incl_cents)
             for d in issued

@@ -36,6 +36,9 @@ EQUIPMENT_NAME: dict[str, Message] = {
 ERROR_TEXT: dict[str, Message] = {
     "403": N_("Your role may not open this page."),
     "404": N_("This page does not exist."),
+    "503": N_(
+        "The service cannot reach its database or its queue right now; try again in a few seconds."
+    ),
 }
 NETWORK_REFUSAL: dict[str, Message] = {
     "invalid-status-change": N_("This venue cannot move to that status (has it already changed?)."),

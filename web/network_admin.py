@@ -46,6 +46,7 @@ from redis.asyncio import Redis
 from booking.tables import User
 from service.kernel.auth import allow
 from service.kernel.identity import Principal, Role
+from service.kernel.outages import REDIS, REDIS_DOWN, fell_back
 
 ADMIN_PATH = "/network/admin"
 # The apps whose tables the admin shows (not piccolo's own users and sessions).
@@ -132,14 +133,22 @@ async def session_token(redis: Redis, user_id: uuid.UUID) -> str:
     """A live piccolo session token for this network admin (reused while it lives)."""
     key = f"{_CACHE_KEY}{user_id}"
     mirror_id = await mirror_user(user_id)
-    cached = await redis.get(key)
+    # Redis only caches the token: when it does not answer, a new session (in PostgreSQL) does.
+    try:
+        cached = await redis.get(key)
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "admin-session-cache", error)
+        cached = None
     if cached:
         token = cached.decode() if isinstance(cached, bytes) else str(cached)
         if await SessionsBase.get_user_id(token) == mirror_id:
             return token
     # piccolo's own defaults (one hour, in its naive local timestamps, as its checks expect).
     session = await SessionsBase.create_session(user_id=mirror_id)
-    await redis.set(key, session.token, ex=SESSION_CACHE_SECONDS)
+    try:
+        await redis.set(key, session.token, ex=SESSION_CACHE_SECONDS)
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "admin-session-cache", error)
     return str(session.token)
 
 

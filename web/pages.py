@@ -21,6 +21,14 @@ from litestar.types import ExceptionHandlersMap
 
 from service.kernel.i18n import N_, NC_
 from service.kernel.identity import Principal, Role
+from service.kernel.outages import RETRY_AFTER_SECONDS, failed_dependency
+from service.kernel.problem_responses import (
+    EXCEPTION_HANDLERS as API_EXCEPTION_HANDLERS,
+)
+from service.kernel.problem_responses import (
+    dependency_error_handler,
+    internal_error_handler,
+)
 from web.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGES,
@@ -177,8 +185,27 @@ def _not_found(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     return page(request, "error.html", title=N_("Page not found"), status_code=404, code=404)
 
 
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL or Redis away: a page saying so to a browser, problem+json to the scanner's script."""
+    if failed_dependency(exc) is None:
+        return internal_error_handler(request, exc)
+    if "text/html" not in request.headers.get("accept", ""):
+        return dependency_error_handler(request, exc)
+    response = page(
+        request, "error.html", title=N_("Service unavailable"), status_code=503, code=503
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotAuthorizedException: _anonymous,
     PermissionDeniedException: _forbidden,
     NotFoundException: _not_found,
+    # The API's handlers for a dependency that does not answer, answered as a page here.
+    **{
+        error: _unavailable
+        for error, handler in API_EXCEPTION_HANDLERS.items()
+        if handler is dependency_error_handler
+    },
 }

@@ -6,8 +6,6 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from arq import create_pool
-from arq.connections import RedisSettings
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -30,11 +28,12 @@ from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
-from service.kernel.database import DB
+from service.kernel.database import DB, use_bounded_database
 from service.kernel.i18n import use_catalogues
 from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
+from service.kernel.outages import redis_client
 from service.kernel.security_headers import SecurityHeaders
 from service.kernel.settings import Settings, load
 from web.i18n import LOCALE_DIR
@@ -93,9 +92,18 @@ class MetricsController(PrometheusController):
 def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        DB.config = {"dsn": settings.database_url}
-        await DB.start_connection_pool(min_size=2, max_size=settings.database_pool_size)
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
+        use_bounded_database(
+            settings.database_url or "",
+            connect_timeout_ms=settings.database_connect_timeout_ms,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+        await DB.start_connection_pool(
+            min_size=2,
+            max_size=settings.database_pool_size,
+            acquire_timeout=settings.database_acquire_timeout_ms / 1000,
+        )
+        # Connects on first use: the API starts, and the door works, while Redis is away.
+        redis = redis_client(settings.redis_url or "", settings.redis_timeout_ms)
         app.state.db = DB
         app.state.redis = redis
         # Signs passes; its public halves go to pass_key, where scanners and the server read them.

@@ -52,6 +52,7 @@ FORBIDDEN = ProblemType("forbidden", 403, "Forbidden")
 NOT_FOUND = ProblemType("not-found", 404, "Not found")
 CONFLICT = ProblemType("conflict", 409, "Conflict")
 INTERNAL = ProblemType("internal-error", 500, "Internal error")
+UNAVAILABLE = ProblemType("unavailable", 503, "Service unavailable")
 IDEMPOTENCY_KEY_REUSED = ProblemType(
     "idempotency-key-reused", 422, "Idempotency-Key reused with another request"
 )

@@ -26,6 +26,14 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_pool_size: int = 20
+    # Bounds on every wait for PostgreSQL and Redis, so a frozen server costs a request a few
+    # seconds and a 503, never a hang (docs/reliability.md).
+    database_connect_timeout_ms: int = 1000
+    database_acquire_timeout_ms: int = 1000
+    database_statement_timeout_ms: int = 2000
+    # The worker's jobs (monthly close, document rendering) run long statements on purpose.
+    worker_statement_timeout_ms: int = 10 * 60 * 1000
+    redis_timeout_ms: int = 500
     access_token_minutes: int = 12 * 60
     login_attempts_per_15_minutes: int = 10
     # Production: "<key id>:<base64url seed>,…" (see docs/key-rotation.md); demo/test: DATA_DIR.
@@ -84,6 +92,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be a positive number of milliseconds, got {value}")
+    return value
+
+
 _NETWORK_VARIABLES = {
     "network_name": "NETWORK_NAME",
     "network_legal_form": "NETWORK_LEGAL_FORM",
@@ -112,6 +127,11 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         data_dir=Path(env.get("DATA_DIR") or "var"),
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
+        database_connect_timeout_ms=_positive(env, "DATABASE_CONNECT_TIMEOUT_MS", 1000),
+        database_acquire_timeout_ms=_positive(env, "DATABASE_ACQUIRE_TIMEOUT_MS", 1000),
+        database_statement_timeout_ms=_positive(env, "DATABASE_STATEMENT_TIMEOUT_MS", 2000),
+        worker_statement_timeout_ms=_positive(env, "WORKER_STATEMENT_TIMEOUT_MS", 600_000),
+        redis_timeout_ms=_positive(env, "REDIS_TIMEOUT_MS", 500),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
         login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,

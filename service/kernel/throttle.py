@@ -7,6 +7,7 @@ import time
 from redis.asyncio import Redis
 
 from service.kernel.errors import TooManyAttempts
+from service.kernel.outages import FALLBACKS, REDIS, REDIS_DOWN, fell_back
 
 
 class LoginThrottle:
@@ -45,7 +46,16 @@ class LoginThrottle:
 
 
 class PerSecondLimit:
-    """Requests per second per caller (a door scanner, by principal key), counted in Redis."""
+    """Requests per second per caller (a door scanner, by principal key), counted in Redis.
+
+    A guard against a stuck or hostile loop, not a rule anyone relies on: when Redis does not
+    answer, the limit lets the request through (logged and counted), and stops asking Redis
+    for a few seconds, so that the door keeps its speed while Redis is away.
+    """
+
+    # After a failed call, the limit is not checked (requests pass) for this long.
+    pause_seconds = 5.0
+    _paused_until: dict[str, float] = {}  # per limit name, in this process
 
     def __init__(self, redis: Redis, name: str, per_second: int) -> None:
         self.redis = redis
@@ -54,10 +64,18 @@ class PerSecondLimit:
 
     async def hit(self, who: str) -> bool:
         """Count one request; False once `who` is past the limit for this second."""
+        if time.monotonic() < self._paused_until.get(self.name, 0.0):
+            FALLBACKS.labels(dependency=REDIS, call_site=self.name).inc()
+            return True
         key = f"{self.name}:{who}:{int(time.time())}"
-        count = int(await self.redis.incr(key))
-        if count == 1:
-            # The window's first request sets its expiry; a key left without one (a crash in
-            # between) names a second that never comes back, so it can only waste a little memory.
-            await self.redis.expire(key, 2)
+        try:
+            count = int(await self.redis.incr(key))
+            if count == 1:
+                # The window's first request sets its expiry; a key left without one (a crash in
+                # between) names a second that never comes back, so it can only waste a little memory.
+                await self.redis.expire(key, 2)
+        except REDIS_DOWN as error:
+            self._paused_until[self.name] = time.monotonic() + self.pause_seconds
+            fell_back(REDIS, self.name, error)
+            return True
         return count <= self.per_second
