@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any, Literal
 
@@ -30,25 +28,13 @@ from billing.schemas import (
     UsageOut,
 )
 from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
 from service.kernel.outages import REDIS, REDIS_DOWN, fell_back
 from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response[bytes]:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(c, "") for c in columns])
-    return Response(
-        out.getvalue().encode("utf-8-sig"),  # BOM: spreadsheets then read the accents right
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 class BillingPeriodController(Controller):
@@ -101,7 +87,7 @@ class BillingPeriodController(Controller):
         if format == "csv":
             rows = data[f"by_{by}"]
             columns = list(rows[0].keys()) if rows else ["name", "revenue_excl_cents"]
-            return _csv(rows, columns, f"synthese-{period}-{by}.csv")
+            return csv_download(csv_records(columns, rows), f"synthese-{period}-{by}.csv")
         return Response(data)
 
 
@@ -358,7 +344,7 @@ def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> ty
                 "venue_price_cents",
                 "venue_vat_rate",
             ]
-            return _csv(rows, columns, f"{kind}-{document_id}.csv")
+            return csv_download(csv_records(columns, rows), f"{kind}-{document_id}.csv")
 
     DocumentController.__name__ = f"{kind.title().replace('_', '')}Controller"
     return DocumentController

@@ -74,6 +74,13 @@ class UsageLine(Table, tablename="usage_line"):
     organisation_vat_rate = Numeric(digits=(5, 4))
     venue_price_cents = Integer()
     venue_vat_rate = Numeric(digits=(5, 4))
+    # The names as billed, for the documents' CSVs: a later rename never rewrites them.
+    # The agent's name is not kept: it is read from the account, so that erasure and
+    # pseudonymisation reach it.
+    venue_name = Text()
+    venue_commune = Text()
+    workspace_name = Text()
+    organisation_name = Text()
     created_at = Timestamptz(default=TimestamptzNow())
 
 

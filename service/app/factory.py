@@ -34,12 +34,34 @@ from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
 from service.kernel.outages import redis_client
+from service.kernel.security_headers import SecurityHeaders
 from service.kernel.settings import Settings, load
 from web.i18n import LOCALE_DIR
 from web.pages import template_config
 from web.routes import web_routers
 
 API_PREFIX = "/api/v1"
+# Paths that cannot live under the pages' strict Content-Security-Policy:
+# - /schema is Litestar's Swagger UI: its script and styles come from a CDN and it starts
+#   with an inline script. It shows the API's own description, no tenant's data, so the
+#   inline code it needs is allowed there and only there.
+# - /network/admin/ is piccolo-admin (network admins only): its Vue bundle compiles
+#   templates at run time (`new Function`) and sets inline styles.
+_OWN_POLICIES = (
+    (
+        "/schema",
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "img-src 'self' data: https://cdn.jsdelivr.net; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    ),
+    (
+        "/network/admin/",
+        "default-src 'self'; script-src 'self' 'unsafe-eval'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+)
 # `/api/v1/invoices/{id}.pdf` (and .xml, for statements and credit notes too) is the address
 # people expect for a document's file; Litestar routes whole path segments only, so the
 # suffix is turned into the `/pdf` (`/xml`) sub-resource before routing.
@@ -49,12 +71,15 @@ _DOCUMENT_FILE = re.compile(
 
 
 class PassTiersLieux(Litestar):
+    security_headers: SecurityHeaders
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             match = _DOCUMENT_FILE.match(scope["path"])
             if match is not None:
                 path = f"{match[1]}/{match[2]}"
                 scope = {**scope, "path": path, "raw_path": path.encode()}  # type: ignore[typeddict-item]
+            send = self.security_headers.wrap(scope, send)
         await super().__call__(scope, receive, send)
 
 
@@ -165,6 +190,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
+    )
+    app.security_headers = SecurityHeaders(
+        https=settings.base_url.startswith("https://"),
+        api_prefix=API_PREFIX + "/",
+        policies=_OWN_POLICIES,
     )
     document_problems(app)
     return app

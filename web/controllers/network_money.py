@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from datetime import date
@@ -19,6 +17,7 @@ from billing import bank, payouts, rendering, services
 from billing.close import PeriodNotOver, close_period, paris_today, period_status
 from billing.jobs import network_identity
 from service.kernel.auth import CurrentPrincipal
+from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -161,16 +160,7 @@ class NetworkMoneyController(Controller):
             return not_found(request)
         rows = (await services.summary(month))[f"by_{by}"]
         columns = [c for c in (rows[0].keys() if rows else ["name"]) if c != "id"]
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-        return Response(
-            out.getvalue().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="synthese-{period}-{by}.csv"'},
-        )
+        return csv_download(csv_records(columns, rows), f"synthese-{period}-{by}.csv")
 
     @get("/documents/{document_id:uuid}/pdf", opt=NETWORK)
     async def document_pdf(

@@ -86,6 +86,9 @@ class OrganisationAgentsController(Controller):
                 role=Role.AGENT,
                 organisation_id=organisation_of(principal),
                 monthly_allowance_units=allowance,
+                # An address of another organisation's person looks like a new invitation
+                # (its owner gets a mail): the page must not tell who has an account.
+                conceal_other_tenants=True,
             )
             base = request.app.state.settings.base_url
             return await self._agents_page(
@@ -125,7 +128,10 @@ class OrganisationAgentsController(Controller):
 
         async def import_agents() -> Response[Any]:
             report = await organisations.import_agents(
-                organisation_of(principal), content, str(request.app.state.settings.base_url)
+                organisation_of(principal),
+                content,
+                str(request.app.state.settings.base_url),
+                conceal_other_tenants=True,
             )
             return await self._agents_page(request, principal, report=report)
 
