@@ -94,7 +94,7 @@ class HomeController(Controller):
     @post("/signout", opt=SIGNED_IN)
     async def sign_out(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = request.app.state.settings
-        await sign_out(settings, request.app.state.redis, request.cookies.get(SESSION_COOKIE))
+        await sign_out(settings, request.cookies.get(SESSION_COOKIE))
         return Redirect(
             "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
         )
