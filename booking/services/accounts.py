@@ -203,14 +203,14 @@ async def sign_in(
     settings: Settings, redis: Redis, email: str, password: str, client: str
 ) -> tuple[str, int]:
     """Check an email and password (throttled) and issue an access token: the API and pages share it."""
-    throttle = LoginThrottle(redis, settings.login_attempts_per_15_minutes)
+    throttle = LoginThrottle(redis, settings.login_free_attempts)
     await throttle.check(email, client)
     try:
         user = await authenticate(email, password, allow_demo_accounts=settings.is_demo)
     except InvalidCredentials:
         await throttle.failed(email, client)
         raise
-    await throttle.succeeded(email)
+    await throttle.succeeded(email, client)
     return issue_access_token(settings, user.id, user.role, generation=user.session_generation)
 
 
