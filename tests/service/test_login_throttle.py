@@ -202,3 +202,24 @@ async def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(
     assert not await redis.exists("login-fail:address:6.6.6.6")
     assert guesser.status_code == 429
     assert owner.status_code == 200, owner.text
+
+
+async def test_a_throttle_that_cannot_be_reached_is_never_reported_as_a_wrong_password(
+    app_with_resources: Litestar, settings: Settings
+) -> None:
+    user = await make_user(Role.AGENT)
+    working = app_with_resources.state.redis
+    # A Redis client whose server is not there (nothing listens on port 1).
+    app_with_resources.state.redis = Redis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.5
+    )
+    try:
+        right = await _sign_in(app_with_resources, "198.51.100.7", user.email, PASSWORD)
+        wrong = await _sign_in(app_with_resources, "198.51.100.7", user.email, WRONG)
+    finally:
+        await app_with_resources.state.redis.aclose()
+        app_with_resources.state.redis = working
+
+    # Not "wrong password" for the right one, nor a sign-in without the throttle.
+    assert right.status_code >= 500, right.text
+    assert wrong.status_code >= 500, wrong.text
