@@ -30,6 +30,7 @@ from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
+from service.kernel.bodies import ServiceRequest
 from service.kernel.database import DB
 from service.kernel.i18n import use_catalogues
 from service.kernel.logs import configure as configure_logs
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         cors_config=None,
+        request_class=ServiceRequest,
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
