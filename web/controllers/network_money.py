@@ -41,7 +41,8 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 REFRESH_SECONDS = 3
 SUMMARY_BY = ("organisation", "venue", "commune")
 MARKABLE = ("sent", "paid", "failed")
-MAX_STATEMENT_BYTES = 10_000_000
+# The statement and the form's envelope (its other fields, the multipart boundaries).
+MAX_STATEMENT_BYTES = bank.MAX_STATEMENT_BYTES + 64_000
 
 
 def _default_month() -> date:
