@@ -185,12 +185,13 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     detail = None
     if isinstance(exc, DomainError):
         detail = translate(language(request), exc.message, **exc.params)
+    status = problem.status_code or 500
     return page(
         request,
         "error.html",
         title=N_("This did not work"),
-        status_code=problem.status_code,
-        code=problem.status_code,
+        status_code=status,
+        code=status,
         detail=detail,
     )
 
