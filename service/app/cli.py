@@ -100,14 +100,19 @@ def worker() -> None:
     from arq.connections import RedisSettings
     from arq.worker import run_worker
 
-    from service.app.worker import WorkerSettings
-
-    settings = _settings()
+    settings = _settings()  # first: a bad setting is a clear error, not a traceback
     if not settings.redis_url:
         raise ConfigurationProblem("REDIS_URL must be set for the worker.")
+
+    from service.app.worker import WorkerSettings, cron_jobs
+
     # arq logs through the standard library; show its start, stops and failed jobs.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_worker(WorkerSettings, redis_settings=RedisSettings.from_dsn(settings.redis_url))  # type: ignore[arg-type]
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        cron_jobs=cron_jobs(settings),
+    )
 
 
 @main.command()

@@ -9,13 +9,14 @@ from typing import Any
 import structlog
 from arq import cron
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 
 from billing import jobs as billing_jobs
 from booking import jobs as booking_jobs
 from service.kernel import jobs as service_jobs
 from service.kernel.database import DB, use_database
 from service.kernel.logs import configure as configure_logs
-from service.kernel.settings import load
+from service.kernel.settings import Settings, load
 
 log = structlog.get_logger(__name__)
 
@@ -41,13 +42,22 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     log.info("worker.stopped")
 
 
-class WorkerSettings:
-    functions = [*billing_jobs.FUNCTIONS, *booking_jobs.FUNCTIONS]
-    cron_jobs = [
-        *billing_jobs.CRON_JOBS,
-        *booking_jobs.CRON_JOBS,
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """The schedules, read from the settings (MONTHLY_CLOSE_DAY/TIME, REMINDERS_TIME_UTC).
+
+    arq makes each cron run once however many workers there are: every worker computes the
+    same due time, and the job id holds it (`cron:<name>:<due time>`), so one enqueue wins.
+    """
+    return [
+        *billing_jobs.cron_jobs(settings),
+        *booking_jobs.cron_jobs(settings),
         cron(service_jobs.purge_idempotency_records, minute=17, run_at_startup=True),
     ]
+
+
+class WorkerSettings:
+    functions = [*billing_jobs.FUNCTIONS, *booking_jobs.FUNCTIONS]
+    cron_jobs = cron_jobs(load())
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings_from_env()

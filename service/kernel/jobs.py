@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import Job, JobStatus
 
 from service.kernel.tables import IdempotencyRecord
 
@@ -25,3 +27,25 @@ async def purge_idempotency_records(ctx: dict[str, Any], now: datetime | None = 
     )
     log.info("idempotency.purged", deleted=len(deleted), cutoff=cutoff.isoformat())
     return len(deleted)
+
+
+async def enqueue_once(redis: Any, function: str, *args: Any, job_id: str) -> bool:
+    """Queue `function` under `job_id` unless a job of that id is queued or running.
+
+    A deterministic id makes the API's enqueue, the cron's and the sweeper's one job. arq
+    refuses an id whose finished job's result it still keeps (`keep_result`, an hour), and
+    an id whose job key outlived its queue entry: work found pending again in PostgreSQL
+    after such a job must run again, so that leftover is cleared and the job queued anew.
+    Answers True if this call queued it.
+    """
+    for _ in range(3):
+        if await redis.enqueue_job(function, *args, _job_id=job_id) is not None:
+            return True
+        status = await Job(job_id, redis).status()
+        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+            return False
+        if status == JobStatus.complete:
+            await redis.delete(result_key_prefix + job_id)
+        else:  # not_found, yet its job key blocks the id: a job that can no longer run
+            await redis.delete(job_key_prefix + job_id)
+    return False
