@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from calendar import monthrange
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -149,7 +150,8 @@ async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str
     """
     settings = ctx["settings"]
     moment = (now or datetime.now(UTC)).astimezone(NETWORK_TZ)
-    if moment.day != settings.monthly_close_day or moment.hour != settings.monthly_close_time.hour:
+    close_day = min(settings.monthly_close_day, monthrange(moment.year, moment.month)[1])
+    if moment.day != close_day or moment.hour != settings.monthly_close_time.hour:
         return None
     today = paris_today(now)
     previous = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)

@@ -45,7 +45,8 @@ class Settings:
     # Outgoing mail; unset: messages are kept in the outbox and readable in the API (demo).
     smtp_url: str | None = None
     no_show_grace_minutes: int = 60
-    # The automatic close of the month before: day of the month and time, Europe/Paris.
+    # The automatic close of the month before: day of the month (the month's last day when
+    # it has fewer) and time, Europe/Paris.
     monthly_close_day: int = 1
     monthly_close_time: time = time(2, 0)
     # The reminders of tomorrow's bookings, sent once a day at this time (UTC).
@@ -104,8 +105,8 @@ def _time(env: dict[str, str], name: str, default: time) -> time:
 
 def _day_of_month(env: dict[str, str], name: str, default: int) -> int:
     day = _int(env, name, default)
-    if not 1 <= day <= 28:
-        raise SettingsError(f"{name} must be a day found in every month, 1 to 28, got {day}")
+    if not 1 <= day <= 31:
+        raise SettingsError(f"{name} must be a day of the month, 1 to 31, got {day}")
     return day
 
 

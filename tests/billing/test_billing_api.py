@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 
 import httpx
 from redis.asyncio import Redis
@@ -215,3 +216,18 @@ async def test_the_monthly_cron_closes_last_month_at_two_in_paris(
     period = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
     assert period is not None
     assert period["status"] == "closed"
+
+
+async def test_a_close_day_past_the_month_end_closes_on_its_last_day(
+    database_url: str, settings: Settings, redis: Redis
+) -> None:
+    late = replace(settings, monthly_close_day=31, monthly_close_time=time(6, 30))
+    async with arq_pool(settings.redis_url or "") as pool:
+        ctx = {"settings": late, "redis": pool}
+        # November has 30 days: its 30th at 06:xx Paris (05:xx UTC) closes October.
+        on_the_29th = await monthly_close(ctx, now=datetime(2026, 11, 29, 5, 30, tzinfo=UTC))
+        other_hour = await monthly_close(ctx, now=datetime(2026, 11, 30, 6, 30, tzinfo=UTC))
+        on_the_30th = await monthly_close(ctx, now=datetime(2026, 11, 30, 5, 30, tzinfo=UTC))
+
+    assert (on_the_29th, other_hour, on_the_30th) == (None, None, "2026-10")
+    assert await redis.exists("arq:job:close:2026-10") == 1

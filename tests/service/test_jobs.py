@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from service.app.worker import WorkerSettings
+import pytest
+
+from service.app.worker import WorkerSettings, cron_jobs
 from service.kernel.jobs import purge_idempotency_records
+from service.kernel.settings import SettingsError, load
 from service.kernel.tables import IdempotencyRecord
 
 
@@ -56,3 +59,33 @@ def test_the_worker_runs_the_purge_hourly_and_the_billing_jobs() -> None:
         "mark_no_shows",
     ]
     assert {"cron:deliver_outbox", "cron:send_reminders", "cron:mark_no_shows"} <= set(crons)
+
+
+def test_the_cron_times_are_settings_with_clear_errors() -> None:
+    settings = load(
+        {
+            "MONTHLY_CLOSE_DAY": "31",
+            "MONTHLY_CLOSE_TIME": "03:15:20",
+            "REMINDERS_TIME_UTC": "16:45",
+        },
+        mode="test",
+    )
+    crons = {job.name: job for job in cron_jobs(settings)}
+
+    assert (settings.monthly_close_day, settings.monthly_close_time) == (31, time(3, 15, 20))
+    # Every hour at the close time's minute: the job itself acts in the Paris hour and day.
+    assert (crons["cron:monthly_close"].minute, crons["cron:monthly_close"].second) == (15, 20)
+    assert crons["cron:monthly_close"].hour is None
+    reminders = crons["cron:send_reminders"]
+    assert (reminders.hour, reminders.minute, reminders.second) == (16, 45, 0)
+    defaults = {job.name: job for job in cron_jobs(load({}, mode="test"))}
+    assert (defaults["cron:send_reminders"].hour, defaults["cron:send_reminders"].minute) == (17, 0)
+    assert defaults["cron:monthly_close"].minute == 0
+    for variable, value, message in (
+        ("MONTHLY_CLOSE_DAY", "32", "MONTHLY_CLOSE_DAY must be a day of the month, 1 to 31"),
+        ("MONTHLY_CLOSE_DAY", "0", "MONTHLY_CLOSE_DAY must be a day of the month, 1 to 31"),
+        ("MONTHLY_CLOSE_TIME", "2h", "MONTHLY_CLOSE_TIME must be a time of day"),
+        ("REMINDERS_TIME_UTC", "25:00", "REMINDERS_TIME_UTC must be a time of day"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            load({variable: value}, mode="test")
