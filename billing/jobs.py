@@ -9,7 +9,7 @@ from typing import Any
 
 import stripe
 import structlog
-from arq import Retry, cron
+from arq import Retry
 
 from billing import invoice_mail, rendering, stripe_sync
 from billing.close import (
@@ -21,7 +21,7 @@ from billing.close import (
     pending_closes,
 )
 from billing.documents import NetworkIdentity
-from service.kernel.jobs import enqueue_once
+from service.kernel.jobs import enqueue_once, once_cron
 
 log = structlog.get_logger(__name__)
 
@@ -184,9 +184,9 @@ async def requeue_lost_jobs(ctx: dict[str, Any]) -> dict[str, int]:
 def cron_jobs(settings: Any) -> list[Any]:
     at = settings.monthly_close_time
     return [
-        cron(monthly_close, minute=at.minute, second=at.second, run_at_startup=False),
+        once_cron(monthly_close, minute=at.minute, second=at.second, run_at_startup=False),
         # Every minute, at a second the other crons do not use.
-        cron(requeue_lost_jobs, second=40, run_at_startup=True),
+        once_cron(requeue_lost_jobs, second=40, run_at_startup=True),
     ]
 
 

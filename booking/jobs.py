@@ -7,10 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from arq import cron
 
 from booking import mail
 from booking.tables import Booking, Outbox
+from service.kernel.jobs import once_cron
 
 log = structlog.get_logger(__name__)
 
@@ -138,7 +138,7 @@ def cron_jobs(settings: Any) -> list[Any]:
     # delivery job loses no message, the next one sends it.
     at = settings.reminders_time_utc
     return [
-        cron(deliver_outbox, second={0, 30}, run_at_startup=True),
-        cron(send_reminders, hour=at.hour, minute=at.minute, second=at.second),
-        cron(mark_no_shows, minute={0, 15, 30, 45}),
+        once_cron(deliver_outbox, second={0, 30}, run_at_startup=True),
+        once_cron(send_reminders, hour=at.hour, minute=at.minute, second=at.second),
+        once_cron(mark_no_shows, minute={0, 15, 30, 45}),
     ]

@@ -7,7 +7,6 @@ from datetime import UTC
 from typing import Any
 
 import structlog
-from arq import cron
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 
@@ -51,7 +50,9 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     return [
         *billing_jobs.cron_jobs(settings),
         *booking_jobs.cron_jobs(settings),
-        cron(service_jobs.purge_idempotency_records, minute=17, run_at_startup=True),
+        service_jobs.once_cron(
+            service_jobs.purge_idempotency_records, minute=17, run_at_startup=True
+        ),
     ]
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from arq.cron import CronJob
+from redis.asyncio import Redis
 
 from service.app.worker import WorkerSettings, cron_jobs
 from service.kernel.jobs import purge_idempotency_records
-from service.kernel.settings import SettingsError, load
+from service.kernel.settings import Settings, SettingsError, load
 from service.kernel.tables import IdempotencyRecord
+from tests.workers import run_worker
 
 
 async def _record(key: str, created_at: datetime) -> None:
@@ -89,3 +93,21 @@ def test_the_cron_times_are_settings_with_clear_errors() -> None:
     ):
         with pytest.raises(SettingsError, match=message):
             load({variable: value}, mode="test")
+
+
+async def test_a_worker_late_to_a_due_cron_does_not_run_it_again(
+    database_url: str, settings: Settings, redis: Redis
+) -> None:
+    """Two workers see the same due time; the second comes after the first has finished."""
+    due = datetime.now(UTC)
+    crons = {job.name: job for job in cron_jobs(settings)}
+
+    def due_now() -> CronJob:
+        return dataclasses.replace(crons["cron:mark_no_shows"], next_run=due)
+
+    first = await run_worker(settings, cron_jobs=[due_now()])
+    late = await run_worker(settings, cron_jobs=[due_now()])
+
+    assert (first.jobs_complete, late.jobs_complete) == (1, 0)
+    # The first run's result, kept, holds the due time's job id.
+    assert len(await redis.keys("arq:result:cron:mark_no_shows:*")) == 1
