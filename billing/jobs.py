@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from calendar import monthrange
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -159,26 +159,46 @@ async def monthly_close(ctx: dict[str, Any], now: datetime | None = None) -> str
     return previous.strftime("%Y-%m")
 
 
-async def requeue_lost_jobs(ctx: dict[str, Any]) -> dict[str, int]:
+# How far back the sweeper looks for a closed month whose invoices were not sent: the close
+# sends them seconds after it ends, so a week covers a long outage of the workers without
+# ever sending a month's invoices that were closed before Stripe or email was set up.
+AFTER_CLOSE_WINDOW = timedelta(days=7)
+
+
+async def requeue_lost_jobs(ctx: dict[str, Any], now: datetime | None = None) -> dict[str, int]:
     """Queue again the work pending in PostgreSQL whose job is no longer in Redis.
 
-    Months `closing` that no worker is closing, and months with documents not rendered. The
-    job ids are the ones the API uses, so work still queued or running is left alone and is
-    never doubled; the jobs themselves are idempotent.
+    Months `closing` that no worker is closing, months with documents not rendered, and the
+    invoices of a month closed this week that were not sent (the close's job died after the
+    close): their emails are written here, their Stripe push is queued. The job ids are the
+    ones the API uses, so work still queued or running is left alone and is never doubled;
+    the jobs themselves are idempotent.
     """
-    redis = ctx["redis"]
-    closes = renders = 0
+    redis, settings = ctx["redis"], ctx["settings"]
+    closed_since = (now or datetime.now(UTC)) - AFTER_CLOSE_WINDOW
+    done = {"closes": 0, "renders": 0, "emails": 0, "stripe_pushes": 0}
     for month in await pending_closes():
-        closes += await enqueue_once(
+        done["closes"] += await enqueue_once(
             redis, "close_month", f"{month:%Y-%m}", job_id=close_job_id(month)
         )
     for month in await rendering.unrendered_months():
-        renders += await enqueue_once(
+        done["renders"] += await enqueue_once(
             redis, "render_documents", f"{month:%Y-%m}", job_id=render_job_id(month)
         )
-    if closes or renders:
-        log.warning("jobs.requeued", closes=closes, renders=renders)
-    return {"closes": closes, "renders": renders}
+    if settings.stripe_api_key:
+        for month in await stripe_sync.months_not_pushed(closed_since):
+            # A plain enqueue: a push that ran and failed keeps its id for an hour (arq's
+            # keep_result), which spaces out the tries against Stripe.
+            queued = await redis.enqueue_job(
+                "push_invoices_to_stripe", f"{month:%Y-%m}", _job_id=f"stripe-push:{month:%Y-%m}"
+            )
+            done["stripe_pushes"] += queued is not None
+    else:
+        for month in await invoice_mail.months_not_emailed(closed_since):
+            done["emails"] += await invoice_mail.email_invoices(month, str(settings.base_url))
+    if any(done.values()):
+        log.warning("jobs.requeued", **done)
+    return done
 
 
 def cron_jobs(settings: Any) -> list[Any]:

@@ -33,6 +33,8 @@ from tests.factories import auth, make_organisation, make_user, make_venue, make
 from tests.workers import arq_pool, run_worker
 
 OCTOBER = date(2026, 10, 1)
+SEPTEMBER = date(2026, 9, 1)
+NOTHING = {"closes": 0, "renders": 0, "emails": 0, "stripe_pushes": 0}
 
 
 def registered_cron(name: str) -> CronJob:
@@ -42,11 +44,14 @@ def registered_cron(name: str) -> CronJob:
     return dataclasses.replace(crons[f"cron:{name}"], next_run=None)
 
 
-async def _october_usage(email: str = "factures@mel.example") -> None:
+async def _october_usage(*, september: bool = False) -> None:
     venue = await make_venue()
-    organisation = await make_organisation(name="MEL", billing_email=email)
+    organisation = await make_organisation(name="MEL", billing_email="factures@mel.example")
     agent = await make_user(Role.AGENT, organisation=organisation)
-    await make_visit(agent, venue, await make_workspace(venue), date(2026, 10, 9))
+    desk = await make_workspace(venue)
+    await make_visit(agent, venue, desk, date(2026, 10, 9))
+    if september:
+        await make_visit(agent, venue, desk, date(2026, 9, 9))
 
 
 def test_the_sweeper_is_a_cron_of_the_worker_every_minute() -> None:
@@ -107,11 +112,11 @@ async def test_the_sweeper_never_doubles_a_queued_job_and_unblocks_a_finished_on
     await _october_usage()
     async with arq_pool(settings.redis_url or "") as pool:
         ctx: dict[str, Any] = {"settings": settings, "redis": pool}
-        assert await requeue_lost_jobs(ctx) == {"closes": 0, "renders": 0}  # nothing pending
+        assert await requeue_lost_jobs(ctx) == NOTHING  # nothing pending
 
         assert await queue_close(pool, OCTOBER, now=datetime(2026, 11, 2, tzinfo=UTC)) == "closing"
         # Queued already: the sweeper and a second ask leave the one job alone.
-        assert await requeue_lost_jobs(ctx) == {"closes": 0, "renders": 0}
+        assert await requeue_lost_jobs(ctx) == NOTHING
         assert await queue_close(pool, OCTOBER) == "closing"
         assert await redis.zrange("arq:queue", 0, -1) == [b"close:2026-10"]
 
@@ -123,16 +128,50 @@ async def test_the_sweeper_never_doubles_a_queued_job_and_unblocks_a_finished_on
         assert await pool.enqueue_job("close_month", "2026-10", _job_id="close:2026-10") is None
 
         # The month is still closing in PostgreSQL: the sweeper clears the result, queues it.
-        assert await requeue_lost_jobs(ctx) == {"closes": 1, "renders": 0}
+        assert await requeue_lost_jobs(ctx) == {**NOTHING, "closes": 1}
         assert await redis.exists("arq:result:close:2026-10") == 0
         assert await redis.zrange("arq:queue", 0, -1) == [b"close:2026-10"]
-        assert await requeue_lost_jobs(ctx) == {"closes": 0, "renders": 0}
+        assert await requeue_lost_jobs(ctx) == NOTHING
 
         # The worker closes it; a closed month is never queued again.
         await run_worker(settings)
         assert await queue_close(pool, OCTOBER) == "closed"
-        assert await requeue_lost_jobs(ctx) == {"closes": 0, "renders": 0}
+        assert await requeue_lost_jobs(ctx) == NOTHING
         assert await redis.zcard("arq:queue") == 0
+
+
+async def test_invoices_not_sent_after_a_close_are_sent_by_the_sweeper(
+    database_url: str, settings: Settings, redis: Redis
+) -> None:
+    """The close's job died after the close, before the invoices went out."""
+    await _october_usage(september=True)
+    now = datetime.now(UTC)
+    await close_period(SEPTEMBER, NETWORK, now=datetime(2026, 10, 2, tzinfo=UTC))
+    await close_period(OCTOBER, NETWORK, now=datetime(2026, 11, 2, tzinfo=UTC))
+    # September was closed long ago, before email was set up: its invoice stays unsent.
+    await BillingPeriod.update({BillingPeriod.closed_at: now - timedelta(days=8)}).where(
+        BillingPeriod.month == SEPTEMBER
+    )
+    await DocumentFile.raw(
+        "INSERT INTO document_file (document, kind, content, created_at) "
+        "SELECT id, 'facturx_pdf', '\\x00', now() FROM document"
+    )  # the files are not the point here
+    async with arq_pool(settings.redis_url or "") as pool:
+        by_email = {"settings": settings, "redis": pool}
+        assert await requeue_lost_jobs(by_email, now=now) == {**NOTHING, "emails": 1}
+        assert await requeue_lost_jobs(by_email, now=now) == NOTHING
+        [email] = await Outbox.select(Outbox.subject).where(Outbox.kind == "invoice_issued")
+        assert email["subject"].startswith("Facture TL-")
+
+        await Outbox.delete(force=True)
+        by_stripe = {
+            "settings": dataclasses.replace(settings, stripe_api_key="sk_test_sweeper"),
+            "redis": pool,
+        }
+        assert await requeue_lost_jobs(by_stripe, now=now) == {**NOTHING, "stripe_pushes": 1}
+        assert await requeue_lost_jobs(by_stripe, now=now) == NOTHING  # queued already
+        assert await redis.zrange("arq:queue", 0, -1) == [b"stripe-push:2026-10"]
+        assert await Outbox.count() == 0
 
 
 async def test_a_render_lost_with_redis_is_queued_again(
