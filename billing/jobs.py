@@ -39,9 +39,9 @@ def network_identity(settings: Any) -> NetworkIdentity:
     )
 
 
-# Another month's close holds the lock (one close at a time): the job tries again this much
+# Another close or a dry run holds the lock (one at a time): the job tries again this much
 # later; if its tries run out the sweeper queues it anew, the period being still `closing`.
-BUSY_RETRY_SECONDS = 30
+BUSY_RETRY_SECONDS = 10
 
 
 def close_job_id(month: date) -> str:
