@@ -27,9 +27,16 @@ from booking.tables import Outbox
 from service.app.worker import WorkerSettings
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
-from tests.billing.factories import NETWORK, make_visit
+from tests.billing.factories import NETWORK, make_past_booking, make_visit
 from tests.booking.test_jobs import Inbox, smtp_server  # noqa: F401 (a fixture)
-from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
+from tests.factories import (
+    auth,
+    make_organisation,
+    make_rates,
+    make_user,
+    make_venue,
+    make_workspace,
+)
 from tests.workers import arq_pool, run_worker
 
 OCTOBER = date(2026, 10, 1)
@@ -172,6 +179,33 @@ async def test_invoices_not_sent_after_a_close_are_sent_by_the_sweeper(
         assert await requeue_lost_jobs(by_stripe, now=now) == NOTHING  # queued already
         assert await redis.zrange("arq:queue", 0, -1) == [b"stripe-push:2026-10"]
         assert await Outbox.count() == 0
+
+
+async def test_a_close_failing_on_a_missing_rate_completes_once_the_rate_is_added(
+    database_url: str, settings: Settings, redis: Redis
+) -> None:
+    venue = await make_venue()
+    desk = await make_workspace(venue)
+    agent = await make_user(Role.AGENT, organisation=await make_organisation(bill_no_shows=True))
+    await make_past_booking(agent, venue, desk, date(2026, 10, 12), "no_show")  # no rate yet
+    sweeper = registered_cron("requeue_lost_jobs")
+    async with arq_pool(settings.redis_url or "") as pool:
+        await queue_close(pool, OCTOBER)
+
+    failed = await run_worker(settings)
+    assert failed.jobs_failed == 1
+    period = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
+    assert period is not None
+    assert period["status"] == "closing"
+
+    await make_rates(venue)
+    worker = await run_worker(settings, cron_jobs=[sweeper])
+
+    assert worker.jobs_failed == 0
+    period = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
+    assert period is not None
+    assert period["status"] == "closed"
+    assert await Document.count().where(Document.kind == "invoice") == 1
 
 
 async def test_a_render_lost_with_redis_is_queued_again(
