@@ -11,10 +11,11 @@ import click
 
 from billing import invoice_mail, rendering
 from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_period
-from billing.jobs import network_identity, send_invoices
+from billing.jobs import network_identity, render_job_id, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
 from service.kernel.dates import MonthNotValid, parse_month
+from service.kernel.jobs import enqueue_once
 from service.kernel.outages import redis_client
 from service.kernel.settings import Settings, SettingsError, load
 
@@ -87,8 +88,8 @@ async def _after_close(settings: Settings, month: date) -> list[str]:
     if settings.redis_url:
         redis = redis_client(settings.redis_url, settings.redis_timeout_ms)
         try:
-            await redis.enqueue_job(
-                "render_documents", f"{month:%Y-%m}", _job_id=f"render:{month:%Y-%m}"
+            await enqueue_once(
+                redis, "render_documents", f"{month:%Y-%m}", job_id=render_job_id(month)
             )
             said.append("  PDFs queued for rendering (job render_documents, run by the worker)")
             if settings.stripe_api_key:

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from billing import bank, credit_notes, fec, payouts, rendering, services
 from billing.close import close_period, paris_today, period_status
-from billing.jobs import network_identity
+from billing.jobs import network_identity, queue_close
 from billing.schemas import (
     BankEntryOut,
     BankImportOut,
@@ -61,13 +61,11 @@ class BillingPeriodController(Controller):
                 month, network_identity(request.app.state.settings), dry_run=True
             )
             return Response(DryRunResult.from_result(result), status_code=200)
-        # One job id per month: asking twice while it runs queues it once.
-        await request.app.state.redis.enqueue_job(
-            "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
-        )
-        status = await period_status(month)
+        # Recorded in PostgreSQL, then queued under one job id per month: asking twice while
+        # it runs queues it once, and a job lost in Redis is queued again by the sweeper.
+        status = await queue_close(request.app.state.redis, month)
         return Response(
-            CloseAccepted(period=month.strftime("%Y-%m"), status=status["status"], queued=True),
+            CloseAccepted(period=month.strftime("%Y-%m"), status=status, queued=status != "closed"),
             status_code=HTTP_202_ACCEPTED,
         )
 

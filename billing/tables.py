@@ -35,6 +35,9 @@ class BillingPeriod(Table, tablename="billing_period"):
 
     month = Date(unique=True)  # first day of the month
     status = Varchar(length=10, default="open")  # open | closing | closed
+    # When a close was asked for (API, page or cron): from then on the period is `closing`
+    # and the sweeper re-queues its job until a worker has closed it.
+    queued_at = Timestamptz(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     step = Varchar(length=40, null=True, default=None)

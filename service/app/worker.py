@@ -8,9 +8,9 @@ from datetime import UTC
 from typing import Any
 
 import structlog
-from arq import cron
 from arq import worker as arq_worker
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 
 from billing import jobs as billing_jobs
 from booking import jobs as booking_jobs
@@ -18,7 +18,7 @@ from service.kernel import jobs as service_jobs
 from service.kernel.database import DB, use_bounded_database
 from service.kernel.logs import configure as configure_logs
 from service.kernel.outages import REDIS, REDIS_DOWN, fell_back, redis_client
-from service.kernel.settings import load
+from service.kernel.settings import Settings, load
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,21 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     await DB.close_connection_pool()
     log.info("worker.stopped")
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """The schedules, read from the settings (MONTHLY_CLOSE_DAY/TIME, REMINDERS_TIME_UTC).
+
+    arq makes each cron run once however many workers there are: every worker computes the
+    same due time, and the job id holds it (`cron:<name>:<due time>`), so one enqueue wins.
+    """
+    return [
+        *billing_jobs.cron_jobs(settings),
+        *booking_jobs.cron_jobs(settings),
+        service_jobs.once_cron(
+            service_jobs.purge_idempotency_records, minute=17, run_at_startup=True
+        ),
+    ]
 
 
 class Worker(arq_worker.Worker):
@@ -91,11 +106,7 @@ def create_worker(redis_url: str, **overrides: Any) -> Worker:
 
 class WorkerSettings:
     functions = [*billing_jobs.FUNCTIONS, *booking_jobs.FUNCTIONS]
-    cron_jobs = [
-        *billing_jobs.CRON_JOBS,
-        *booking_jobs.CRON_JOBS,
-        cron(service_jobs.purge_idempotency_records, minute=17, run_at_startup=True),
-    ]
+    cron_jobs = cron_jobs(load())
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings_from_env()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,12 @@ class Settings:
     # Outgoing mail; unset: messages are kept in the outbox and readable in the API (demo).
     smtp_url: str | None = None
     no_show_grace_minutes: int = 60
+    # The automatic close of the month before: day of the month (the month's last day when
+    # it has fewer) and time, Europe/Paris.
+    monthly_close_day: int = 1
+    monthly_close_time: time = time(2, 0)
+    # The reminders of tomorrow's bookings, sent once a day at this time (UTC).
+    reminders_time_utc: time = time(17, 0)
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -114,6 +121,25 @@ def _networks(env: dict[str, str], name: str) -> tuple[IPNetwork, ...]:
         ) from None
 
 
+def _time(env: dict[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a time of day, HH:MM or HH:MM:SS, got {raw!r}"
+        ) from None
+
+
+def _day_of_month(env: dict[str, str], name: str, default: int) -> int:
+    day = _int(env, name, default)
+    if not 1 <= day <= 31:
+        raise SettingsError(f"{name} must be a day of the month, 1 to 31, got {day}")
+    return day
+
+
 _NETWORK_VARIABLES = {
     "network_name": "NETWORK_NAME",
     "network_legal_form": "NETWORK_LEGAL_FORM",
@@ -153,6 +179,9 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
         smtp_url=env.get("SMTP_URL") or None,
         no_show_grace_minutes=_int(env, "NO_SHOW_GRACE_MINUTES", 60),
+        monthly_close_day=_day_of_month(env, "MONTHLY_CLOSE_DAY", 1),
+        monthly_close_time=_time(env, "MONTHLY_CLOSE_TIME", time(2, 0)),
+        reminders_time_utc=_time(env, "REMINDERS_TIME_UTC", time(17, 0)),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

@@ -14,8 +14,8 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from billing import bank, payouts, rendering, services
-from billing.close import PeriodNotOver, close_period, paris_today, period_status
-from billing.jobs import network_identity
+from billing.close import NETWORK_TZ, close_period, paris_today, period_status
+from billing.jobs import network_identity, queue_close
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.errors import DomainError, InvalidValue, NotFound
@@ -31,7 +31,7 @@ from web.controllers.network import (
     pick_month,
     refusal_text,
 )
-from web.i18n import month_label, translate
+from web.i18n import format_time, month_label, translate
 from web.labels import NW_PAYOUTS_DONE
 from web.pages import language
 
@@ -101,6 +101,11 @@ class NetworkMoneyController(Controller):
             status=status,
             closing=closing and status["status"] != "closed",
             refresh=REFRESH_SECONDS if closing and status["status"] != "closed" else None,
+            waiting_since=(
+                format_time(lang, status["waiting_since"].astimezone(NETWORK_TZ))
+                if status.get("waiting_since")
+                else None
+            ),
             summary=summary,
             invoices=invoices,
             statements=statements,
@@ -125,14 +130,9 @@ class NetworkMoneyController(Controller):
             if data.get("mode") == "dry_run":
                 result = await close_period(month, network, dry_run=True)
                 return await self._close_page(request, month, dry_run=result)
-            # The worker would refuse a month not over; saying so here puts it on the page
-            # rather than in the worker's log.
-            if month >= paris_today().replace(day=1):
-                raise PeriodNotOver(field="period")
-            if (await period_status(month))["status"] != "closed":
-                await request.app.state.redis.enqueue_job(
-                    "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
-                )
+            # Refuses a month not over (on the page rather than in the worker's log); records
+            # the close in PostgreSQL, then queues it, as the API does.
+            await queue_close(request.app.state.redis, month)
             return Redirect(f"/network/close?month={month:%Y-%m}&queued=1", status_code=303)
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
