@@ -11,23 +11,28 @@ thawed, the queue is sent with /scan/scans:batch and the scan is in the database
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as clock
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Response, async_playwright, expect
 
 from booking.tables import OpeningHours
 from service.app.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -100,7 +105,7 @@ async def door(servers: tuple[EmbeddedPostgres, EmbeddedRedis]) -> AsyncIterator
         await make_rates(venue, unit=unit)
     organisation = await make_organisation(monthly_allowance_units=200)
     agents = []
-    for _ in range(2):
+    for _ in range(3):
         agent = await make_user(Role.AGENT, organisation=organisation)
         await make_booking(agent, desk, datetime.now(PARIS).date(), slot="day")
         agents.append((agent.display_name, (await make_pass(settings, agent)).token))
@@ -138,11 +143,11 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-@pytest.fixture
-async def scanner(chromium: Browser, door: Door) -> AsyncIterator[Page]:
-    """The staff member's phone, signed in, on /scan with today's state loaded."""
+@asynccontextmanager
+async def signed_in(chromium: Browser, door: Door, url: str) -> AsyncIterator[Page]:
+    """The staff member's phone, signed in at `url`, on /scan with today's state loaded."""
     context = await chromium.new_context(
-        base_url=door.url, viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris"
+        base_url=url, viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris"
     )
     context.set_default_timeout(15_000)
     try:
@@ -151,13 +156,74 @@ async def scanner(chromium: Browser, door: Door) -> AsyncIterator[Page]:
         await page.get_by_label("Adresse e-mail").fill(door.staff_email)
         await page.get_by_label("Mot de passe").fill(PASSWORD)
         await page.get_by_role("button", name="Se connecter").click()
-        await expect(page).to_have_url(f"{door.url}/scan")
+        await expect(page).to_have_url(f"{url}/scan")
         for name, _ in door.agents:
             await expect(page.locator("#arrivals")).to_contain_text(name)
         await page.wait_for_load_state("networkidle")
         yield page
     finally:
         await context.close()
+
+
+@pytest.fixture
+async def scanner(chromium: Browser, door: Door) -> AsyncIterator[Page]:
+    async with signed_in(chromium, door, door.url) as page:
+        yield page
+
+
+GATEWAY_TIMEOUT = b"<html><head><title>504 Gateway Time-out</title></head><body>504</body></html>"
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
+
+
+class _Forward(BaseHTTPRequestHandler):
+    """A reverse proxy as a door network has one: it forwards each request to the upstream,
+    and answers its own HTML 504 when the upstream does not answer within 2 s."""
+
+    upstream: tuple[str, int]
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        upstream = http.client.HTTPConnection(*self.upstream, timeout=2)
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            status, fields, content = answer.status, answer.getheaders(), answer.read()
+        except OSError:
+            status, content = 504, GATEWAY_TIMEOUT
+            fields = [("Content-Type", "text/html")]
+        finally:
+            upstream.close()
+        self.send_response(status)
+        for name, value in fields:
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = do_HEAD = _forward
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def proxied(url: str) -> Iterator[str]:
+    """`url` behind the proxy above, on another port; the proxy's own URL."""
+    host, port = url.removeprefix("http://").split(":")
+    handler = type("Forward", (_Forward,), {"upstream": (host, int(port))})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def queued(page: Page) -> list[dict[str, Any]]:
@@ -245,3 +311,26 @@ async def test_with_the_api_process_frozen_the_door_stops_waiting_and_syncs_afte
     # The server reads the abandoned request once thawed and may record it: the batch then
     # carries the same scan_id, so the scan is stored once either way.
     await synced(scanner, door.dsn, scan_id)
+
+
+async def test_behind_a_proxy_its_html_504_is_offline_not_a_lost_session(
+    chromium: Browser, door: Door
+) -> None:
+    """A proxy's HTML error page for a frozen API is not JSON: still offline, not "sign in"."""
+    answers: list[tuple[int, str]] = []
+
+    def seen(response: Response) -> None:
+        if response.url.endswith("/scan/scans?lang=fr"):
+            answers.append((response.status, response.headers.get("content-type", "")))
+
+    with proxied(door.url) as url:
+        async with signed_in(chromium, door, url) as page:
+            page.on("response", seen)
+            send(door.pid, signal.SIGSTOP)
+            try:
+                scan_id = await scan_offline_in_time(page, door.agents[2], "scanner-proxy-504")
+            finally:
+                resume(door.pid)
+            # The page judged on the proxy's 504 (at 2 s), before its own 4 s wait ran out.
+            assert answers == [(504, "text/html")], answers
+            await synced(page, door.dsn, scan_id)
