@@ -14,6 +14,7 @@ from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_per
 from billing.jobs import network_identity, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
+from service.kernel.dates import MonthNotValid, parse_month
 from service.kernel.outages import redis_client
 from service.kernel.settings import Settings, SettingsError, load
 
@@ -27,11 +28,11 @@ def billing() -> None:
 
 def _month(text: str) -> date:
     try:
-        if len(text) != 7:
-            raise ValueError
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise click.BadParameter("write the month as YYYY-MM", param_hint="MONTH") from None
+        return parse_month(text)
+    except MonthNotValid:
+        raise click.BadParameter(
+            "write the month as YYYY-MM, from 2000-01 to 2100-12", param_hint="MONTH"
+        ) from None
 
 
 def _print(result: CloseResult) -> None:

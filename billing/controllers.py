@@ -161,7 +161,7 @@ class BankStatementController(Controller):
         opt=NETWORK_ONLY,
         status_code=200,
         summary="Import a bank statement (CAMT.053 XML or CSV date;amount;reference;label)",
-        request_max_body_size=10_000_000,
+        request_max_body_size=bank.MAX_STATEMENT_BYTES,
     )
     async def import_statement(self, request: Request[Any, Any, Any]) -> BankImportOut:
         body = await request.body()

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from billing.tables import Document, DocumentLine
-from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.dates import parse_month
+from service.kernel.errors import Forbidden, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal, Role
 
@@ -15,13 +16,8 @@ DOCUMENT_KINDS = ("invoice", "statement", "credit_note")
 
 
 def parse_period(text: str) -> date:
-    try:
-        first = date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise InvalidValue(N_("A period is written YYYY-MM."), field="period") from None
-    if len(text) != 7:
-        raise InvalidValue(N_("A period is written YYYY-MM."), field="period")
-    return first
+    """An accounting month, `YYYY-MM`, inside the range the service accepts."""
+    return parse_month(text, field="period")
 
 
 def _scope(principal: Principal, kind: str) -> tuple[str, list[Any]]:

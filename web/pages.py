@@ -19,6 +19,8 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
+from service.kernel import problem_responses
+from service.kernel.errors import DomainError
 from service.kernel.i18n import N_, NC_
 from service.kernel.identity import Principal, Role
 from service.kernel.outages import RETRY_AFTER_SECONDS, failed_dependency
@@ -172,6 +174,36 @@ def page(
     )
 
 
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    """The scanner's script posts JSON to its page routes and reads problem+json back."""
+    content_type = request.headers.get("content-type", "")
+    accept = request.headers.get("accept", "")
+    return "json" in content_type or ("json" in accept and "text/html" not in accept)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Any other error on a page: the status the API would give, as a page people can read.
+
+    The kernel's handlers decide the status (and log what is a bug), so a page and the API
+    never disagree on whose mistake it was.
+    """
+    problem = problem_responses.handle(request, exc)
+    if _wants_json(request):
+        return problem
+    detail = None
+    if isinstance(exc, DomainError):
+        detail = translate(language(request), exc.message, **exc.params)
+    status = problem.status_code or 500
+    return page(
+        request,
+        "error.html",
+        title=N_("This did not work"),
+        status_code=status,
+        code=status,
+        detail=detail,
+    )
+
+
 def _anonymous(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     # Pages send strangers to the sign-in form; the API answers 401 problem+json.
     return Redirect("/", status_code=303)
@@ -199,6 +231,8 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    # Every class the kernel maps, so none falls through to the API's problem+json.
+    **dict.fromkeys(problem_responses.EXCEPTION_HANDLERS, _error_page),
     NotAuthorizedException: _anonymous,
     PermissionDeniedException: _forbidden,
     NotFoundException: _not_found,

@@ -117,7 +117,7 @@ class AgentController(Controller):
         opt=ORG_ADMINS,
         status_code=200,
         summary="Invite agents from a CSV (email,display_name[,monthly_allowance_units])",
-        request_max_body_size=2_000_000,
+        request_max_body_size=organisations.MAX_IMPORT_BYTES,
     )
     async def import_csv(
         self,

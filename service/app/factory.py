@@ -28,6 +28,7 @@ from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
+from service.kernel.bodies import ServiceRequest
 from service.kernel.database import DB, use_bounded_database
 from service.kernel.i18n import use_catalogues
 from service.kernel.logs import configure as configure_logs
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         cors_config=None,
+        request_class=ServiceRequest,
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,

@@ -236,3 +236,11 @@ EXCEPTION_HANDLERS = {
     **dict.fromkeys(REDIS_DOWN, dependency_error_handler),
     Exception: internal_error_handler,
 }
+
+
+def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The problem response of any exception, by the first of its classes mapped above."""
+    for cls in type(exc).__mro__:
+        if cls in EXCEPTION_HANDLERS:
+            return EXCEPTION_HANDLERS[cls](request, exc)
+    return internal_error_handler(request, exc)

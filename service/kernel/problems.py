@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.kernel import errors
+from service.kernel import dates, errors
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:tierslieux:problem:"
@@ -44,6 +44,9 @@ register(errors.Conflict, "conflict", 409, "Conflict")
 register(errors.InvalidStatusChange, "invalid-status-change", 409, "Status change refused")
 register(errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
+register(errors.UnreadableBody, "bad-request", 400, "Bad request")
+register(dates.DateOutOfRange, "date-out-of-range", 422, "Date out of range")
+register(dates.MonthNotValid, "invalid-month", 422, "Invalid month")
 
 # Problems raised by the HTTP layer itself.
 VALIDATION = ProblemType("validation-error", 422, "Invalid request")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from service.kernel.addresses import IPNetwork, parse_networks
+
 Mode = Literal["production", "demo", "test"]
 
 # Demo and test instances sign tokens with this; production refuses it.
@@ -35,7 +37,11 @@ class Settings:
     worker_statement_timeout_ms: int = 10 * 60 * 1000
     redis_timeout_ms: int = 500
     access_token_minutes: int = 12 * 60
-    login_attempts_per_15_minutes: int = 10
+    # Failed sign-ins for one account from one client address before growing delays; a client
+    # address gets ten times as many across all accounts (see service.kernel.throttle).
+    login_free_attempts: int = 10
+    # Reverse proxies whose X-Forwarded-For is believed (see service.kernel.addresses).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # Production: "<key id>:<base64url seed>,…" (see docs/key-rotation.md); demo/test: DATA_DIR.
     pass_signing_keys: str | None = None
     log_level: str = "INFO"
@@ -99,6 +105,15 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
+def _networks(env: dict[str, str], name: str) -> tuple[IPNetwork, ...]:
+    try:
+        return parse_networks(env.get(name) or "")
+    except ValueError as error:
+        raise SettingsError(
+            f"{name} must be addresses or CIDR networks separated by commas: {error}"
+        ) from None
+
+
 _NETWORK_VARIABLES = {
     "network_name": "NETWORK_NAME",
     "network_legal_form": "NETWORK_LEGAL_FORM",
@@ -133,7 +148,8 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         worker_statement_timeout_ms=_positive(env, "WORKER_STATEMENT_TIMEOUT_MS", 600_000),
         redis_timeout_ms=_positive(env, "REDIS_TIMEOUT_MS", 500),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
-        login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
+        login_free_attempts=_int(env, "LOGIN_FREE_ATTEMPTS", 10),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
         smtp_url=env.get("SMTP_URL") or None,
         no_show_grace_minutes=_int(env, "NO_SHOW_GRACE_MINUTES", 60),

@@ -40,7 +40,8 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 REFRESH_SECONDS = 3
 SUMMARY_BY = ("organisation", "venue", "commune")
 MARKABLE = ("sent", "paid", "failed")
-MAX_STATEMENT_BYTES = 10_000_000
+# The statement and the form's envelope (its other fields, the multipart boundaries).
+MAX_STATEMENT_BYTES = bank.MAX_STATEMENT_BYTES + 64_000
 
 
 def _default_month() -> date:
@@ -237,12 +238,7 @@ class NetworkMoneyController(Controller):
 
         async def import_statement() -> Response[Any]:
             assert isinstance(upload, UploadFile)
-            try:
-                result = await bank.import_statement(content, upload.content_type or "")
-            except UnicodeDecodeError:
-                raise InvalidValue(
-                    translate(lang, N_("This file is neither a UTF-8 CSV nor a CAMT.053 XML."))
-                ) from None
+            result = await bank.import_statement(content, upload.content_type or "")
             return await self._invoices_page(request, principal, imported=result)
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -251,7 +247,7 @@ class NetworkMoneyController(Controller):
             )
 
         def refused(error: DomainError) -> Refused:
-            return 422, {"file": error.detail}
+            return 422, {"file": translate(lang, error.message, **error.params)}
 
         return await submit(errors, import_statement, again, refused)
 

@@ -114,7 +114,12 @@ class OrganisationAgentsController(Controller):
 
         return await submit(errors, invite, again, refused, catch=(DuplicateEmail,))
 
-    @post("/agents/import", opt=ORG_ADMIN, request_max_body_size=2_000_000)
+    @post(
+        "/agents/import",
+        opt=ORG_ADMIN,
+        # The file and the form's envelope (its other fields, the multipart boundaries).
+        request_max_body_size=organisations.MAX_IMPORT_BYTES + 64_000,
+    )
     async def import_csv(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
