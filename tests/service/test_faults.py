@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
 import time
 import uuid
@@ -34,7 +33,7 @@ from booking.tables import User
 from service.app.embedded import EmbeddedPostgres, EmbeddedRedis
 from service.app.serving import served
 from service.app.worker import Worker
-from service.kernel.database import migrate, use_database, with_database
+from service.kernel.database import use_database
 from service.kernel.identity import Role
 from service.kernel.outages import FALLBACKS, redis_client
 from service.kernel.settings import Settings
@@ -51,6 +50,7 @@ from tests.factories import (
     make_venue,
     make_workspace,
 )
+from tests.faults import Frozen, FrozenRedis, migrated_database, own_servers
 
 pytestmark = pytest.mark.faults
 
@@ -76,35 +76,14 @@ class World:
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[EmbeddedPostgres, EmbeddedRedis]]:
     """This module's own servers, whatever TEST_DATABASE_URL and TEST_REDIS_URL say."""
-    folder = Path(tempfile.mkdtemp(prefix="tierslieux-faults-"))
-    postgres = EmbeddedPostgres(folder / "pg", ephemeral=True)
-    redis = EmbeddedRedis(folder / "redis", persist=False)
-    postgres.start()
-    try:
-        redis.start()
-        try:
-            yield postgres, redis
-        finally:
-            _resume(redis.process.pid if redis.process else None)
-            redis.stop()
-    finally:
-        if postgres.process is not None:
-            for pid in _postgres_pids(postgres):
-                _signal(pid, signal.SIGCONT)
-        postgres.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with own_servers("tierslieux-faults-") as both:
+        yield both
 
 
 @pytest.fixture(scope="module")
 async def world(servers: tuple[EmbeddedPostgres, EmbeddedRedis]) -> AsyncIterator[World]:
     postgres, redis = servers
-    dsn = with_database(postgres.url(), "tl_faults")
-    admin = await asyncpg.connect(postgres.url())
-    try:
-        await admin.execute('CREATE DATABASE "tl_faults"')
-    finally:
-        await admin.close()
-    await migrate(dsn)
+    dsn = await migrated_database(postgres, "tl_faults")
     data_dir = Path(tempfile.mkdtemp(prefix="tierslieux-faults-data-"))
     settings = Settings(
         mode="test",
@@ -151,83 +130,6 @@ async def world(servers: tuple[EmbeddedPostgres, EmbeddedRedis]) -> AsyncIterato
             )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _signal(pid: int | None, sig: signal.Signals) -> None:
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _resume(pid: int | None) -> None:
-    _signal(pid, signal.SIGCONT)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid …": the command may hold spaces, so split after its ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _postgres_pids(postgres: EmbeddedPostgres) -> list[int]:
-    assert postgres.process is not None
-    return [postgres.process.pid, *_children(postgres.process.pid)]
-
-
-class Frozen:
-    """SIGSTOP on the postmaster and every backend (a frozen postmaster alone still lets
-    existing backends answer); SIGCONT on all of them when the block ends, whatever happens."""
-
-    def __init__(self, postgres: EmbeddedPostgres) -> None:
-        self.postgres = postgres
-        self.pids: set[int] = set()
-
-    def __enter__(self) -> Frozen:
-        assert self.postgres.process is not None
-        try:
-            # The postmaster first, so that it forks no backend we would miss.
-            self._stop([self.postgres.process.pid])
-            for _ in range(2):
-                self._stop(_children(self.postgres.process.pid))
-        except BaseException:
-            self._resume()
-            raise
-        return self
-
-    def _stop(self, pids: list[int]) -> None:
-        for pid in pids:
-            self.pids.add(pid)
-            _signal(pid, signal.SIGSTOP)
-
-    def _resume(self) -> None:
-        for pid in self.pids:
-            _signal(pid, signal.SIGCONT)
-
-    def __exit__(self, *_: object) -> None:
-        self._resume()
-
-
-class FrozenRedis:
-    def __init__(self, redis: EmbeddedRedis) -> None:
-        assert redis.process is not None
-        self.pid = redis.process.pid
-
-    def __enter__(self) -> FrozenRedis:
-        _signal(self.pid, signal.SIGSTOP)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        _resume(self.pid)
 
 
 async def timed(call: Any) -> tuple[httpx.Response, float]:

@@ -2,7 +2,9 @@
 // Online, every scan goes to /scan/scans (the server decides). Offline, the token is checked
 // here with the rules of passes/verify.py (docs/pass-format.md) against the keys and
 // revocations kept from /scan/state, the verdict is shown "checked offline", and the scan
-// waits in a queue that /scan/scans:batch receives when the network is back.
+// waits in a queue that /scan/scans:batch receives when the network is back. A server that
+// answers 5xx (its database frozen, a proxy's 502/503/504 page) or not within
+// SERVER_WAIT_MS counts as no network: the door never waits on it.
 "use strict";
 
 (function () {
@@ -15,6 +17,12 @@
   const CLOCK_SKEW_SECONDS = 300;
   const SAME_TOKEN_PAUSE_MS = 30000;
   const VERDICT_MS = 8000;
+  // A healthy server answers a scan in well under a second; one that is slow but working
+  // answers within 3 s (1 s for a connection, 2 s statement timeout: docs/reliability.md);
+  // one whose database is frozen answers 503 within 5 s. The door gives up at 4 s, before
+  // that bound, and judges offline: the scan keeps its scan_id, so if the server did record
+  // it after all, the batch that sends the queue later gets the same scan back, not a second.
+  const SERVER_WAIT_MS = 4000;
   const UNSIGNED = ["malformed", "unsupported_version", "unknown_key", "bad_signature"];
 
   const $ = (id) => document.getElementById(id);
@@ -250,24 +258,54 @@
   }
 
   // ---- talking to the server ----
+  // The session is over (a redirect to sign in, a 401): the page cannot go on by itself.
   class SessionGone extends Error {}
+  // No answer in time, no network, or a 5xx: the same as offline, and the retry timer
+  // tries again later.
+  class ServerAway extends Error {}
 
   async function call(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: body ? { "content-type": "application/json", "x-csrftoken": csrf } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (response.headers.get("content-type") || "").includes("json");
-    if (response.redirected || !json) throw new SessionGone();
-    const data = await response.json();
-    if (!response.ok) {
-      const error = new Error(data.detail || String(response.status));
-      error.status = response.status;
-      throw error;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), SERVER_WAIT_MS);
+    try {
+      let response;
+      try {
+        response = await fetch(url, {
+          method,
+          credentials: "same-origin",
+          headers: body ? { "content-type": "application/json", "x-csrftoken": csrf } : {},
+          body: body ? JSON.stringify(body) : undefined,
+          signal: abort.signal,
+        });
+      } catch (error) {
+        throw new ServerAway(error.message);
+      }
+      // Before the content type: a proxy's 502/503/504 is an HTML page, not a lost session.
+      if (response.status >= 500) throw new ServerAway(String(response.status));
+      const json = (response.headers.get("content-type") || "").includes("json");
+      if (response.redirected || response.status === 401) throw new SessionGone();
+      if (!json) {
+        if (response.ok) throw new SessionGone(); // a sign-in page served in place of ours
+        const error = new Error(String(response.status));
+        error.status = response.status;
+        throw error;
+      }
+      let data;
+      try {
+        data = await response.json();
+      } catch (error) {
+        // The body was cut (the wait ran out while it came): no answer.
+        throw new ServerAway(error.message);
+      }
+      if (!response.ok) {
+        const error = new Error(data.detail || String(response.status));
+        error.status = response.status;
+        throw error;
+      }
+      return data;
+    } finally {
+      clearTimeout(timer);
     }
-    return data;
   }
 
   async function refresh() {
@@ -313,7 +351,8 @@
       await refresh();
     } catch (error) {
       if (error instanceof SessionGone) showMessage(say("scan.js.session", {}));
-      // Otherwise still offline or the server is away: the retry timer tries again.
+      // Otherwise still offline, the server away or refusing the batch: the retry timer
+      // tries again (the scans stay queued).
     } finally {
       syncing = false;
       renderQueue();
@@ -388,11 +427,12 @@
     } catch (error) {
       if (error instanceof SessionGone) {
         showMessage(say("scan.js.session", {}));
-      } else if (error.status) {
-        showMessage(say("scan.js.error", { detail: error.message }));
-      } else {
-        // The network failed under us: judge here, as when offline.
+      } else if (error instanceof ServerAway) {
+        // The network failed under us, or the server cannot answer: judge here, as offline.
         await scanOffline(token, scanId, scannedAt);
+      } else {
+        // A 4xx: the server refused this request (validation, permission): say so.
+        showMessage(say("scan.js.error", { detail: error.message }));
       }
     }
   }
