@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench import bare
 from bench.harness import closed_loop, command_line, http_get, http_post, measured, report, server
 from passes.keys import encode_key
-from service.kernel.auth import issue_access_token
 from service.kernel.settings import Settings
+from service.kernel.tokens import issue_access_token
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -64,7 +64,7 @@ async def main() -> None:
     bookings = await connection.fetchval("SELECT count(*) FROM booking")
     await connection.close()
     print(f"data: {bookings:,} bookings, {len(agents):,} agents sampled")
-    tokens = [issue_access_token(settings, a, "agent")[0] for a in agents]
+    tokens = [issue_access_token(settings, a, "agent", generation=0)[0] for a in agents]
     today = datetime.now(PARIS).date()
     future = [today + timedelta(days=d) for d in range(1, 60)]
     future = [d for d in future if d.weekday() < 5]

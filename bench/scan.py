@@ -10,7 +10,10 @@ production mode, and fires scans over HTTP/1.1 keep-alive connections:
    and walk-ins, repeat scans, check-outs, revoked and forged tokens;
 3. closed loop: the maximum scan throughput (C connections sending back to back);
 4. the same closed loop against a bare Litestar endpoint (same uvicorn, JSON body in and out,
-   no database) to give the ratio scan / bare.
+   no database) to give the ratio scan / bare;
+5. the application floors: a request refused at validation after authentication, once with a
+   door device's token and once with a person's (the session check on every request).
+   `--floors-only` measures just these and the bare endpoint.
 
     python3 -m uv run --frozen python -m bench.scan \\
         --database-url postgresql://postgres@127.0.0.1:5432/tl_bench_scan \\
@@ -43,6 +46,8 @@ from bench.scan_world import KEY_ID, Holder, World, seed
 from passes.keys import encode_key, parse_keys
 from passes.verify import HEADER, PublicKey, encode, verify
 from service.kernel.database import migrate, with_database
+from service.kernel.settings import Settings
+from service.kernel.tokens import issue_access_token
 
 
 def forge(token: str) -> str:
@@ -115,6 +120,43 @@ class FloorMix(ScanMix):
         )
 
 
+class PersonFloorMix:
+    """A booking with no fields, sent by a signed-in agent: refused at validation (422).
+
+    What every request of a person pays before its service runs: the middleware stack, the
+    token's signature, the one query that finds the person and checks the session, the
+    guards and the JSON body.
+    """
+
+    def __init__(self, bearers: list[str], seed: int) -> None:
+        self.bearers = bearers
+        self.rng = random.Random(seed)
+
+    def __call__(self, _: int) -> bytes:
+        bearer = self.rng.choice(self.bearers)
+        return http_post("/api/v1/bookings", {"Authorization": bearer}, b"{}")
+
+
+async def agent_bearers(dsn: str, secret_key: str, count: int) -> list[str]:
+    """Access tokens of `count` seeded agents, as a sign-in would issue them."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT id, role, session_generation FROM app_user WHERE role = 'agent' LIMIT $1",
+            count,
+        )
+    finally:
+        await connection.close()
+    settings = Settings(secret_key=secret_key)
+    return [
+        "Bearer "
+        + issue_access_token(
+            settings, row["id"], row["role"], generation=row["session_generation"]
+        )[0]
+        for row in rows
+    ]
+
+
 def verdict(status: int, body: bytes) -> str:
     """What the door said: admitted, the refusal's reason, or the HTTP status."""
     if status != 201:
@@ -154,6 +196,9 @@ async def main() -> None:
     parser.add_argument("--max-agents", type=int, default=12000)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--floors-only", action="store_true", help="only the two floors and the bare endpoint"
+    )
     args = parser.parse_args()
     dsn, name = args.database_url, args.database_url.rsplit("/", 1)[1]
     command = command_line("bench.scan")
@@ -180,12 +225,14 @@ async def main() -> None:
             devices=args.devices,
         )
         verified = verifier_rate([h.token for h in world.open_loop_agents], key)
+        secret_key = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
+        bearers = await agent_bearers(dsn, secret_key, 1000)
         env = {
             **os.environ,
             "APP_ENV": "production",
             "DATABASE_URL": dsn,
             "REDIS_URL": args.redis_url,
-            "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            "SECRET_KEY": secret_key,
             "PASS_SIGNING_KEYS": signing_keys,
             "DATA_DIR": tempfile.mkdtemp(prefix="tl-bench-"),
             "LOG_LEVEL": "WARNING",
@@ -193,26 +240,38 @@ async def main() -> None:
         with server(env, workers=args.workers) as app:
             warm = ScanMix(world, world.open_loop_agents, 1)
             await open_loop(app.port, warm, 50, 2)  # connections, caches, prepared statements
-            steady = await measured(
-                app,
-                lambda: open_loop(
-                    app.port,
-                    ScanMix(world, world.open_loop_agents, 2),
-                    args.rate,
-                    args.duration,
-                    verdict,
-                ),
-            )
-            peak = await measured(
-                app,
-                lambda: closed_loop(
-                    app.port, ScanMix(world, world.max_agents, 3), args.clients, args.max_seconds
-                ),
-            )
+            steady = peak = None
+            if not args.floors_only:
+                steady = await measured(
+                    app,
+                    lambda: open_loop(
+                        app.port,
+                        ScanMix(world, world.open_loop_agents, 2),
+                        args.rate,
+                        args.duration,
+                        verdict,
+                    ),
+                )
+                peak = await measured(
+                    app,
+                    lambda: closed_loop(
+                        app.port,
+                        ScanMix(world, world.max_agents, 3),
+                        args.clients,
+                        args.max_seconds,
+                    ),
+                )
             floor = await measured(
                 app,
                 lambda: closed_loop(
                     app.port, FloorMix(world, [], 4), args.clients, args.max_seconds / 2
+                ),
+            )
+            await closed_loop(app.port, PersonFloorMix(bearers, 6), args.clients, 1)
+            person_floor = await measured(
+                app,
+                lambda: closed_loop(
+                    app.port, PersonFloorMix(bearers, 5), args.clients, args.max_seconds / 2
                 ),
             )
         with server(env, factory=bare.FACTORY, workers=args.workers, ready_path="/") as baseline:
@@ -229,7 +288,6 @@ async def main() -> None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
 
-    peak_rate = sum(peak.statuses.values()) / peak.seconds
     bare_rate = sum(bare_run.statuses.values()) / bare_run.seconds
     print(
         f"date: {datetime.now(UTC):%Y-%m-%d}; {os.cpu_count()} CPUs; uvicorn workers: "
@@ -237,13 +295,20 @@ async def main() -> None:
     )
     print(f"command: {command}")
     print(f"verifier alone (one core): {verified:,.0f} tokens/s")
-    report(f"open loop at {args.rate:.0f} scans/s", steady)
-    report(f"max scan throughput ({args.clients} connections)", peak)
+    if steady is not None and peak is not None:
+        report(f"open loop at {args.rate:.0f} scans/s", steady)
+        report(f"max scan throughput ({args.clients} connections)", peak)
     report(
         f"app floor: authenticated scan refused at validation ({args.clients} connections)", floor
     )
+    report(
+        f"app floor: signed-in agent's booking refused at validation ({args.clients} connections)",
+        person_floor,
+    )
     report(f"bare Litestar endpoint ({args.clients} connections)", bare_run)
-    print(f"ratio max scan / bare endpoint: {100 * peak_rate / bare_rate:.0f} %")
+    if peak is not None:
+        peak_rate = sum(peak.statuses.values()) / peak.seconds
+        print(f"ratio max scan / bare endpoint: {100 * peak_rate / bare_rate:.0f} %")
 
 
 if __name__ == "__main__":

@@ -9,21 +9,32 @@ re-import change nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from billing.tables import BankEntry, Document, Payment
+from service.kernel.csv_input import read_rows
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue
 from service.kernel.i18n import N_
 
 INVOICE_NUMBER = re.compile(r"TL-\d{4}-\d{6}")
+# A month's CAMT.053 of a network runs to a few hundred kilobytes; the routes that take a
+# statement refuse a larger body before reading it (413), `import_statement` again.
+MAX_STATEMENT_BYTES = 5_000_000
+MAX_AMOUNT = Decimal(1_000_000_000)
+
+
+class StatementTooLarge(InvalidValue):
+    default_detail = N_("A bank statement is at most 5 MB.")
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,9 @@ def _cents(text: str, row: int) -> int:
     cleaned = cleaned.replace(",", ".")
     try:
         value = Decimal(cleaned)
+        # NaN, infinities and amounts no bank moves (a billion euros) are not amounts.
+        if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+            raise InvalidOperation
     except InvalidOperation:
         raise InvalidValue(
             N_("Row %(row)s: the amount %(text)r is not a number."),
@@ -56,12 +70,8 @@ def _cents(text: str, row: int) -> int:
 
 
 def parse_csv(content: bytes) -> list[Entry]:
-    text = content.decode("utf-8-sig")
-    delimiter = (
-        ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") else ","
-    )
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    missing = {"date", "amount", "label"} - set(reader.fieldnames or [])
+    columns, rows = read_rows(content, max_bytes=MAX_STATEMENT_BYTES, prefer=";")
+    missing = {"date", "amount", "label"} - set(columns)
     if missing:
         raise InvalidValue(
             N_("The CSV needs the columns date;amount;reference;label (missing: %(missing)s)."),
@@ -69,9 +79,9 @@ def parse_csv(content: bytes) -> list[Entry]:
             missing=", ".join(sorted(missing)),
         )
     entries = []
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(rows, start=2):
         try:
-            booked_on = date.fromisoformat(row["date"].strip())
+            booked_on = within_range(date.fromisoformat(row["date"]), "date")
         except ValueError:
             raise InvalidValue(
                 N_("Row %(row)s: dates are written YYYY-MM-DD."), field="date", row=number
@@ -88,9 +98,15 @@ def parse_csv(content: bytes) -> list[Entry]:
 
 
 def parse_camt053(content: bytes) -> list[Entry]:
+    # defusedxml refuses what a statement never holds and what attacks are made of: entity
+    # declarations (billion laughs), external entities and DTDs that fetch files or URLs.
     try:
-        root = ET.fromstring(content)
-    except ET.ParseError:
+        root = fromstring(content, forbid_dtd=True)
+    except DefusedXmlException:
+        raise InvalidValue(
+            N_("A bank statement declares no DTD or entities; this file does."), field="file"
+        ) from None
+    except ParseError:
         raise InvalidValue(N_("This is not well-formed XML."), field="file") from None
     namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     if "camt.053" not in namespace:
@@ -116,7 +132,13 @@ def parse_camt053(content: bytes) -> list[Entry]:
         cents = _cents(amount.text or "", 0)
         if not reference:
             reference = hashlib.sha256(f"{booked}|{cents}|{label}".encode()).hexdigest()[:40]
-        entries.append(Entry(reference, date.fromisoformat(booked), cents, label))
+        try:
+            booked_on = within_range(date.fromisoformat(booked), "BookgDt")
+        except ValueError:
+            raise InvalidValue(
+                N_("An entry's booking date is not a date (YYYY-MM-DD)."), field="file"
+            ) from None
+        entries.append(Entry(reference, booked_on, cents, label))
     return entries
 
 
@@ -129,6 +151,8 @@ class ImportResult:
 
 
 async def import_statement(content: bytes, media_type: str) -> ImportResult:
+    if len(content) > MAX_STATEMENT_BYTES:
+        raise StatementTooLarge(field="file")
     is_xml = "xml" in media_type or content.lstrip().startswith(b"<")
     entries = parse_camt053(content) if is_xml else parse_csv(content)
     result = ImportResult([], [], [], 0)

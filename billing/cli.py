@@ -8,14 +8,15 @@ from datetime import date
 from typing import TypeVar
 
 import click
-from arq import create_pool
-from arq.connections import RedisSettings
 
 from billing import invoice_mail, rendering
 from billing.close import CloseInProgress, CloseResult, PeriodNotOver, close_period
-from billing.jobs import network_identity, send_invoices
+from billing.jobs import network_identity, render_job_id, send_invoices
 from billing.money import euros
 from billing.usage import MissingRate
+from service.kernel.dates import MonthNotValid, parse_month
+from service.kernel.jobs import enqueue_once
+from service.kernel.outages import redis_client
 from service.kernel.settings import Settings, SettingsError, load
 
 T = TypeVar("T")
@@ -28,11 +29,11 @@ def billing() -> None:
 
 def _month(text: str) -> date:
     try:
-        if len(text) != 7:
-            raise ValueError
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise click.BadParameter("write the month as YYYY-MM", param_hint="MONTH") from None
+        return parse_month(text)
+    except MonthNotValid:
+        raise click.BadParameter(
+            "write the month as YYYY-MM, from 2000-01 to 2100-12", param_hint="MONTH"
+        ) from None
 
 
 def _print(result: CloseResult) -> None:
@@ -85,10 +86,10 @@ async def _after_close(settings: Settings, month: date) -> list[str]:
         written = await invoice_mail.email_invoices(month, str(settings.base_url))
         said.append(f"  invoices emailed: {written} new message(s) in the outbox")
     if settings.redis_url:
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        redis = redis_client(settings.redis_url, settings.redis_timeout_ms)
         try:
-            await redis.enqueue_job(
-                "render_documents", f"{month:%Y-%m}", _job_id=f"render:{month:%Y-%m}"
+            await enqueue_once(
+                redis, "render_documents", f"{month:%Y-%m}", job_id=render_job_id(month)
             )
             said.append("  PDFs queued for rendering (job render_documents, run by the worker)")
             if settings.stripe_api_key:

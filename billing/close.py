@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,11 @@ from service.kernel.problems import register
 NETWORK_TZ = ZoneInfo("Europe/Paris")
 # Any constant both sides agree on; it names "the billing close" among advisory locks.
 CLOSE_LOCK = 7_202_611
+# Held with the month (YYYYMM) by the worker running that month's close: anyone can see in
+# pg_locks whether a worker is on it, with PostgreSQL alone.
+CLOSE_MONTH_LOCK = 7_202_612
+# A close asked for and not picked up by a worker after this long is said to be waiting.
+WAITING_AFTER = timedelta(minutes=1)
 # Documents issued per transaction: each batch is all-or-nothing with its numbers, and a
 # killed close resumes at the first batch not committed.
 BATCH = 100
@@ -207,6 +212,10 @@ async def close_period(
     try:
         if not await lock.fetchval("SELECT pg_try_advisory_lock($1)", CLOSE_LOCK):
             raise CloseInProgress()
+        if not dry_run:
+            await lock.execute(
+                "SELECT pg_advisory_lock($1, $2)", CLOSE_MONTH_LOCK, _month_key(first)
+            )
         await BillingPeriod.raw(
             "INSERT INTO billing_period (month, status, progress) VALUES ({}, 'open', '{{}}') "
             "ON CONFLICT (month) DO NOTHING",
@@ -259,7 +268,61 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-async def period_status(month: date) -> dict[str, Any]:
+def _month_key(first: date) -> int:
+    return first.year * 100 + first.month
+
+
+async def mark_queued(month: date, *, now: datetime | None = None) -> str:
+    """Record in PostgreSQL that `month` is to be closed, before its job is queued.
+
+    The period becomes `closing` with `queued_at` (the first time it was asked for), so the
+    work is pending in PostgreSQL whatever happens to the job in Redis. A closed month stays
+    closed. Answers the period's status.
+    """
+    first, _ = month_bounds(month)
+    if first >= paris_today(now).replace(day=1):
+        raise PeriodNotOver(field="period")
+    rows = await BillingPeriod.raw(
+        """
+        INSERT INTO billing_period (month, status, progress, queued_at)
+        VALUES ({}, 'closing', {}::jsonb, {})
+        ON CONFLICT (month) DO UPDATE
+           SET status = 'closing',
+               queued_at = COALESCE(billing_period.queued_at, EXCLUDED.queued_at)
+         WHERE billing_period.status <> 'closed'
+        RETURNING status
+        """,
+        first,
+        "{}",
+        now or now_utc(),
+    )
+    return "closing" if rows else "closed"
+
+
+async def pending_closes() -> list[date]:
+    """Months asked to close and not closed, that no worker is closing right now."""
+    rows = await BillingPeriod.raw(
+        """
+        SELECT p.month FROM billing_period p
+         WHERE p.status = 'closing'
+           AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                            WHERE l.locktype = 'advisory' AND l.granted
+                              AND l.database = (SELECT oid FROM pg_database
+                                                 WHERE datname = current_database())
+                              AND l.classid = {} AND l.objsubid = 2
+                              AND l.objid = (extract(year FROM p.month) * 100
+                                             + extract(month FROM p.month))::int::oid)
+         ORDER BY p.month
+        """,
+        CLOSE_MONTH_LOCK,
+    )
+    return [row["month"] for row in rows]
+
+
+async def period_status(month: date, *, now: datetime | None = None) -> dict[str, Any]:
+    """Where a month's close stands; `waiting_since` is set when it was asked for more than
+    a minute ago and no worker is running it (none picked up its job, or the one that did
+    died): the operator then knows to look at the workers."""
     first, _ = month_bounds(month)
     row = await BillingPeriod.select().where(BillingPeriod.month == first).first()
     if row is None:
@@ -268,7 +331,19 @@ async def period_status(month: date) -> dict[str, Any]:
             "status": "open",
             "step": None,
             "progress": {},
+            "queued_at": None,
             "started_at": None,
             "closed_at": None,
+            "waiting_since": None,
         }
+    row = dict(row)
+    queued_at = row.get("queued_at")
+    row["waiting_since"] = None
+    if (
+        row["status"] == "closing"
+        and queued_at is not None
+        and (now or now_utc()) - queued_at >= WAITING_AFTER
+        and first in await pending_closes()
+    ):
+        row["waiting_since"] = queued_at
     return row

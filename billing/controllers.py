@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any, Literal
 
@@ -14,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from billing import bank, credit_notes, fec, payouts, rendering, services
 from billing.close import close_period, paris_today, period_status
-from billing.jobs import network_identity
+from billing.jobs import network_identity, queue_close
 from billing.schemas import (
     BankEntryOut,
     BankImportOut,
@@ -30,24 +28,13 @@ from billing.schemas import (
     UsageOut,
 )
 from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
+from service.kernel.outages import REDIS, REDIS_DOWN, fell_back
 from service.kernel.pagination import Limit, Offset, Page
 
 NETWORK_ONLY = allow(Role.NETWORK_ADMIN)
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Response[bytes]:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(c, "") for c in columns])
-    return Response(
-        out.getvalue().encode("utf-8-sig"),  # BOM: spreadsheets then read the accents right
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 class BillingPeriodController(Controller):
@@ -74,13 +61,11 @@ class BillingPeriodController(Controller):
                 month, network_identity(request.app.state.settings), dry_run=True
             )
             return Response(DryRunResult.from_result(result), status_code=200)
-        # One job id per month: asking twice while it runs queues it once.
-        await request.app.state.redis.enqueue_job(
-            "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
-        )
-        status = await period_status(month)
+        # Recorded in PostgreSQL, then queued under one job id per month: asking twice while
+        # it runs queues it once, and a job lost in Redis is queued again by the sweeper.
+        status = await queue_close(request.app.state.redis, month)
         return Response(
-            CloseAccepted(period=month.strftime("%Y-%m"), status=status["status"], queued=True),
+            CloseAccepted(period=month.strftime("%Y-%m"), status=status, queued=status != "closed"),
             status_code=HTTP_202_ACCEPTED,
         )
 
@@ -100,7 +85,7 @@ class BillingPeriodController(Controller):
         if format == "csv":
             rows = data[f"by_{by}"]
             columns = list(rows[0].keys()) if rows else ["name", "revenue_excl_cents"]
-            return _csv(rows, columns, f"synthese-{period}-{by}.csv")
+            return csv_download(csv_records(columns, rows), f"synthese-{period}-{by}.csv")
         return Response(data)
 
 
@@ -174,7 +159,7 @@ class BankStatementController(Controller):
         opt=NETWORK_ONLY,
         status_code=200,
         summary="Import a bank statement (CAMT.053 XML or CSV date;amount;reference;label)",
-        request_max_body_size=10_000_000,
+        request_max_body_size=bank.MAX_STATEMENT_BYTES,
     )
     async def import_statement(self, request: Request[Any, Any, Any]) -> BankImportOut:
         body = await request.body()
@@ -229,6 +214,21 @@ async def document_file_response(
             "Cache-Control": "private, max-age=86400, immutable",
         },
     )
+
+
+async def queue_rendering(redis: Any, document_id: uuid.UUID) -> None:
+    """Queue an issued document's rendering; without Redis it stays to render (not an error).
+
+    The document is already committed: failing the request would tell the caller it was not
+    issued. Its files are made when first asked for (`document_file_response`) or when the
+    worker's sweep finds a document without them.
+    """
+    try:
+        await redis.enqueue_job(
+            "render_document", str(document_id), _job_id=f"render-document:{document_id}"
+        )
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "render-after-credit-note", error)
 
 
 async def _document_file(
@@ -342,7 +342,7 @@ def _document_controller(kind: str, route: str, readers: tuple[Role, ...]) -> ty
                 "venue_price_cents",
                 "venue_vat_rate",
             ]
-            return _csv(rows, columns, f"{kind}-{document_id}.csv")
+            return csv_download(csv_records(columns, rows), f"{kind}-{document_id}.csv")
 
     DocumentController.__name__ = f"{kind.title().replace('_', '')}Controller"
     return DocumentController
@@ -382,11 +382,7 @@ class CreditNoteIssueController(Controller):
             paris_today(),
         )
         for document in issued:
-            await request.app.state.redis.enqueue_job(
-                "render_document",
-                str(document.document_id),
-                _job_id=f"render-document:{document.document_id}",
-            )
+            await queue_rendering(request.app.state.redis, document.document_id)
         return [
             DocumentTotals(d.number, d.total_excl_cents, d.total_vat_cents, d.total_incl_cents)
             for d in issued

@@ -88,7 +88,12 @@ def _movements(document: dict[str, Any], corrected_kind: str | None) -> tuple[st
 
 
 async def export(period: date) -> str:
-    """The FEC lines (pipe-separated, with header) of every document issued for `period`."""
+    """The FEC lines (pipe-separated, with header) of every document issued for `period`.
+
+    Not written through the CSV writer's formula neutralising: this is the legal reproduction
+    of the accounting entries, read by the tax administration's tools, and its labels must be
+    the entries' labels as recorded (docs/reliability.md, "CSV formula injection").
+    """
     documents = await Document.raw(
         """
         SELECT d.id, d.kind, d.number, d.issued_on, d.organisation, d.venue,

@@ -8,7 +8,7 @@ nothing twice.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -90,3 +90,25 @@ async def email_invoices(month: date, base_url: str = "") -> int:
             written += len(inserted)
     log.info("invoice_mail.written", month=f"{month:%Y-%m}", new=written, invoices=len(documents))
     return written
+
+
+async def months_not_emailed(closed_since: datetime) -> list[date]:
+    """Months closed since `closed_since` with an invoice whose email is not in the outbox
+    (the close's job died between the close and the emails)."""
+    invoices = await Document.raw(
+        """
+        SELECT d.id, d.period FROM document d JOIN billing_period p ON p.month = d.period
+         WHERE d.kind = 'invoice' AND p.status = 'closed' AND p.closed_at >= {}
+           AND coalesce(d.buyer->>'email', '') <> ''
+        """,
+        closed_since,
+    )
+    if not invoices:
+        return []
+    written = {
+        row["id"]
+        for row in await Outbox.select(Outbox.id).where(
+            Outbox.id.is_in([message_id(i["id"]) for i in invoices])
+        )
+    }
+    return sorted({i["period"] for i in invoices if message_id(i["id"]) not in written})

@@ -110,6 +110,19 @@ async def unrendered(period: date | None = None) -> list[uuid.UUID]:
     return [row["id"] for row in rows]
 
 
+async def unrendered_months() -> list[date]:
+    """The months (first days) that have a document without its files."""
+    rows = await Document.raw(
+        """
+        SELECT DISTINCT d.period FROM document d
+         WHERE NOT EXISTS (SELECT 1 FROM document_file f
+                            WHERE f.document = d.id AND f.kind = 'facturx_pdf')
+         ORDER BY 1
+        """
+    )
+    return [row["period"] for row in rows]
+
+
 async def stored_file(document_id: uuid.UUID, kind: str) -> bytes | None:
     row = (
         await DocumentFile.select(DocumentFile.content)

@@ -17,8 +17,12 @@ class PeriodOut(msgspec.Struct):
     status: str
     step: str | None
     progress: dict[str, Any]
+    # When the close was asked for; set while `closing` and kept once closed.
+    queued_at: datetime | None
     started_at: datetime | None
     closed_at: datetime | None
+    # Set when a close asked for over a minute ago has no worker on it: since `queued_at`.
+    waiting_for_worker_since: datetime | None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PeriodOut:
@@ -30,8 +34,10 @@ class PeriodOut(msgspec.Struct):
             status=row["status"],
             step=row.get("step"),
             progress=progress,
+            queued_at=row.get("queued_at"),
             started_at=row.get("started_at"),
             closed_at=row.get("closed_at"),
+            waiting_for_worker_since=row.get("waiting_since"),
         )
 
 

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from billing.tables import Document, DocumentLine
-from service.kernel.errors import Forbidden, InvalidValue, NotFound
+from service.kernel.dates import parse_month
+from service.kernel.errors import Forbidden, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal, Role
 
@@ -15,13 +16,8 @@ DOCUMENT_KINDS = ("invoice", "statement", "credit_note")
 
 
 def parse_period(text: str) -> date:
-    try:
-        first = date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise InvalidValue(N_("A period is written YYYY-MM."), field="period") from None
-    if len(text) != 7:
-        raise InvalidValue(N_("A period is written YYYY-MM."), field="period")
-    return first
+    """An accounting month, `YYYY-MM`, inside the range the service accepts."""
+    return parse_month(text, field="period")
 
 
 def _scope(principal: Principal, kind: str) -> tuple[str, list[Any]]:
@@ -93,6 +89,7 @@ async def usage_behind(
     """Every usage line a document accounts for: the transparency of each line.
 
     A venue sees agents only by their pseudonym; an organisation sees its agents' names.
+    Venue, workspace and organisation are named as billed, never as renamed since.
     """
     document = await get_document(principal, kind, document_id)
     party = "venue" if kind == "statement" else "organisation"
@@ -100,18 +97,16 @@ async def usage_behind(
     who = "a.pseudonym" if kind == "statement" else "a.display_name"
     return await Document.raw(
         f"""
-        SELECT u.id, u.kind, u.local_date, {who} AS agent, w.name AS workspace,
+        SELECT u.id, u.kind, u.local_date, {who} AS agent, u.workspace_name AS workspace,
                u.workspace_kind, u.unit, u.quantity,
                u.organisation_price_cents, u.organisation_vat_rate,
-               u.venue_price_cents, u.venue_vat_rate, v.name AS venue, v.commune,
-               o.name AS organisation, u.visit, u.booking
+               u.venue_price_cents, u.venue_vat_rate, u.venue_name AS venue,
+               u.venue_commune AS commune, u.organisation_name AS organisation,
+               u.visit, u.booking
           FROM usage_line u
           JOIN app_user a ON a.id = u.agent
-          JOIN workspace w ON w.id = u.workspace
-          JOIN venue v ON v.id = u.venue
-          JOIN organisation o ON o.id = u.organisation
          WHERE u.period = {{}} AND u.{party} = {{}}
-         ORDER BY u.local_date, v.name, w.name
+         ORDER BY u.local_date, u.venue_name, u.workspace_name
         """,
         document["period"],
         party_id,

@@ -206,6 +206,23 @@ async def _push_locked(api: stripe.StripeClient, document: dict[str, Any]) -> st
     return str(stripe_invoice_id)
 
 
+async def months_not_pushed(closed_since: datetime) -> list[date]:
+    """Months closed since `closed_since` with an invoice to pay not yet sent by Stripe."""
+    rows = await Document.raw(
+        """
+        SELECT DISTINCT d.period FROM document d
+          JOIN billing_period p ON p.month = d.period
+         WHERE d.kind = 'invoice' AND d.total_incl_cents > 0
+           AND p.status = 'closed' AND p.closed_at >= {}
+           AND NOT EXISTS (SELECT 1 FROM stripe_invoice s
+                            WHERE s.document = d.id AND s.status IN ('open', 'paid'))
+         ORDER BY 1
+        """,
+        closed_since,
+    )
+    return [row["period"] for row in rows]
+
+
 async def invoices_of(month: date) -> list[uuid.UUID]:
     rows = (
         await Document.select(Document.id)

@@ -35,6 +35,9 @@ class BillingPeriod(Table, tablename="billing_period"):
 
     month = Date(unique=True)  # first day of the month
     status = Varchar(length=10, default="open")  # open | closing | closed
+    # When a close was asked for (API, page or cron): from then on the period is `closing`
+    # and the sweeper re-queues its job until a worker has closed it.
+    queued_at = Timestamptz(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     step = Varchar(length=40, null=True, default=None)
@@ -74,6 +77,13 @@ class UsageLine(Table, tablename="usage_line"):
     organisation_vat_rate = Numeric(digits=(5, 4))
     venue_price_cents = Integer()
     venue_vat_rate = Numeric(digits=(5, 4))
+    # The names as billed, for the documents' CSVs: a later rename never rewrites them.
+    # The agent's name is not kept: it is read from the account, so that erasure and
+    # pseudonymisation reach it.
+    venue_name = Text()
+    venue_commune = Text()
+    workspace_name = Text()
+    organisation_name = Text()
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -84,12 +84,15 @@ async def collect(month: date) -> Collected:
             INSERT INTO usage_line (id, period, kind, visit, booking, anomaly, organisation, agent,
                 venue, workspace, local_date, workspace_kind, unit, quantity,
                 organisation_price_cents, organisation_vat_rate, venue_price_cents,
-                venue_vat_rate, created_at)
+                venue_vat_rate, venue_name, venue_commune, workspace_name, organisation_name,
+                created_at)
             SELECT gen_random_uuid(), {}, 'visit', v.id, v.booking, NULL, v.organisation, v.agent,
                    v.venue, v.workspace, v.local_date, w.kind, v.unit, v.quantity,
                    v.organisation_rate_cents, v.organisation_vat_rate, v.venue_rate_cents,
-                   v.venue_vat_rate, now()
+                   v.venue_vat_rate, vn.name, vn.commune, w.name, o.name, now()
               FROM visit v JOIN workspace w ON w.id = v.workspace
+              JOIN venue vn ON vn.id = v.venue
+              JOIN organisation o ON o.id = v.organisation
              WHERE v.local_date < {} AND v.billable
             -- Visits billed before are skipped by the unique index usage_line_one_per_visit.
             -- (A NOT EXISTS here let the planner, trusting the statistics of a still empty
@@ -107,12 +110,15 @@ async def collect(month: date) -> Collected:
             INSERT INTO usage_line (id, period, kind, visit, booking, anomaly, organisation, agent,
                 venue, workspace, local_date, workspace_kind, unit, quantity,
                 organisation_price_cents, organisation_vat_rate, venue_price_cents,
-                venue_vat_rate, created_at)
+                venue_vat_rate, venue_name, venue_commune, workspace_name, organisation_name,
+                created_at)
             SELECT gen_random_uuid(), {},
                    CASE b.status WHEN 'no_show' THEN 'no_show' ELSE 'late_cancellation' END,
                    NULL, b.id, NULL, b.organisation, b.agent, b.venue, b.workspace, b.local_date,
                    w.kind, b.unit, b.quantity, orate.amount_cents, orate.vat_rate,
-                   vrate.amount_cents, vrate.vat_rate, now()
+                   vrate.amount_cents, vrate.vat_rate,
+                   (SELECT name FROM venue WHERE id = b.venue),
+                   (SELECT commune FROM venue WHERE id = b.venue), w.name, o.name, now()
         """
         + _UNBILLED_BOOKINGS
         + """

@@ -7,10 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from arq import cron
 
 from booking import mail
 from booking.tables import Booking, Outbox
+from service.kernel.jobs import once_cron
 
 log = structlog.get_logger(__name__)
 
@@ -130,9 +130,15 @@ async def mark_no_shows(ctx: dict[str, Any], now: datetime | None = None) -> int
 
 
 FUNCTIONS = [deliver_outbox, send_reminders, mark_no_shows]
-CRON_JOBS = [
-    cron(deliver_outbox, second={0, 30}, run_at_startup=True),
-    # 17:00 UTC is 18:00 in Paris in winter and 19:00 in summer: an evening reminder either way.
-    cron(send_reminders, hour=17, minute=0),
-    cron(mark_no_shows, minute={0, 15, 30, 45}),
-]
+
+
+def cron_jobs(settings: Any) -> list[Any]:
+    # REMINDERS_TIME_UTC, 17:00 by default: 18:00 in Paris in winter and 19:00 in summer, an
+    # evening reminder either way. The outbox is read from PostgreSQL every 30 s: a lost
+    # delivery job loses no message, the next one sends it.
+    at = settings.reminders_time_utc
+    return [
+        once_cron(deliver_outbox, second={0, 30}, run_at_startup=True),
+        once_cron(send_reminders, hour=at.hour, minute=at.minute, second=at.second),
+        once_cron(mark_no_shows, minute={0, 15, 30, 45}),
+    ]

@@ -166,6 +166,18 @@ class User(Table, tablename="app_user"):
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     deactivated_at = Timestamptz(null=True, default=None)
+    # Every access token carries the value it was issued under; the database raises it (a
+    # trigger) when the password, role, membership, email or activity changes, which ends
+    # every session issued before, on every API process, at the next request.
+    session_generation = Integer(default=0)
+
+
+class EndedSession(Table, tablename="ended_session"):
+    """A session signed out before its token expired (the token's `sid`); kept until then."""
+
+    id = UUID(primary_key=True)
+    account = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
+    expires_at = Timestamptz()
 
 
 class BookingSeries(Table, tablename="booking_series"):

@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.kernel.dates import DatedInput
+
 Direction = Literal["in", "out"]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 MAX_BATCH = 500
 
 
-class NewScan(msgspec.Struct, forbid_unknown_fields=True):
+class NewScan(DatedInput, forbid_unknown_fields=True):
     """A pass read at the door. `scan_id` is made by the scanner and makes retries safe."""
 
     scan_id: uuid.UUID
@@ -30,7 +32,7 @@ class LocalVerdict(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
-class OfflineScan(msgspec.Struct, forbid_unknown_fields=True):
+class OfflineScan(DatedInput, forbid_unknown_fields=True):
     scan_id: uuid.UUID
     token: Token
     scanned_at: AwareDatetime

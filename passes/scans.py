@@ -39,6 +39,7 @@ from passes.verdicts import (
     judge,
 )
 from passes.verify import verify
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -267,6 +268,7 @@ async def scan(
 ) -> ScanOutcome:
     """An online scan: judged at the server's clock; the answer opens the door or not."""
     now = now or datetime.now(UTC)
+    within_range(item.scanned_at, "scanned_at")
     if abs(item.scanned_at - now) > ONLINE_WINDOW:
         raise InvalidValue(
             N_("An online scan is made now; upload older scans through scans:batch."),
@@ -286,6 +288,7 @@ async def scan_batch(
     """Scans a device made offline, re-judged as of their own time; answers in request order."""
     now = now or datetime.now(UTC)
     for index, item in enumerate(items):
+        within_range(item.scanned_at, f"scans[{index}].scanned_at")
         if item.scanned_at > now + FUTURE_TOLERANCE:
             raise InvalidValue(
                 N_("This scan is dated in the future; check the scanner's clock."),

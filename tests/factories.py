@@ -109,7 +109,7 @@ async def make_user(
 
 
 def auth(settings: Settings, user: User) -> dict[str, str]:
-    token, _ = issue_access_token(settings, user.id, user.role)
+    token, _ = issue_access_token(settings, user.id, user.role, generation=user.session_generation)
     return {"Authorization": f"Bearer {token}"}
 
 

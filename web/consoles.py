@@ -10,6 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from billing.close import paris_today
+from service.kernel.dates import MonthNotValid, parse_month
 from service.kernel.errors import DomainError
 from service.kernel.i18n import N_
 from service.kernel.problems import problem_for
@@ -29,7 +30,7 @@ def refusal(lang: str, error: DomainError) -> tuple[int, str]:
     """The status and the sentence a person reads for a refused action."""
     problem = problem_for(error)
     key = REFUSAL.get(problem.slug)
-    return problem.status, translate(lang, key) if key else error.detail
+    return problem.status, translate(lang, key or error.message, **({} if key else error.params))
 
 
 def not_found(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -37,12 +38,10 @@ def not_found(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 def month_of(text: str | None) -> date | None:
-    """`YYYY-MM` as the month's first day, or None when absent or malformed."""
-    if not text or len(text) != 7:
-        return None
+    """`YYYY-MM` as the month's first day, or None when absent, malformed or out of range."""
     try:
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
+        return parse_month(text)
+    except MonthNotValid:
         return None
 
 

@@ -36,6 +36,15 @@ EQUIPMENT_NAME: dict[str, Message] = {
 ERROR_TEXT: dict[str, Message] = {
     "403": N_("Your role may not open this page."),
     "404": N_("This page does not exist."),
+    "400": N_("This request cannot be read; go back and try again."),
+    "409": N_("This conflicts with the current state; reload the page and try again."),
+    "413": N_("This file or form is too large."),
+    "422": N_("A value is not accepted; go back and correct it."),
+    "429": N_("Too many requests; wait a moment and try again."),
+    "500": N_("Something went wrong on our side; it has been logged."),
+    "503": N_(
+        "The service cannot reach its database or its queue right now; try again in a few seconds."
+    ),
 }
 NETWORK_REFUSAL: dict[str, Message] = {
     "invalid-status-change": N_("This venue cannot move to that status (has it already changed?)."),

@@ -38,7 +38,9 @@ from litestar.types import (
     Send,
 )
 from piccolo.apps.user.tables import BaseUser
+from piccolo.columns import Bytea, Column
 from piccolo.conf.apps import Finder
+from piccolo.table import Table, create_table_class
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 from redis.asyncio import Redis
@@ -46,6 +48,7 @@ from redis.asyncio import Redis
 from booking.tables import User
 from service.kernel.auth import allow
 from service.kernel.identity import Principal, Role
+from service.kernel.outages import REDIS, REDIS_DOWN, fell_back
 
 ADMIN_PATH = "/network/admin"
 # The apps whose tables the admin shows (not piccolo's own users and sessions).
@@ -60,12 +63,37 @@ _CACHE_KEY = "piccolo-admin-session:"
 _PICCOLO_CSRF = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-# Hashes of passwords and tokens: no use to anyone reading the tables, kept out of the lists.
-HIDDEN_COLUMNS = {
-    "app_user": ("password_hash", "invitation_token_hash"),
-    "calendar_feed": ("token_hash",),
-    "door_device": ("token_hash",),
-}
+# Columns the admin never shows, reads, filters or exports, found by walking every table:
+# hashes of passwords and tokens, token material (a pass's signed token, a device token's
+# prefix), anything named secret, private or ending in key (a public key included: key
+# material is managed by `tierslieux rotate-key`, not by hand), and binary columns (a PDF,
+# a stored response), which it cannot display anyway.
+SENSITIVE_NAME = re.compile(r"hash|secret|token|password|private|(^|_)key$", re.IGNORECASE)
+
+
+def unreadable(column: Column) -> bool:
+    return bool(SENSITIVE_NAME.search(column._meta.name)) or isinstance(column, Bytea)
+
+
+def admin_view(table: type[Table]) -> type[Table]:
+    """The table as the admin sees it: the same rows, without its unreadable columns.
+
+    `exclude_visible_columns` would only hide them from the list page: piccolo-admin's API
+    (rows, one row, filters, the CSV export built from it) serves every column the table
+    declares. So the admin gets a table class declaring only the readable ones.
+    """
+    kept = {
+        column._meta.name: column.copy()
+        for column in table._meta.columns
+        if column._meta.primary_key or not unreadable(column)
+    }
+    if len(kept) == len(table._meta.columns):
+        return table
+    return create_table_class(
+        class_name=f"Admin{table.__name__}",
+        class_kwargs={"tablename": table._meta.tablename},
+        class_members=kept,
+    )
 
 
 def admin_tables() -> list[TableConfig]:
@@ -74,17 +102,7 @@ def admin_tables() -> list[TableConfig]:
     for app in Finder().get_app_registry().app_configs.values():
         if app.app_name not in OUR_APPS:
             continue
-        for table in app.table_classes:
-            hidden = HIDDEN_COLUMNS.get(table._meta.tablename, ())
-            configs.append(
-                TableConfig(
-                    table_class=table,
-                    exclude_visible_columns=[
-                        table._meta.get_column_by_name(name) for name in hidden
-                    ]
-                    or None,
-                )
-            )
+        configs += [TableConfig(table_class=admin_view(table)) for table in app.table_classes]
     return configs
 
 
@@ -96,6 +114,9 @@ def admin_app(base_url: str) -> Any:
     return create_admin(
         tables=admin_tables(),
         site_name="Pass Tiers-Lieux — administration",
+        # Every table is already listed, as its admin view: following foreign keys would add
+        # the original classes again, secrets included.
+        auto_include_related=False,
         default_language_code="fr",
         production=secure,
         allowed_hosts=[host] if host else [],
@@ -132,14 +153,22 @@ async def session_token(redis: Redis, user_id: uuid.UUID) -> str:
     """A live piccolo session token for this network admin (reused while it lives)."""
     key = f"{_CACHE_KEY}{user_id}"
     mirror_id = await mirror_user(user_id)
-    cached = await redis.get(key)
+    # Redis only caches the token: when it does not answer, a new session (in PostgreSQL) does.
+    try:
+        cached = await redis.get(key)
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "admin-session-cache", error)
+        cached = None
     if cached:
         token = cached.decode() if isinstance(cached, bytes) else str(cached)
         if await SessionsBase.get_user_id(token) == mirror_id:
             return token
     # piccolo's own defaults (one hour, in its naive local timestamps, as its checks expect).
     session = await SessionsBase.create_session(user_id=mirror_id)
-    await redis.set(key, session.token, ex=SESSION_CACHE_SECONDS)
+    try:
+        await redis.set(key, session.token, ex=SESSION_CACHE_SECONDS)
+    except REDIS_DOWN as error:
+        fell_back(REDIS, "admin-session-cache", error)
     return str(session.token)
 
 

@@ -19,8 +19,18 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
+from service.kernel import problem_responses
+from service.kernel.errors import DomainError
 from service.kernel.i18n import N_, NC_
 from service.kernel.identity import Principal, Role
+from service.kernel.outages import RETRY_AFTER_SECONDS, failed_dependency
+from service.kernel.problem_responses import (
+    EXCEPTION_HANDLERS as API_EXCEPTION_HANDLERS,
+)
+from service.kernel.problem_responses import (
+    dependency_error_handler,
+    internal_error_handler,
+)
 from web.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGES,
@@ -164,6 +174,36 @@ def page(
     )
 
 
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    """The scanner's script posts JSON to its page routes and reads problem+json back."""
+    content_type = request.headers.get("content-type", "")
+    accept = request.headers.get("accept", "")
+    return "json" in content_type or ("json" in accept and "text/html" not in accept)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Any other error on a page: the status the API would give, as a page people can read.
+
+    The kernel's handlers decide the status (and log what is a bug), so a page and the API
+    never disagree on whose mistake it was.
+    """
+    problem = problem_responses.handle(request, exc)
+    if _wants_json(request):
+        return problem
+    detail = None
+    if isinstance(exc, DomainError):
+        detail = translate(language(request), exc.message, **exc.params)
+    status = problem.status_code or 500
+    return page(
+        request,
+        "error.html",
+        title=N_("This did not work"),
+        status_code=status,
+        code=status,
+        detail=detail,
+    )
+
+
 def _anonymous(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     # Pages send strangers to the sign-in form; the API answers 401 problem+json.
     return Redirect("/", status_code=303)
@@ -177,8 +217,29 @@ def _not_found(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     return page(request, "error.html", title=N_("Page not found"), status_code=404, code=404)
 
 
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL or Redis away: a page saying so to a browser, problem+json to the scanner's script."""
+    if failed_dependency(exc) is None:
+        return internal_error_handler(request, exc)
+    if "text/html" not in request.headers.get("accept", ""):
+        return dependency_error_handler(request, exc)
+    response = page(
+        request, "error.html", title=N_("Service unavailable"), status_code=503, code=503
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    # Every class the kernel maps, so none falls through to the API's problem+json.
+    **dict.fromkeys(problem_responses.EXCEPTION_HANDLERS, _error_page),
     NotAuthorizedException: _anonymous,
     PermissionDeniedException: _forbidden,
     NotFoundException: _not_found,
+    # The API's handlers for a dependency that does not answer, answered as a page here.
+    **{
+        error: _unavailable
+        for error, handler in API_EXCEPTION_HANDLERS.items()
+        if handler is dependency_error_handler
+    },
 }

@@ -1,15 +1,14 @@
 """The pages' session: the API's own access token, kept in an HttpOnly cookie.
 
-Why the JWT rather than server-side sessions: API processes stay stateless (any process
-checks the cookie with the secret key alone), the account is still looked up on every
-request (so deactivation applies at once, as for bearer tokens), and there is a single
-way to sign in. Signing out records the token's `jti` in Redis until the token would
-have expired, so a copied cookie is dead after sign-out too.
+Why the JWT rather than a second kind of session: there is a single way to sign in, and
+the token is checked against PostgreSQL on every request anyway (the person, their session
+generation, and whether this session was signed out: `booking.services.accounts`). Signing
+out ends the token's session there, so the same token is dead on every API process too,
+as a Bearer header as well as a copied cookie.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -17,15 +16,13 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Receive, Scope, Send
-from redis.asyncio import Redis
 
-from booking.services.accounts import user_principal
+from booking.services.accounts import end_session, user_principal
 from service.kernel.auth import token_claims
 from service.kernel.identity import Principal
 from service.kernel.settings import Settings
 
 SESSION_COOKIE = "tl_session"
-_SIGNED_OUT = "signed-out:"
 
 
 def session_cookie(token: str, max_age: int, settings: Settings) -> Cookie:
@@ -52,28 +49,23 @@ def expired_session_cookie(settings: Settings) -> Cookie:
     )
 
 
-async def sign_out(settings: Settings, redis: Redis, token: str | None) -> None:
-    """Refuse this token from now until it expires (a no-op for a token already invalid)."""
+async def sign_out(settings: Settings, token: str | None) -> None:
+    """End this token's session everywhere (a no-op for a token already invalid)."""
     if not token:
         return
     try:
         claims = token_claims(settings, token)
     except NotAuthorizedException:
         return
-    remaining = int(claims["exp"] - datetime.now(UTC).timestamp())
-    if claims.get("jti") and remaining > 0:
-        await redis.set(_SIGNED_OUT + str(claims["jti"]), 1, ex=remaining)
+    await end_session(claims)
 
 
-async def cookie_principal(settings: Settings, redis: Redis, token: str | None) -> Principal | None:
-    """The person the session cookie names, or None (no cookie, bad, expired, signed out)."""
+async def cookie_principal(settings: Settings, token: str | None) -> Principal | None:
+    """The person the session cookie names, or None (no cookie, bad, expired, ended)."""
     if not token:
         return None
     try:
-        claims = token_claims(settings, token)
-        if claims.get("jti") and await redis.exists(_SIGNED_OUT + str(claims["jti"])):
-            return None
-        return await user_principal(claims)
+        return await user_principal(token_claims(settings, token))
     except NotAuthorizedException:
         return None
 
@@ -89,7 +81,7 @@ class SessionMiddleware(AbstractMiddleware):
             connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
             state = connection.app.state
             principal = await cookie_principal(
-                state.settings, state.redis, connection.cookies.get(SESSION_COOKIE)
+                state.settings, connection.cookies.get(SESSION_COOKIE)
             )
             if principal is not None:
                 scope["user"] = principal

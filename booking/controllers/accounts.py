@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 
 from booking.schemas.accounts import Me, TokenRequest, TokenResponse
 from booking.services.accounts import sign_in, user_of
+from service.kernel.addresses import client_address
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal
 from service.kernel.errors import NotFound
 
@@ -22,7 +23,7 @@ class AuthController(Controller):
     async def token(
         self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]
     ) -> TokenResponse:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         token, expires_in = await sign_in(
             request.app.state.settings, request.app.state.redis, data.email, data.password, client
         )

@@ -16,7 +16,8 @@ from booking import calendars
 from booking.schemas.bookings import BookingOut, CancelBooking, NewBooking
 from booking.services import announcements, booking_lists, cancellations, placement, venues
 from service.kernel.auth import CurrentPrincipal, allow
-from service.kernel.errors import InvalidValue, NotFound
+from service.kernel.dates import parse_month
+from service.kernel.errors import NotFound
 from service.kernel.i18n import N_
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
@@ -36,12 +37,7 @@ def _out(booking: booking_lists.BookingSummary) -> BookingOut:
 
 
 def _month(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(f"{value}-01")
-    except ValueError:
-        raise InvalidValue(N_("The month is written YYYY-MM."), field="month") from None
+    return None if value is None else parse_month(value)
 
 
 class BookingController(Controller):

@@ -38,6 +38,13 @@ def _base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url)
 
 
+def _invited_out(request: Request[Any, Any, Any], invited: organisations.Invited) -> InvitedOut:
+    return InvitedOut(
+        PersonOut.of(invited.person),
+        f"{_base_url(request)}/invitation/{invited.invitation_token}",
+    )
+
+
 def _organisation_out(organisation: organisations.OrganisationRecord) -> OrganisationOut:
     return msgspec.convert(organisation, OrganisationOut, from_attributes=True)
 
@@ -87,7 +94,11 @@ class AgentController(Controller):
 
     @post("", opt=ORG_ADMINS, middleware=[IdempotencyMiddleware], summary="Invite an agent")
     async def invite(
-        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: JSONBody[NewPerson]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        organisation_id: uuid.UUID,
+        data: JSONBody[NewPerson],
     ) -> InvitedOut:
         invited = await organisations.invite(
             email=data.email,
@@ -95,24 +106,30 @@ class AgentController(Controller):
             role=Role.AGENT,
             organisation_id=organisation_id,
             monthly_allowance_units=data.monthly_allowance_units,
+            # The network sees every tenant's people; an organisation admin must not learn
+            # from this answer that an address has an account elsewhere.
+            conceal_other_tenants=not principal.is_network_admin,
         )
-        return InvitedOut(
-            await _person_row(invited.user_id),
-            f"{_base_url(request)}/invitation/{invited.invitation_token}",
-        )
+        return _invited_out(request, invited)
 
     @post(
         "/import",
         opt=ORG_ADMINS,
         status_code=200,
         summary="Invite agents from a CSV (email,display_name[,monthly_allowance_units])",
-        request_max_body_size=2_000_000,
+        request_max_body_size=organisations.MAX_IMPORT_BYTES,
     )
     async def import_csv(
-        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        organisation_id: uuid.UUID,
     ) -> ImportOut:
         report = await organisations.import_agents(
-            organisation_id, await request.body(), _base_url(request)
+            organisation_id,
+            await request.body(),
+            _base_url(request),
+            conceal_other_tenants=not principal.is_network_admin,
         )
         return ImportOut(created=report.created, errors=report.errors)  # type: ignore[arg-type]
 
@@ -180,10 +197,7 @@ class UserController(Controller):
             organisation_id=data.organisation_id,
             venue_id=data.venue_id,
         )
-        return InvitedOut(
-            await _person_row(invited.user_id),
-            f"{_base_url(request)}/invitation/{invited.invitation_token}",
-        )
+        return _invited_out(request, invited)
 
     @get("", opt=NETWORK, summary="Everybody, by role, venue, organisation or name")
     async def list_users(
@@ -212,18 +226,20 @@ class VenueStaffController(Controller):
 
     @post("", opt=VENUE_ADMINS, middleware=[IdempotencyMiddleware], summary="Invite a staff member")
     async def invite(
-        self, request: Request[Any, Any, Any], venue_id: uuid.UUID, data: JSONBody[NewPerson]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        venue_id: uuid.UUID,
+        data: JSONBody[NewPerson],
     ) -> InvitedOut:
         invited = await organisations.invite(
             email=data.email,
             display_name=data.display_name,
             role=Role.VENUE_STAFF,
             venue_id=venue_id,
+            conceal_other_tenants=not principal.is_network_admin,
         )
-        return InvitedOut(
-            await _person_row(invited.user_id),
-            f"{_base_url(request)}/invitation/{invited.invitation_token}",
-        )
+        return _invited_out(request, invited)
 
     @get("", opt=VENUE_ADMINS, summary="The venue's people")
     async def list_staff(

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.kernel.dates import DatedInput
+
 Slot = Literal["morning", "afternoon", "day"]
 
 
-class NewBooking(msgspec.Struct, forbid_unknown_fields=True):
+class NewBooking(DatedInput, forbid_unknown_fields=True):
     """A desk by `date` + `slot`, or a room by local `start` + `end` (no offset: the venue's time)."""
 
     workspace_id: uuid.UUID

@@ -13,6 +13,7 @@ from booking.services.opening_hours import Range
 from booking.services.rates import Rate
 from booking.services.venues import VenueRecord
 from booking.services.workspaces import CatalogueWorkspace
+from service.kernel.dates import DatedInput
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -146,7 +147,7 @@ class HoursRange(msgspec.Struct, forbid_unknown_fields=True):
         return cls(hours.weekday, hours.opens.strftime("%H:%M"), hours.closes.strftime("%H:%M"))
 
 
-class NewClosure(msgspec.Struct, forbid_unknown_fields=True):
+class NewClosure(DatedInput, forbid_unknown_fields=True):
     starts_on: date
     ends_on: date
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -196,7 +197,7 @@ class WorkspaceOut(msgspec.Struct):
         return msgspec.convert(workspace, cls, from_attributes=True)
 
 
-class NewRate(msgspec.Struct, forbid_unknown_fields=True):
+class NewRate(DatedInput, forbid_unknown_fields=True):
     workspace_kind: WorkspaceKind
     unit: Unit
     amount_cents: Cents

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.kernel.dates import DatedInput
+
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
-class NewSeries(msgspec.Struct, forbid_unknown_fields=True):
+class NewSeries(DatedInput, forbid_unknown_fields=True):
     workspace_id: uuid.UUID
     rrule: Annotated[
         str,
@@ -38,7 +40,7 @@ class SeriesOut(msgspec.Struct):
     occurrences: list[OccurrenceOut]
 
 
-class CancelSeries(msgspec.Struct, forbid_unknown_fields=True):
+class CancelSeries(DatedInput, forbid_unknown_fields=True):
     from_date: Annotated[date, msgspec.Meta(title="from")] = msgspec.field(name="from")
 
 

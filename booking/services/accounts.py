@@ -1,4 +1,12 @@
-"""Users: creation, password hashing (argon2id), sign-in, the principal a token names, pseudonyms."""
+"""Users: creation, password hashing (argon2id), sign-in and sessions, the principal a token names.
+
+A session is an access token: it names its session (`sid`) and the person's session
+generation (`gen`). Sign-out records the one session as ended (in PostgreSQL, which every
+API process reads); the database raises the generation whenever the password, role,
+membership, email or activity changes (a trigger on `app_user`), and `end_sessions` raises
+it on purpose, which ends every session issued before. `user_principal` checks both in
+the one indexed query that finds the person on every request.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from piccolo.columns.combination import WhereRaw
 from redis.asyncio import Redis
 
 from booking.errors import DuplicateEmail
-from booking.tables import Organisation, User, Venue
+from booking.tables import EndedSession, Organisation, User, Venue
 from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
@@ -136,8 +144,13 @@ async def authenticate(email: str, password: str, *, allow_demo_accounts: bool =
     if user is None or not user.password_hash or not user.active:
         raise InvalidCredentials()
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-        await user.save([User.password_hash])
+        # The same password under newer parameters: no new credential, so the person's other
+        # sessions go on (the trigger that ends sessions reads this transaction's flag).
+        async with User._meta.db.transaction():
+            await User.raw("SELECT set_config('tierslieux.same_password', 'on', true)")
+            await User.update({User.password_hash: _hasher.hash(password)}).where(
+                User.id == user.id
+            )
     return user
 
 
@@ -151,7 +164,34 @@ async def user_of(user_id: uuid.UUID) -> User | None:
 
 
 async def set_password(user_id: uuid.UUID, password: str) -> None:
+    """A new password; every session of the person ends, the caller's own included."""
     await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
+
+
+async def end_sessions(user_id: uuid.UUID) -> None:
+    """End every session of this person, on every API process (sign out everywhere, erasure)."""
+    await User.update({User.session_generation: User.session_generation + 1}).where(
+        User.id == user_id
+    )
+
+
+async def end_session(claims: dict[str, Any]) -> None:
+    """End the one session these checked token claims name (sign-out); other sessions stay."""
+    try:
+        session_id = uuid.UUID(str(claims["sid"]))
+        user_id = uuid.UUID(str(claims["sub"]))
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (KeyError, ValueError, TypeError):
+        return  # a token without a session was never accepted: nothing to end
+    # Sessions whose token has expired need no record; sign-outs keep the table small.
+    await EndedSession.delete().where(EndedSession.expires_at < now())
+    await EndedSession.raw(
+        "INSERT INTO ended_session (id, account, expires_at)"
+        " SELECT {}, id, {} FROM app_user WHERE id = {} ON CONFLICT (id) DO NOTHING",
+        session_id,
+        expires_at,
+        user_id,
+    )
 
 
 def now() -> datetime:
@@ -162,26 +202,48 @@ async def sign_in(
     settings: Settings, redis: Redis, email: str, password: str, client: str
 ) -> tuple[str, int]:
     """Check an email and password (throttled) and issue an access token: the API and pages share it."""
-    throttle = LoginThrottle(redis, settings.login_attempts_per_15_minutes)
+    throttle = LoginThrottle(redis, settings.login_free_attempts)
     await throttle.check(email, client)
     try:
         user = await authenticate(email, password, allow_demo_accounts=settings.is_demo)
     except InvalidCredentials:
         await throttle.failed(email, client)
         raise
-    await throttle.succeeded(email)
-    return issue_access_token(settings, user.id, user.role)
+    await throttle.succeeded(email, client)
+    return issue_access_token(settings, user.id, user.role, generation=user.session_generation)
 
 
 async def user_principal(claims: dict[str, Any]) -> Principal | None:
-    """The active person that checked token claims name (see `service.kernel.auth.token_claims`)."""
-    user = await get_active_user(uuid.UUID(claims["sub"]))
-    if user is None:
+    """The active person that checked token claims name, while their session lasts.
+
+    One query by primary keys on every authenticated request: the person is active, the
+    token was issued under their current session generation, its session was not signed out.
+    """
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+        session_id = uuid.UUID(str(claims["sid"]))
+        generation = claims["gen"]
+    except (KeyError, ValueError, TypeError):
+        return None  # issued before sessions existed, or not by us
+    if not isinstance(generation, int) or isinstance(generation, bool):
         return None
+    rows = await User.raw(
+        """
+        SELECT id, role, venue, organisation, display_name FROM app_user
+         WHERE id = {} AND active AND session_generation = {}
+           AND NOT EXISTS (SELECT 1 FROM ended_session WHERE ended_session.id = {})
+        """,
+        user_id,
+        generation,
+        session_id,
+    )
+    if not rows:
+        return None
+    user = rows[0]
     return Principal(
-        role=Role(user.role),
-        user_id=user.id,
-        venue_id=user.venue,
-        organisation_id=user.organisation,
-        display_name=user.display_name,
+        role=Role(user["role"]),
+        user_id=user["id"],
+        venue_id=user["venue"],
+        organisation_id=user["organisation"],
+        display_name=user["display_name"],
     )

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.tables import Venue
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue
 from service.kernel.i18n import N_
 
@@ -38,6 +39,7 @@ class Search:
 
 
 def check(search: Search, today: date) -> Search:
+    within_range(search.day, "date")
     if search.day < today:
         raise InvalidValue(N_("This date is already past."), field="date")
     if search.slot is None and (search.start is None or search.end is None):

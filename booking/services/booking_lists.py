@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.tables import Booking
+from service.kernel.dates import within_range
 from service.kernel.errors import NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal, Role
@@ -117,6 +118,7 @@ async def arrivals(
     venue_id: uuid.UUID, day: date, *, limit: int, offset: int, base_url: str
 ) -> tuple[list[BookingSummary], int]:
     """Who is expected (or already in) at the venue on its local date `day`."""
+    within_range(day, "date")
     return await _page(
         "b.venue = {} AND b.local_date = {} AND b.status IN ('confirmed', 'checked_in', 'completed')",
         [venue_id, day],

@@ -6,14 +6,13 @@ hours in OpenStreetMap `opening_hours` syntax.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from datetime import time
 from typing import Any
 
 from booking.tables import Venue
+from service.kernel.csv_export import csv_text
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 KINDS = ("desk", "meeting_room", "private_office", "lab")
@@ -114,11 +113,10 @@ CSV_COLUMNS = [
 
 
 def to_csv(venues: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for v in venues:
-        writer.writerow(
+    # Comma-separated: what open-data portals and their validators expect.
+    return csv_text(
+        CSV_COLUMNS,
+        (
             [
                 v["id"],
                 v["name"],
@@ -133,5 +131,7 @@ def to_csv(venues: list[dict[str, Any]]) -> str:
                 v["opening_hours"],
                 *[v["workspaces"][k] for k in KINDS],
             ]
-        )
-    return out.getvalue()
+            for v in venues
+        ),
+        delimiter=",",
+    )

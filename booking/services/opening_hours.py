@@ -14,6 +14,7 @@ from booking.tables import (
     OpeningHours,
     Venue,
 )
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 
@@ -72,6 +73,8 @@ async def add_closure(
     venue_id: uuid.UUID, starts_on: date, ends_on: date, reason: str, *, base_url: str
 ) -> tuple[uuid.UUID, int]:
     """Record a closure and cancel the confirmed bookings it covers; returns how many."""
+    within_range(starts_on, "starts_on")
+    within_range(ends_on, "ends_on")
     if ends_on < starts_on:
         raise InvalidValue(N_("A closure ends on or after its first day."), field="ends_on")
     if not reason.strip():

@@ -6,26 +6,28 @@ and a database trigger revokes their pass.
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siren, siret
 
 from booking.errors import DuplicateEmail
 from booking.services import accounts
-from booking.tables import Organisation, User
+from booking.tables import Organisation, Outbox, User, Venue
+from service.kernel.csv_input import read_rows
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from service.kernel.problems import register
 
 MAX_IMPORT_ROWS = 5_000
+# 5,000 rows of about 100 bytes, with room to spare.
+MAX_IMPORT_BYTES = 1_000_000
 # What an organisation admin may change on their own organisation; the rest is the network's.
 ORG_ADMIN_FIELDS = frozenset(
     {
@@ -177,8 +179,12 @@ async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[
 
 @dataclass(frozen=True)
 class Invited:
-    user_id: uuid.UUID
+    person: Person
     invitation_token: str
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.person.id
 
 
 async def invite(
@@ -189,11 +195,41 @@ async def invite(
     organisation_id: uuid.UUID | None = None,
     venue_id: uuid.UUID | None = None,
     monthly_allowance_units: int | None = None,
+    conceal_other_tenants: bool = False,
 ) -> Invited:
-    """Create an account with no password and a one-time invitation (only its hash is kept)."""
+    """Create an account with no password and a one-time invitation (only its hash is kept).
+
+    With `conceal_other_tenants` (an organisation or venue admin inviting), an email that
+    belongs to someone outside that organisation or venue is not refused, since a refusal
+    would tell the inviter that this person has an account elsewhere on the network.
+    Nothing is created: the answer has the shape of a new invitation (a fresh id, a link
+    that leads nowhere) and the owner of the address is told by mail who tried to add
+    them. A duplicate inside the same organisation or venue is still refused, since the
+    inviter sees those people anyway.
+    """
     if organisation_id is not None:
         await get(organisation_id)
     token = secrets.token_urlsafe(32)
+    if conceal_other_tenants:
+        owner = await _owner_elsewhere(email, organisation_id, venue_id)
+        if owner is not None:
+            await _tell_owner(owner, organisation_id, venue_id)
+            return Invited(
+                Person(
+                    id=uuid.uuid4(),
+                    email=owner["email"],
+                    display_name=display_name.strip() or owner["email"],
+                    role=role.value,
+                    venue_id=venue_id,
+                    organisation_id=organisation_id,
+                    monthly_allowance_units=monthly_allowance_units,
+                    active=True,
+                    invitation_pending=True,
+                    created_at=datetime.now(UTC),
+                    deactivated_at=None,
+                ),
+                token,
+            )
     user = await accounts.create_user(
         email=email,
         display_name=display_name,
@@ -202,10 +238,60 @@ async def invite(
         venue_id=venue_id,
         monthly_allowance_units=monthly_allowance_units,
     )
-    await User.update({User.invitation_token_hash: accounts.hash_token(token)}).where(
-        User.id == user.id
+    rows = await User.raw(
+        "UPDATE app_user SET invitation_token_hash = {} WHERE id = {} RETURNING *",
+        accounts.hash_token(token),
+        user.id,
     )
-    return Invited(user.id, token)
+    return Invited(_person(rows[0]), token)
+
+
+async def _owner_elsewhere(
+    email: str, organisation_id: uuid.UUID | None, venue_id: uuid.UUID | None
+) -> dict[str, Any] | None:
+    """The account holding this email if it is outside this organisation or venue."""
+    normalised = accounts.normalise_email(email)
+    owner = (
+        await User.select(User.id, User.email, User.display_name, User.organisation, User.venue)
+        .where(WhereRaw("lower(email) = lower({})", normalised))
+        .first()
+    )
+    if owner is None:
+        return None
+    if (organisation_id is not None and owner["organisation"] == organisation_id) or (
+        venue_id is not None and owner["venue"] == venue_id
+    ):
+        return None  # one of the inviter's own people: the refusal tells nothing new
+    # The stand-in answer echoes what the inviter typed, normalised the same way.
+    return {**owner, "email": normalised}
+
+
+async def _tell_owner(
+    owner: dict[str, Any], organisation_id: uuid.UUID | None, venue_id: uuid.UUID | None
+) -> None:
+    """Mail the owner of the address, who alone may learn that it was tried."""
+    if organisation_id is not None:
+        inviter = (await get(organisation_id)).name
+        what = "agent"
+    else:
+        venue = await Venue.select(Venue.name).where(Venue.id == venue_id).first()
+        inviter = venue["name"] if venue else ""
+        what = "membre de l'équipe"
+    recipient = await User.select(User.email).where(User.id == owner["id"]).first()
+    assert recipient is not None
+    await Outbox(
+        kind="invitation_elsewhere",
+        recipient=recipient["email"],
+        subject="Une invitation au Pass Tiers-Lieux pour votre adresse",
+        body=(
+            f"Bonjour {owner['display_name']},\n\n"
+            f"« {inviter} » a voulu vous ajouter comme {what} du Pass Tiers-Lieux. "
+            "Votre adresse a déjà un compte : rien n'a été créé ni changé, "
+            "et on ne lui a pas dit que vous aviez un compte.\n\n"
+            "Si vous rejoignez cette structure, demandez au réseau de rattacher votre compte. "
+            "Sinon, vous pouvez ignorer ce message.\n"
+        ),
+    ).save()
 
 
 async def accept_invitation(token: str, password: str) -> uuid.UUID:
@@ -329,22 +415,12 @@ class ImportReport:
 
 
 def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidValue(N_("The file must be UTF-8."), field="file") from None
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    columns, rows = read_rows(content, max_bytes=MAX_IMPORT_BYTES, prefer=",")
     if "email" not in columns or "display_name" not in columns:
         raise InvalidValue(
             N_("The first line names the columns: email, display_name[, monthly_allowance_units]."),
             field="file",
         )
-    rows = [
-        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
-    ]
     if len(rows) > MAX_IMPORT_ROWS:
         raise InvalidValue(
             N_("At most %(rows)s agents per file."), field="file", rows=MAX_IMPORT_ROWS
@@ -352,8 +428,18 @@ def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
     return columns, rows
 
 
-async def import_agents(organisation_id: uuid.UUID, content: bytes, base_url: str) -> ImportReport:
-    """Valid rows become invited agents; each invalid row is reported with its line number."""
+async def import_agents(
+    organisation_id: uuid.UUID,
+    content: bytes,
+    base_url: str,
+    *,
+    conceal_other_tenants: bool = False,
+) -> ImportReport:
+    """Valid rows become invited agents; each invalid row is reported with its line number.
+
+    An address that belongs to another tenant's person is reported like a new invitation
+    (see `invite`), so that a file of guesses cannot map who has an account elsewhere.
+    """
     await get(organisation_id)
     _, rows = _rows(content)
     report = ImportReport()
@@ -382,6 +468,7 @@ async def import_agents(organisation_id: uuid.UUID, content: bytes, base_url: st
                     role=Role.AGENT,
                     organisation_id=organisation_id,
                     monthly_allowance_units=allowance,
+                    conceal_other_tenants=conceal_other_tenants,
                 )
             seen.add(normalised)
             report.created.append(

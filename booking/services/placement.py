@@ -42,6 +42,7 @@ from booking.tables import (
     Venue,
     Workspace,
 )
+from service.kernel.dates import within_range
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
@@ -105,8 +106,8 @@ def place(venue: dict[str, Any], workspace: dict[str, Any], request: BookingRequ
             raise InvalidValue(
                 N_("This room is booked by the hour: give start and end."), field="start"
             )
-        start = _local(request.start, zone)
-        end = _local(request.end, zone)
+        start = _local(within_range(request.start, "start"), zone)
+        end = _local(within_range(request.end, "end"), zone)
         if end <= start:
             raise InvalidValue(N_("The end must come after the start."), field="end")
         if start.date() != end.date():
@@ -128,6 +129,7 @@ def place(venue: dict[str, Any], workspace: dict[str, Any], request: BookingRequ
         )
     if request.date is None or request.slot is None:
         raise InvalidValue(N_("Give a date and a slot (morning, afternoon, day)."), field="slot")
+    within_range(request.date, "date")
     if request.slot not in SLOTS:
         raise InvalidValue(N_("The slot is morning, afternoon or day."), field="slot")
     if workspace["booking_unit"] == "day" and request.slot != "day":

@@ -19,11 +19,15 @@ from booking.tables import (
     Venue,
     VenueRate,
 )
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 
 
-def check_rate(workspace_kind: str, unit: str, amount_cents: int, vat_rate: Decimal) -> None:
+def check_rate(
+    workspace_kind: str, unit: str, amount_cents: int, vat_rate: Decimal, effective_from: date
+) -> None:
+    within_range(effective_from, "effective_from")
     if workspace_kind not in WORKSPACE_KINDS:
         raise InvalidValue(N_("Unknown workspace kind."), field="workspace_kind")
     if unit not in UNITS_BY_KIND[workspace_kind]:
@@ -44,7 +48,13 @@ def check_rate(workspace_kind: str, unit: str, amount_cents: int, vat_rate: Deci
 async def add_venue_rate(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
     if not await Venue.exists().where(Venue.id == venue_id):
         raise NotFound(N_("No such venue."))
-    check_rate(fields["workspace_kind"], fields["unit"], fields["amount_cents"], fields["vat_rate"])
+    check_rate(
+        fields["workspace_kind"],
+        fields["unit"],
+        fields["amount_cents"],
+        fields["vat_rate"],
+        fields["effective_from"],
+    )
     if await VenueRate.exists().where(
         (VenueRate.venue == venue_id)
         & (VenueRate.workspace_kind == fields["workspace_kind"])
@@ -64,7 +74,13 @@ async def add_organisation_rate(
         Organisation.id == organisation_id
     ):
         raise NotFound(N_("No such organisation."))
-    check_rate(fields["workspace_kind"], fields["unit"], fields["amount_cents"], fields["vat_rate"])
+    check_rate(
+        fields["workspace_kind"],
+        fields["unit"],
+        fields["amount_cents"],
+        fields["vat_rate"],
+        fields["effective_from"],
+    )
     same = (
         (OrganisationRate.workspace_kind == fields["workspace_kind"])
         & (OrganisationRate.unit == fields["unit"])

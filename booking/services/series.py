@@ -16,6 +16,7 @@ from dateutil.rrule import rrulestr
 
 from booking.services import cancellations, placement
 from booking.tables import Booking, BookingSeries
+from service.kernel.dates import within_range
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -122,7 +123,7 @@ def _request(request: SeriesRequest, day: date, series_id: uuid.UUID) -> placeme
 async def create(
     principal: Principal, request: SeriesRequest, *, base_url: str, now: datetime | None = None
 ) -> tuple[uuid.UUID, list[Occurrence]]:
-    dates = expand(request.rrule, request.dtstart)
+    dates = expand(request.rrule, within_range(request.dtstart, "dtstart"))
     agent_id = await placement.resolve_agent(principal, request.agent_id)
     series = BookingSeries(
         agent=agent_id,
@@ -234,6 +235,7 @@ async def cancel_from(
     principal: Principal, series_id: uuid.UUID, from_date: date, *, base_url: str
 ) -> list[uuid.UUID]:
     """Cancel every confirmed occurrence on or after `from_date`, under the usual cancel rules."""
+    within_range(from_date, "from")
     series = await visible(principal, series_id)
     cancelled = []
     for booking in series.bookings:

@@ -97,17 +97,15 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the background jobs (arq worker; several may run side by side)."""
-    from arq.connections import RedisSettings
-    from arq.worker import run_worker
-
-    from service.app.worker import WorkerSettings
-
-    settings = _settings()
+    settings = _settings()  # first: a bad setting is a clear error, not a traceback
     if not settings.redis_url:
         raise ConfigurationProblem("REDIS_URL must be set for the worker.")
+
+    from service.app.worker import create_worker, cron_jobs
+
     # arq logs through the standard library; show its start, stops and failed jobs.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_worker(WorkerSettings, redis_settings=RedisSettings.from_dsn(settings.redis_url))  # type: ignore[arg-type]
+    create_worker(settings.redis_url, cron_jobs=cron_jobs(settings)).run()
 
 
 @main.command()

@@ -6,8 +6,6 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from arq import create_pool
-from arq.connections import RedisSettings
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -30,17 +28,41 @@ from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
-from service.kernel.database import DB
+from service.kernel.bodies import ServiceRequest
+from service.kernel.database import DB, use_bounded_database
 from service.kernel.i18n import use_catalogues
 from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
+from service.kernel.outages import redis_client
+from service.kernel.security_headers import SecurityHeaders
 from service.kernel.settings import Settings, load
 from web.i18n import LOCALE_DIR
 from web.pages import template_config
 from web.routes import web_routers
 
 API_PREFIX = "/api/v1"
+# Paths that cannot live under the pages' strict Content-Security-Policy:
+# - /schema is Litestar's Swagger UI: its script and styles come from a CDN and it starts
+#   with an inline script. It shows the API's own description, no tenant's data, so the
+#   inline code it needs is allowed there and only there.
+# - /network/admin/ is piccolo-admin (network admins only): its Vue bundle compiles
+#   templates at run time (`new Function`) and sets inline styles.
+_OWN_POLICIES = (
+    (
+        "/schema",
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "img-src 'self' data: https://cdn.jsdelivr.net; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    ),
+    (
+        "/network/admin/",
+        "default-src 'self'; script-src 'self' 'unsafe-eval'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+)
 # `/api/v1/invoices/{id}.pdf` (and .xml, for statements and credit notes too) is the address
 # people expect for a document's file; Litestar routes whole path segments only, so the
 # suffix is turned into the `/pdf` (`/xml`) sub-resource before routing.
@@ -50,12 +72,15 @@ _DOCUMENT_FILE = re.compile(
 
 
 class PassTiersLieux(Litestar):
+    security_headers: SecurityHeaders
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             match = _DOCUMENT_FILE.match(scope["path"])
             if match is not None:
                 path = f"{match[1]}/{match[2]}"
                 scope = {**scope, "path": path, "raw_path": path.encode()}  # type: ignore[typeddict-item]
+            send = self.security_headers.wrap(scope, send)
         await super().__call__(scope, receive, send)
 
 
@@ -68,9 +93,18 @@ class MetricsController(PrometheusController):
 def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        DB.config = {"dsn": settings.database_url}
-        await DB.start_connection_pool(min_size=2, max_size=settings.database_pool_size)
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
+        use_bounded_database(
+            settings.database_url or "",
+            connect_timeout_ms=settings.database_connect_timeout_ms,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+        await DB.start_connection_pool(
+            min_size=2,
+            max_size=settings.database_pool_size,
+            acquire_timeout=settings.database_acquire_timeout_ms / 1000,
+        )
+        # Connects on first use: the API starts, and the door works, while Redis is away.
+        redis = redis_client(settings.redis_url or "", settings.redis_timeout_ms)
         app.state.db = DB
         app.state.redis = redis
         # Signs passes; its public halves go to pass_key, where scanners and the server read them.
@@ -154,9 +188,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         cors_config=None,
+        request_class=ServiceRequest,
         state=State({"settings": settings}),
         logging_config=None,
         debug=False,
+    )
+    app.security_headers = SecurityHeaders(
+        https=settings.base_url.startswith("https://"),
+        api_prefix=API_PREFIX + "/",
+        policies=_OWN_POLICIES,
     )
     document_problems(app)
     return app

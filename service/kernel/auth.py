@@ -30,7 +30,7 @@ CurrentPrincipal = NamedDependency[Principal]
 
 # How the middleware finds who a credential names; the composition root hands in the
 # domains' look-ups (accounts for people, door devices for scanners), so the kernel
-# knows no table. None means unknown, inactive or revoked.
+# knows no table. None means unknown, inactive, revoked or a session that has ended.
 UserLookup = Callable[[dict[str, Any]], Awaitable[Principal | None]]
 DeviceLookup = Callable[[str], Awaitable[Principal | None]]
 
@@ -132,10 +132,13 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException("This door-device token is unknown or revoked.")
             return AuthenticationResult(user=device, auth=token)
         settings: Settings = connection.app.state.settings
-        # Looked up on every request so that deactivation and role changes apply at once.
+        # Looked up on every request so that sign-out, deactivation, a new password and role
+        # changes apply at once, on every process.
         user = await self.user_lookup(token_claims(settings, token))
         if user is None:
-            raise NotAuthorizedException("This account is no longer active.")
+            raise NotAuthorizedException(
+                "This session has ended (signed out, or the account changed): sign in again."
+            )
         return AuthenticationResult(user=user, auth=token)
 
 

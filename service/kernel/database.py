@@ -5,14 +5,68 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine
+import structlog
+from asyncpg.pool import Pool, PoolAcquireContext
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+log = structlog.get_logger(__name__)
+
+
+class BoundedPool(Pool):
+    """An asyncpg pool whose every acquire (and so release) waits at most `acquire_timeout`.
+
+    Piccolo acquires without a timeout; when PostgreSQL is frozen a request would wait for a
+    free connection for as long as the pool's connections stay stuck. asyncpg applies the
+    acquire's timeout to the release too, which waits for a timed-out query's cancellation.
+    """
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
+class Transaction(PostgresTransaction):
+    """Piccolo's transaction, which gives its connection back to the pool even when the
+    rollback fails (PostgreSQL gone mid-transaction): otherwise each such failure would keep
+    one pooled connection checked out for ever."""
+
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    try:
+                        await self.rollback()
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                        # The first error says what went wrong; the connection is dropped below.
+                        log.warning("database.rollback_failed", error=repr(error))
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 class Engine(PostgresEngine):
-    """Piccolo's engine without its connect-at-import version probe.
+    """Piccolo's engine without its connect-at-import version probe, with bounded waits.
 
     The stock engine opens a connection when this module is imported, before settings
     decide which database to use; `tierslieux migrate` checks the server version instead.
@@ -20,6 +74,32 @@ class Engine(PostgresEngine):
 
     async def check_version(self) -> None:
         return None
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        """Open the pool; `acquire_timeout` (seconds) bounds each wait for a connection."""
+        if self.pool:
+            # As Piccolo does: the pool already open stays in use.
+            log.warning("database.pool_already_open")
+            return
+        acquire_timeout = kwargs.pop("acquire_timeout", None)
+        config = {**self.config, **kwargs}
+        dsn = config.pop("dsn", None)
+        pool = BoundedPool(
+            dsn,
+            min_size=config.pop("min_size", 10),
+            max_size=config.pop("max_size", 10),
+            max_queries=config.pop("max_queries", 50000),
+            max_inactive_connection_lifetime=config.pop("max_inactive_connection_lifetime", 300.0),
+            loop=None,
+            connection_class=asyncpg.Connection,
+            record_class=asyncpg.Record,
+            **config,
+        )
+        pool.acquire_timeout = acquire_timeout
+        self.pool = await pool
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return Transaction(engine=self, allow_nested=allow_nested)
 
 
 DB = Engine(
@@ -40,6 +120,25 @@ class MigrationFailed(RuntimeError):
 def use_database(dsn: str) -> None:
     """Point the shared engine at `dsn` (call before opening its pool)."""
     DB.config = {"dsn": dsn}
+
+
+def use_bounded_database(dsn: str, *, connect_timeout_ms: int, statement_timeout_ms: int) -> None:
+    """Point the shared engine at `dsn`, every connection bounded in time.
+
+    PostgreSQL cancels a statement past `statement_timeout` (a slow query on a live server);
+    asyncpg gives up waiting a little later (`command_timeout`: a frozen server cancels
+    nothing). A session idle inside a transaction is ended by the server, so that a client
+    that died mid-transaction cannot hold its locks.
+    """
+    DB.config = {
+        "dsn": dsn,
+        "timeout": connect_timeout_ms / 1000,
+        "command_timeout": (statement_timeout_ms + 500) / 1000,
+        "server_settings": {
+            "statement_timeout": str(statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 5, 10_000)),
+        },
+    }
 
 
 def with_database(dsn: str, name: str) -> str:

@@ -58,3 +58,9 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class UnreadableBody(DomainError):
+    """The request's body cannot be read as what it claims to be (not UTF-8, nested too deep)."""
+
+    default_detail = N_("The request body cannot be read.")

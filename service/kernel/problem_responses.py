@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.kernel import errors
 from service.kernel.i18n import N_, accepted_language, translate
+from service.kernel.outages import REDIS_DOWN, RETRY_AFTER_SECONDS, failed_dependency
 from service.kernel.problems import (
     CONFLICT,
     DOMAIN_PROBLEMS,
@@ -31,6 +32,7 @@ from service.kernel.problems import (
     NOT_FOUND,
     PROBLEM_JSON,
     UNAUTHENTICATED,
+    UNAVAILABLE,
     VALIDATION,
     ProblemType,
     problem_for,
@@ -182,6 +184,34 @@ def data_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+def unavailable_response(
+    request: Request[Any, Any, Any], dependency: str
+) -> Response[dict[str, Any]]:
+    """503 naming the dependency that did not answer; `Retry-After` says when to try again."""
+    return problem_response(
+        UNAVAILABLE,
+        worded(
+            request,
+            N_("%(dependency)s does not answer; try again in a few seconds."),
+            dependency={"postgresql": "PostgreSQL", "redis": "Redis"}.get(dependency, dependency),
+        ),
+        request,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        dependency=dependency,
+    )
+
+
+def dependency_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL or Redis did not answer in time, or is away: 503, never a hang or a 500."""
+    dependency = failed_dependency(exc)
+    if dependency is None:
+        return internal_error_handler(request, exc)
+    log.warning(
+        "dependency_unavailable", path=request.url.path, dependency=dependency, error=repr(exc)
+    )
+    return unavailable_response(request, dependency)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return problem_response(
@@ -197,5 +227,20 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error_handler,
     asyncpg.IntegrityConstraintViolationError: database_error_handler,
     asyncpg.DataError: data_error_handler,
+    # PostgreSQL or Redis away (each handler checks the error is one, else answers 500).
+    asyncpg.PostgresConnectionError: dependency_error_handler,
+    asyncpg.OperatorInterventionError: dependency_error_handler,
+    asyncpg.InsufficientResourcesError: dependency_error_handler,
+    asyncpg.InterfaceError: dependency_error_handler,
+    OSError: dependency_error_handler,  # TimeoutError, ConnectionRefusedError
+    **dict.fromkeys(REDIS_DOWN, dependency_error_handler),
     Exception: internal_error_handler,
 }
+
+
+def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The problem response of any exception, by the first of its classes mapped above."""
+    for cls in type(exc).__mro__:
+        if cls in EXCEPTION_HANDLERS:
+            return EXCEPTION_HANDLERS[cls](request, exc)
+    return internal_error_handler(request, exc)

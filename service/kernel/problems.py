@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.kernel import errors
+from service.kernel import dates, errors
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:tierslieux:problem:"
@@ -44,6 +44,9 @@ register(errors.Conflict, "conflict", 409, "Conflict")
 register(errors.InvalidStatusChange, "invalid-status-change", 409, "Status change refused")
 register(errors.InvalidCredentials, "invalid-credentials", 401, "Sign-in refused")
 register(errors.TooManyAttempts, "too-many-attempts", 429, "Too many attempts")
+register(errors.UnreadableBody, "bad-request", 400, "Bad request")
+register(dates.DateOutOfRange, "date-out-of-range", 422, "Date out of range")
+register(dates.MonthNotValid, "invalid-month", 422, "Invalid month")
 
 # Problems raised by the HTTP layer itself.
 VALIDATION = ProblemType("validation-error", 422, "Invalid request")
@@ -52,6 +55,7 @@ FORBIDDEN = ProblemType("forbidden", 403, "Forbidden")
 NOT_FOUND = ProblemType("not-found", 404, "Not found")
 CONFLICT = ProblemType("conflict", 409, "Conflict")
 INTERNAL = ProblemType("internal-error", 500, "Internal error")
+UNAVAILABLE = ProblemType("unavailable", 503, "Service unavailable")
 IDEMPOTENCY_KEY_REUSED = ProblemType(
     "idempotency-key-reused", 422, "Idempotency-Key reused with another request"
 )

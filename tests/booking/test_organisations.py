@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from booking.tables import Organisation, User
+from booking.tables import Organisation, Outbox, User
 from passes.tables import DoorDevice
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
@@ -321,3 +321,135 @@ async def test_door_devices_get_a_token_once_and_can_be_revoked(
     stored = await DoorDevice.select(DoorDevice.token_hash).first()
     assert stored is not None
     assert token not in stored["token_hash"]
+
+
+# Another tenant's people
+
+
+async def test_inviting_another_organisations_person_answers_like_a_new_invitation(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The inviter learns nothing about the address; its owner learns who tried."""
+    mine = await make_organisation(name="Ville de Wattrelos")
+    theirs = await make_organisation(name="Ville de Croix")
+    elsewhere = await make_user(
+        Role.AGENT, organisation=theirs, email="zoe@croix.example", display_name="Zoé"
+    )
+    staff = await make_user(Role.VENUE_STAFF, email="yann@ruche.example")
+    admin = auth(settings, await make_user(Role.ORG_ADMIN, organisation=mine))
+    agents = f"/api/v1/organisations/{mine.id}/agents"
+
+    new = await client.post(
+        agents,
+        json={"email": "nouveau@wattrelos.example", "display_name": "Nouveau"},
+        headers=admin,
+    )
+    foreign = await client.post(
+        agents, json={"email": "Zoe@Croix.example", "display_name": "Zoé Martin"}, headers=admin
+    )
+    venue_person = await client.post(
+        agents, json={"email": "yann@ruche.example", "display_name": "Yann"}, headers=admin
+    )
+    token = foreign.json()["invitation_url"].rsplit("/", 1)[1]
+    dead_link = await client.post(
+        "/api/v1/auth/accept-invitation", json={"token": token, "password": PASSWORD}
+    )
+
+    assert new.status_code == foreign.status_code == venue_person.status_code == 201
+    for answer in (foreign, venue_person):
+        person = answer.json()["person"]
+        assert set(answer.json()) == set(new.json())
+        assert set(person) == set(new.json()["person"])
+        assert person["organisation_id"] == str(mine.id)
+        assert (person["role"], person["invitation_pending"], person["active"]) == (
+            "agent",
+            True,
+            True,
+        )
+        assert person["id"] not in (str(elsewhere.id), str(staff.id))
+    assert foreign.json()["person"]["email"] == "Zoe@croix.example"  # as a new one would be
+    assert "Croix" not in foreign.text
+    # Nothing was created or changed, and the stand-in's link leads nowhere.
+    owner = await User.objects().where(User.email == "zoe@croix.example").first()
+    assert owner is not None
+    assert (owner.organisation, owner.invitation_token_hash) == (theirs.id, None)
+    assert await User.count().where(User.email.ilike("zoe@%")) == 1
+    assert dead_link.status_code == 404
+    mails = await Outbox.select().where(Outbox.kind == "invitation_elsewhere")
+    assert sorted(m["recipient"] for m in mails) == ["yann@ruche.example", "zoe@croix.example"]
+    assert all("« Ville de Wattrelos »" in m["body"] for m in mails)
+
+
+async def test_a_duplicate_in_the_same_organisation_or_asked_by_the_network_is_still_refused(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    mine = await make_organisation()
+    await make_user(Role.AGENT, organisation=mine, email="deja@mine.example")
+    await make_user(Role.AGENT, email="ailleurs@other.example")
+    admin = auth(settings, await make_user(Role.ORG_ADMIN, organisation=mine))
+    network = auth(settings, await make_user(Role.NETWORK_ADMIN))
+    agents = f"/api/v1/organisations/{mine.id}/agents"
+
+    same = await client.post(
+        agents, json={"email": "deja@mine.example", "display_name": "D"}, headers=admin
+    )
+    by_network = await client.post(
+        agents, json={"email": "ailleurs@other.example", "display_name": "A"}, headers=network
+    )
+    bad = await client.post(
+        agents, json={"email": "pas-un-email", "display_name": "X"}, headers=admin
+    )
+
+    assert (same.status_code, same.json()["type"]) == (409, P + "duplicate-email")
+    assert (by_network.status_code, by_network.json()["type"]) == (409, P + "duplicate-email")
+    assert (bad.status_code, bad.json()["field"]) == (422, "email")
+    assert await Outbox.count().where(Outbox.kind == "invitation_elsewhere") == 0
+
+
+async def test_a_venue_admin_inviting_another_tenants_person_learns_nothing_either(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    venue = await make_venue()
+    await make_user(Role.AGENT, email="agent@ailleurs.example")
+    admin = auth(settings, await make_user(Role.VENUE_ADMIN, venue=venue))
+
+    response = await client.post(
+        f"/api/v1/venues/{venue.id}/staff",
+        json={"email": "agent@ailleurs.example", "display_name": "Quelqu'un"},
+        headers=admin,
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["person"]["venue_id"] == str(venue.id)
+    assert await User.count().where(User.email == "agent@ailleurs.example") == 1
+    assert await Outbox.count().where(Outbox.recipient == "agent@ailleurs.example") == 1
+
+
+async def test_a_csv_import_does_not_map_who_has_an_account_elsewhere(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    mine = await make_organisation()
+    await make_user(Role.AGENT, organisation=mine, email="deja@mine.example")
+    await make_user(Role.AGENT, email="ailleurs@other.example")
+    admin = auth(settings, await make_user(Role.ORG_ADMIN, organisation=mine))
+    content = (
+        "email,display_name\n"
+        "neuf@mine.example,Neuf\n"
+        "ailleurs@other.example,Ailleurs\n"
+        "deja@mine.example,Déjà\n"
+    ).encode()
+
+    response = await client.post(
+        f"/api/v1/organisations/{mine.id}/agents/import",
+        content=content,
+        headers={**admin, "content-type": "text/csv"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert [c["email"] for c in response.json()["created"]] == [
+        "neuf@mine.example",
+        "ailleurs@other.example",
+    ]
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(4, "email")]
+    assert await User.count().where(User.email == "ailleurs@other.example") == 1
+    assert await Outbox.count().where(Outbox.recipient == "ailleurs@other.example") == 1

@@ -421,8 +421,9 @@ async def test_worker_starts_against_the_database_and_stops_cleanly_on_sigterm(
     output = await asyncio.to_thread(log.read_text)
     assert code == 0, output
     assert (
-        "Starting worker for 12 functions: close_month, render_documents, render_document, "
+        "Starting worker for 13 functions: close_month, render_documents, render_document, "
         "push_invoices_to_stripe, deliver_outbox" in output
     )
     assert "cron:monthly_close" in output
+    assert "cron:requeue_lost_jobs" in output  # the sweeper of lost jobs
     assert "Traceback" not in output

@@ -171,3 +171,91 @@ async def test_an_overlong_key_is_refused(
     assert response.status_code == 422
     assert response.json()["field"] == "Idempotency-Key"
     assert await Organisation.count() == 0
+
+
+# A handler whose first run fails with a server error after a pause, and whose later runs
+# succeed: concurrent retries that arrive while the first one holds the key, and look again
+# just after it released it, must still never run the handler twice.
+_flaky_runs: list[str] = []
+
+
+@post(
+    "/api/v1/test-flaky-organisations",
+    opt=allow(Role.NETWORK_ADMIN),
+    middleware=[IdempotencyMiddleware],
+)
+async def create_flaky_organisation(data: JSONBody[NewOrganisation]) -> dict[str, str]:
+    first = not _flaky_runs
+    _flaky_runs.append(data.name)
+    await asyncio.sleep(0.05)
+    if first:
+        raise RuntimeError("the first run crashes")
+    organisation = Organisation(
+        name=data.name,
+        siren=VALID_SIREN,
+        kind="company",
+        billing_address="x",
+        billing_email="b@example.org",
+    )
+    await organisation.save()
+    return {"id": str(organisation.id), "name": organisation.name}
+
+
+async def test_retries_racing_a_released_key_never_run_the_handler_twice(
+    settings: Settings, redis: object
+) -> None:
+    _flaky_runs.clear()
+    app: Litestar = create_app(settings)
+    app.register(create_flaky_organisation)
+    async with app_resources(settings)(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            headers = await _admin_headers(settings, "flaky-key")
+
+            async def attempt(after: float) -> httpx.Response:
+                await asyncio.sleep(after)
+                return await http.post(
+                    "/api/v1/test-flaky-organisations", json={"name": "MEL"}, headers=headers
+                )
+
+            # Attempts spread over the moment the first run crashes and releases the key.
+            responses = await asyncio.gather(*[attempt(i * 0.001) for i in range(100)])
+
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 409, 500}, statuses
+    assert statuses.count(500) == 1, statuses
+    # Every run after the crash created an organisation: exactly one may have run.
+    assert await Organisation.count() == len(_flaky_runs) - 1 <= 1, _flaky_runs
+
+
+async def test_an_answer_about_the_callers_circumstances_is_not_stored(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    agent = await make_user(Role.AGENT)
+    headers = {**auth(settings, agent), "Idempotency-Key": "forbidden-key"}
+
+    refused = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+    )
+
+    assert refused.status_code == 403
+    assert await IdempotencyRecord.count() == 0
+
+
+async def test_an_answer_in_progress_says_when_to_retry(
+    idem_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await _admin_headers(settings, "slow-key")
+    first = asyncio.create_task(
+        idem_client.post("/api/v1/test-organisations", json={"name": "MEL"}, headers=headers)
+    )
+    await asyncio.sleep(0.02)
+
+    second = await idem_client.post(
+        "/api/v1/test-organisations", json={"name": "MEL"}, headers=headers
+    )
+    await first
+
+    assert second.status_code == 409, second.text
+    assert second.json()["type"] == "urn:tierslieux:problem:idempotency-in-progress"
+    assert int(second.headers["retry-after"]) >= 1

@@ -6,7 +6,8 @@ import html
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -433,6 +434,31 @@ async def test_close_is_queued_and_the_page_refreshes_until_the_result(
     assert csv.status_code == 200
     assert "Métropole Test" in csv.content.decode("utf-8-sig")
     assert (await client.get(f"/network/close/{period}/summary.csv?by=planet")).status_code == 404
+
+
+async def test_the_close_page_says_since_when_a_close_waits_for_a_worker(
+    client: httpx.AsyncClient, world: World, network_admin: User
+) -> None:
+    month = last_month_day(1)
+    period = f"{month:%Y-%m}"
+    response = await post_form(client, "/network/close", {"month": period, "mode": "close"})
+    assert response.status_code == 303
+    # No worker runs in this test: the close stays queued.
+    fresh = html.unescape((await client.get(f"/network/close?month={period}")).text)
+    assert "Clôture en cours : demandée" in fresh
+    assert "En attente d'un worker" not in fresh  # asked for less than a minute ago
+
+    queued_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    await BillingPeriod.update({BillingPeriod.queued_at: queued_at}).where(
+        BillingPeriod.month == month
+    )
+    clock = queued_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    french = html.unescape((await client.get(f"/network/close?month={period}")).text)
+    english = html.unescape((await client.get(f"/network/close?month={period}&lang=en")).text)
+
+    assert f"En attente d'un worker depuis {clock} : aucun processus" in french
+    assert f"Waiting for a worker since {clock}: no background worker" in english
+    assert '<meta http-equiv="refresh"' in english  # and the page keeps watching
 
 
 async def test_close_refusals(client: httpx.AsyncClient, world: World, network_admin: User) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from billing.tables import Document, DocumentFile, Payment
-from booking.tables import Organisation, User
+from booking.tables import Organisation, Outbox, User
 from service.kernel.identity import Role
 from tests.billing.factories import make_document
 from tests.factories import make_booking, make_organisation, make_user, make_venue, make_workspace
@@ -121,6 +121,25 @@ async def test_invite_an_agent_shows_the_link_once_and_refuses_a_duplicate(
     assert 'id="email-error"' in again.text
     assert "existe déjà" in again.text
     assert await User.count().where(User.email == "nina@roubaix.fr") == 1
+
+
+async def test_inviting_another_organisations_person_looks_like_any_invitation(
+    client: httpx.AsyncClient, organisation: Organisation, admin: User
+) -> None:
+    await make_user(Role.AGENT, email="zoe@croix.example", display_name="Zoé")
+
+    response = await post_form(
+        client, "/organisation/agents", {"email": "zoe@croix.example", "display_name": "Zoé M"}
+    )
+
+    assert response.status_code == 201
+    assert "/invitation/" in response.text
+    assert "existe déjà" not in response.text
+    assert await User.count().where(User.email == "zoe@croix.example") == 1
+    mail = await Outbox.select().where(Outbox.kind == "invitation_elsewhere").first()
+    assert mail is not None
+    assert mail["recipient"] == "zoe@croix.example"
+    assert "Ville de Roubaix" in mail["body"]
 
 
 async def test_bad_invitations_are_refused_next_to_their_fields(

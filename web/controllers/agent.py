@@ -28,6 +28,7 @@ from booking.services import (
 from passes import qr
 from passes.services import ensure_pass
 from service.kernel.auth import CurrentPrincipal, allow
+from service.kernel.dates import DateOutOfRange, within_range
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Role
@@ -91,7 +92,9 @@ def _search_form(
         "end": (values.get("end") or "10:00").strip()[:5],
     }
     try:
-        date.fromisoformat(form["date"])
+        within_range(date.fromisoformat(form["date"]))
+    except DateOutOfRange as error:
+        errors["date"] = error.message
     except ValueError:
         errors["date"] = N_("Choose a valid date.")
     if form["kind"] not in KINDS:

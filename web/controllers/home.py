@@ -11,6 +11,7 @@ from litestar.response import Redirect
 
 from booking.services import accounts
 from booking.services.accounts import sign_in
+from service.kernel.addresses import client_address
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
 from service.kernel.i18n import N_, NC_, NP_
@@ -54,7 +55,7 @@ class HomeController(Controller):
             errors["password"] = translate(lang, N_("This field is required."))
         status = 422
         if not errors:
-            client = request.client.host if request.client else "unknown"
+            client = client_address(request)
             try:
                 token, expires_in = await sign_in(
                     settings, request.app.state.redis, email, password, client
@@ -94,7 +95,7 @@ class HomeController(Controller):
     @post("/signout", opt=SIGNED_IN)
     async def sign_out(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = request.app.state.settings
-        await sign_out(settings, request.app.state.redis, request.cookies.get(SESSION_COOKIE))
+        await sign_out(settings, request.cookies.get(SESSION_COOKIE))
         return Redirect(
             "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
         )

@@ -48,7 +48,7 @@ def refusal_text(lang: str, error: DomainError) -> tuple[int, str]:
     for key in (NETWORK_REFUSAL.get(problem.slug), REFUSAL.get(problem.slug)):
         if key:
             return problem.status, translate(lang, key)
-    return problem.status, error.detail
+    return problem.status, translate(lang, error.message, **error.params)
 
 
 def console(

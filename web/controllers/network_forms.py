@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue
 from service.kernel.i18n import N_
 
@@ -64,6 +65,6 @@ def owner_of(text: str) -> tuple[str, uuid.UUID | None]:
 
 def day_of(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        return within_range(date.fromisoformat(text.strip()), "effective_from")
     except ValueError:
         raise InvalidValue(N_("Give a date (YYYY-MM-DD)."), field="effective_from") from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from datetime import date
@@ -16,9 +14,10 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from billing import bank, payouts, rendering, services
-from billing.close import PeriodNotOver, close_period, paris_today, period_status
-from billing.jobs import network_identity
+from billing.close import NETWORK_TZ, close_period, paris_today, period_status
+from billing.jobs import network_identity, queue_close
 from service.kernel.auth import CurrentPrincipal
+from service.kernel.csv_export import csv_download, csv_records
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -32,7 +31,7 @@ from web.controllers.network import (
     pick_month,
     refusal_text,
 )
-from web.i18n import month_label, translate
+from web.i18n import format_time, month_label, translate
 from web.labels import NW_PAYOUTS_DONE
 from web.pages import language
 
@@ -41,7 +40,8 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 REFRESH_SECONDS = 3
 SUMMARY_BY = ("organisation", "venue", "commune")
 MARKABLE = ("sent", "paid", "failed")
-MAX_STATEMENT_BYTES = 10_000_000
+# The statement and the form's envelope (its other fields, the multipart boundaries).
+MAX_STATEMENT_BYTES = bank.MAX_STATEMENT_BYTES + 64_000
 
 
 def _default_month() -> date:
@@ -101,6 +101,11 @@ class NetworkMoneyController(Controller):
             status=status,
             closing=closing and status["status"] != "closed",
             refresh=REFRESH_SECONDS if closing and status["status"] != "closed" else None,
+            waiting_since=(
+                format_time(lang, status["waiting_since"].astimezone(NETWORK_TZ))
+                if status.get("waiting_since")
+                else None
+            ),
             summary=summary,
             invoices=invoices,
             statements=statements,
@@ -125,14 +130,9 @@ class NetworkMoneyController(Controller):
             if data.get("mode") == "dry_run":
                 result = await close_period(month, network, dry_run=True)
                 return await self._close_page(request, month, dry_run=result)
-            # The worker would refuse a month not over; saying so here puts it on the page
-            # rather than in the worker's log.
-            if month >= paris_today().replace(day=1):
-                raise PeriodNotOver(field="period")
-            if (await period_status(month))["status"] != "closed":
-                await request.app.state.redis.enqueue_job(
-                    "close_month", month.strftime("%Y-%m"), _job_id=f"close:{month:%Y-%m}"
-                )
+            # Refuses a month not over (on the page rather than in the worker's log); records
+            # the close in PostgreSQL, then queues it, as the API does.
+            await queue_close(request.app.state.redis, month)
             return Redirect(f"/network/close?month={month:%Y-%m}&queued=1", status_code=303)
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -161,16 +161,7 @@ class NetworkMoneyController(Controller):
             return not_found(request)
         rows = (await services.summary(month))[f"by_{by}"]
         columns = [c for c in (rows[0].keys() if rows else ["name"]) if c != "id"]
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-        return Response(
-            out.getvalue().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="synthese-{period}-{by}.csv"'},
-        )
+        return csv_download(csv_records(columns, rows), f"synthese-{period}-{by}.csv")
 
     @get("/documents/{document_id:uuid}/pdf", opt=NETWORK)
     async def document_pdf(
@@ -247,12 +238,7 @@ class NetworkMoneyController(Controller):
 
         async def import_statement() -> Response[Any]:
             assert isinstance(upload, UploadFile)
-            try:
-                result = await bank.import_statement(content, upload.content_type or "")
-            except UnicodeDecodeError:
-                raise InvalidValue(
-                    translate(lang, N_("This file is neither a UTF-8 CSV nor a CAMT.053 XML."))
-                ) from None
+            result = await bank.import_statement(content, upload.content_type or "")
             return await self._invoices_page(request, principal, imported=result)
 
         async def again(errors: dict[str, str], status_code: int) -> Response[Any]:
@@ -261,7 +247,7 @@ class NetworkMoneyController(Controller):
             )
 
         def refused(error: DomainError) -> Refused:
-            return 422, {"file": error.detail}
+            return 422, {"file": translate(lang, error.message, **error.params)}
 
         return await submit(errors, import_statement, again, refused)
 

@@ -6,4 +6,5 @@ keepOffline("tl-pass-v1", [
   "/agent/pass.svg",
   "/static/web.css",
   "/static/icon.svg",
+  "/static/pass.js",
 ]);

@@ -86,6 +86,9 @@ class OrganisationAgentsController(Controller):
                 role=Role.AGENT,
                 organisation_id=organisation_of(principal),
                 monthly_allowance_units=allowance,
+                # An address of another organisation's person looks like a new invitation
+                # (its owner gets a mail): the page must not tell who has an account.
+                conceal_other_tenants=True,
             )
             base = request.app.state.settings.base_url
             return await self._agents_page(
@@ -111,7 +114,12 @@ class OrganisationAgentsController(Controller):
 
         return await submit(errors, invite, again, refused, catch=(DuplicateEmail,))
 
-    @post("/agents/import", opt=ORG_ADMIN, request_max_body_size=2_000_000)
+    @post(
+        "/agents/import",
+        opt=ORG_ADMIN,
+        # The file and the form's envelope (its other fields, the multipart boundaries).
+        request_max_body_size=organisations.MAX_IMPORT_BYTES + 64_000,
+    )
     async def import_csv(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal
     ) -> Response[Any]:
@@ -125,7 +133,10 @@ class OrganisationAgentsController(Controller):
 
         async def import_agents() -> Response[Any]:
             report = await organisations.import_agents(
-                organisation_of(principal), content, str(request.app.state.settings.base_url)
+                organisation_of(principal),
+                content,
+                str(request.app.state.settings.base_url),
+                conceal_other_tenants=True,
             )
             return await self._agents_page(request, principal, report=report)
 

@@ -6,6 +6,7 @@ from datetime import date, time
 from typing import Any
 
 from booking.services import opening_hours, workspaces
+from service.kernel.dates import DateOutOfRange, within_range
 from service.kernel.errors import DomainError
 from service.kernel.i18n import N_
 from web.consoles import checked, refusal
@@ -141,7 +142,9 @@ def closure_form(
     days: dict[str, date] = {}
     for name in ("starts_on", "ends_on"):
         try:
-            days[name] = date.fromisoformat(form[name])
+            days[name] = within_range(date.fromisoformat(form[name]))
+        except DateOutOfRange as error:
+            errors[name] = translate(lang, error.message)
         except ValueError:
             errors[name] = translate(lang, N_("Choose a valid date."))
     if not form["reason"] or len(form["reason"]) > 200:
