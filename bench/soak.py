@@ -207,7 +207,7 @@ def traffic(
 ) -> dict[str, Callable[[int], Request]]:
     """The four request streams' builders."""
     settings = Settings(secret_key=secret)
-    tokens = [issue_access_token(settings, agent, "agent")[0] for agent in agents]
+    tokens = [issue_access_token(settings, agent, "agent", generation=0)[0] for agent in agents]
     rng = random.Random(20261203)
     today = datetime.now(PARIS).date()
     days = [today + timedelta(days=d) for d in range(1, 29)]
