@@ -156,13 +156,9 @@ def live_server_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str]) -> Iterator[str]:
-    """The app served by a real uvicorn process on a free port, on this test's database.
-
-    For what must cross a real socket: concurrent-request races, schemathesis, browsers.
-    """
-    env = {
+def live_env(settings: Settings) -> dict[str, str]:
+    """The environment of an API or worker process serving this test's database and Redis."""
+    return {
         **os.environ,
         "APP_ENV": "test",
         "DATABASE_URL": settings.database_url or "",
@@ -171,7 +167,14 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
         "BASE_URL": settings.base_url,
         "DATA_DIR": str(settings.data_dir),
         "LOG_LEVEL": "WARNING",
-        **live_server_env,
     }
-    with served(env, timeout=30) as server:
+
+
+@pytest.fixture
+def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str]) -> Iterator[str]:
+    """The app served by a real uvicorn process on a free port, on this test's database.
+
+    For what must cross a real socket: concurrent-request races, schemathesis, browsers.
+    """
+    with served({**live_env(settings), **live_server_env}, timeout=30) as server:
         yield server.url

@@ -7,7 +7,6 @@ state is in PostgreSQL, checked on every request.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 
@@ -21,6 +20,7 @@ from booking.tables import EndedSession, User
 from service.app.serving import Served, served
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
+from tests.conftest import live_env
 from tests.factories import PASSWORD, auth, make_organisation, make_user
 from web.session import SESSION_COOKIE
 
@@ -186,16 +186,7 @@ async def test_a_token_from_before_sessions_is_refused(
 
 @pytest.fixture
 def two_api_processes(settings: Settings, redis: object) -> Iterator[tuple[Served, Served]]:
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "SECRET_KEY": settings.secret_key,
-        "BASE_URL": settings.base_url,
-        "DATA_DIR": str(settings.data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = live_env(settings)
     with served(env, timeout=60) as first, served(env, timeout=60) as second:
         yield first, second
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from service.app.serving import served
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
 from tests.billing.factories import make_visit
+from tests.conftest import live_env
 from tests.factories import (
     auth,
     make_booking,
@@ -93,16 +93,7 @@ async def test_two_apis_and_two_workers_fire_each_cron_once_under_one_close_lock
     organisations = [await make_organisation(name=f"Organisation {n}") for n in range(3)]
     agents = [await make_user(Role.AGENT, organisation=o) for o in organisations]
     admin = auth(settings, await make_user(Role.NETWORK_ADMIN))
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "SECRET_KEY": settings.secret_key,
-        "BASE_URL": settings.base_url,
-        "DATA_DIR": str(settings.data_dir),
-        "LOG_FORMAT": "json",
-    }
+    env = {**live_env(settings), "LOG_FORMAT": "json"}
     with (
         served({**env, "LOG_LEVEL": "WARNING"}, timeout=60) as first,
         served({**env, "LOG_LEVEL": "WARNING"}, timeout=60) as second,

@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arq.connections import RedisSettings
-from arq.worker import Worker
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from billing.close import paris_today
 from billing.tables import Document, Payout
 from booking.tables import Venue
 from passes.tables import Anomaly
-from service.app.worker import WorkerSettings
 from service.kernel.settings import Settings
 from tests.web.browser import (
     NETWORK_ADMIN,
@@ -33,6 +30,7 @@ from tests.web.browser import (
     check_accessibility,
     sign_in,
 )
+from tests.workers import run_worker
 
 DESKTOP = {"width": 1280, "height": 800}
 PAGES = {
@@ -60,22 +58,6 @@ async def desktop(browser: Browser, live_server: str) -> AsyncIterator[BrowserCo
         yield context
     finally:
         await context.close()
-
-
-async def run_worker(settings: Settings) -> None:
-    """A real arq worker on the test's Redis and database: runs what is queued, then stops."""
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url or ""),
-        burst=True,
-        poll_delay=0.1,
-        ctx={"settings": settings},
-        handle_signals=False,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
 
 
 def menu(page: Page, name: str) -> Locator:
