@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import httpx
+import pytest
 
 from booking.tables import Booking, SeatOccupancy
 from service.kernel.identity import Role
@@ -26,6 +27,14 @@ from tests.factories import (
 )
 
 REQUESTS = 100
+
+
+@pytest.fixture
+def live_server_env() -> dict[str, str]:
+    """Patient database bounds: these races prove that seats are never sold twice, so every
+    request must reach the seat's row lock however slow the machine. The bounds themselves
+    (a burst past them is shed with 503 and Retry-After) are proved in test_faults.py."""
+    return {"DATABASE_ACQUIRE_TIMEOUT_MS": "30000", "DATABASE_STATEMENT_TIMEOUT_MS": "30000"}
 
 
 async def _agents(settings: Settings, count: int, **org_fields: object) -> list[dict[str, str]]:
