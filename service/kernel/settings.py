@@ -71,6 +71,8 @@ class Settings:
     visit_retention_months: int = 13
     outbox_retention_days: int = 90
     invitation_validity_days: int = 30
+    # Where people write to exercise their rights (the /confidentialite page); unset: NETWORK_EMAIL.
+    privacy_email: str | None = None
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -204,6 +206,7 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         visit_retention_months=_period(env, "VISIT_RETENTION_MONTHS", 13),
         outbox_retention_days=_period(env, "OUTBOX_RETENTION_DAYS", 90),
         invitation_validity_days=_period(env, "INVITATION_VALIDITY_DAYS", 30),
+        privacy_email=env.get("PRIVACY_EMAIL") or None,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{
