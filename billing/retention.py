@@ -253,7 +253,8 @@ async def expire_invitations(ctx: dict[str, Any], now: datetime | None = None) -
         try:
             async with User._meta.db.transaction():
                 await User.raw("DELETE FROM app_user WHERE id = {}", row["id"])
-        except asyncpg.ForeignKeyViolationError:
+        # PostgreSQL reports a RESTRICT foreign key as either, depending on its version.
+        except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
             await User.raw(
                 "UPDATE app_user SET invitation_token_hash = NULL WHERE id = {}", row["id"]
             )
