@@ -144,54 +144,62 @@ async def pseudonymise_visits(ctx: dict[str, Any], now: datetime | None = None) 
         cutoff,
         cutoff,
     )
+    months: dict[date, list[uuid.UUID]] = {}
     for pair in pairs:
-        await _pseudonymise(pair["agent"], pair["month"], cutoff)
+        months.setdefault(pair["month"], []).append(pair["agent"])
+    for month, agents in sorted(months.items()):
+        await _pseudonymise(month, agents, cutoff)
     log.info("retention.visits_pseudonymised", pairs=len(pairs), cutoff=cutoff.isoformat())
     return len(pairs)
 
 
-async def _pseudonymise(agent: uuid.UUID, month: date, cutoff: date) -> None:
-    """One agent's month, in one transaction: never half the month under a name."""
-    pseudonym = "P-" + secrets.token_hex(5).upper()
-    in_month = "date_trunc('month', {alias}.local_date)::date = {{}}"
+async def _pseudonymise(month: date, agents: list[uuid.UUID], cutoff: date) -> None:
+    """One month, in one transaction (never half a month under names), one statement a table.
+
+    Each agent of the month draws a fresh pseudonym; the mapping lives only in this call.
+    """
+    pseudonyms = ["P-" + secrets.token_hex(5).upper() for _ in agents]
+    following = _months_before(month, -1)
+    # {alias}.local_date within the month: a range the (agent, local_date) indexes can use.
+    mapped = """
+        WITH map AS (SELECT * FROM unnest({{}}::uuid[], {{}}::text[]) AS m(agent, pseudonym))
+        UPDATE {table} {alias} SET agent = NULL, agent_pseudonym = map.pseudonym{extra}
+          FROM map{join}
+         WHERE {where}{alias}.agent = map.agent
+           AND {alias}.local_date >= {{}} AND {alias}.local_date < {{}}
+           AND {settled}
+    """
+
+    def statement(
+        table: str, alias: str, *, extra: str = "", join: str = "", where: str = ""
+    ) -> str:
+        return mapped.format(
+            table=table, alias=alias, extra=extra, join=join, where=where, settled=_settled(alias)
+        )
+
+    args = (agents, pseudonyms, month, following, cutoff)
     async with Booking._meta.db.transaction():
         await Booking.raw(
-            f"""
-            UPDATE usage_line u SET agent = NULL, agent_pseudonym = {{}}
-             WHERE u.agent = {{}} AND {in_month.format(alias="u")} AND {_settled("u")}
-               AND EXISTS (SELECT 1 FROM billing_period p
-                            WHERE p.month = u.period AND p.status = 'closed')
-            """,
-            pseudonym,
-            agent,
-            month,
-            cutoff,
+            statement("usage_line", "u")
+            + """ AND EXISTS (SELECT 1 FROM billing_period p
+                               WHERE p.month = u.period AND p.status = 'closed')""",
+            *args,
         )
-        await Booking.raw(
-            f"""
-            UPDATE visit v SET agent = NULL, agent_pseudonym = {{}}
-             WHERE v.agent = {{}} AND {in_month.format(alias="v")} AND {_settled("v")}
-               AND {_NO_OPEN_ANOMALY}
-            """,
-            pseudonym,
-            agent,
-            month,
-            cutoff,
-        )
+        await Booking.raw(statement("visit", "v") + f" AND {_NO_OPEN_ANOMALY}", *args)
         # Who made or cancelled the booking and why are people and their words too.
         series = await Booking.raw(
-            f"""
-            UPDATE booking b SET agent = NULL, agent_pseudonym = {{}}, created_by = NULL,
-                                 cancelled_by = NULL, cancel_reason = NULL, series = NULL
-              FROM booking old
-             WHERE old.id = b.id AND b.agent = {{}} AND {in_month.format(alias="b")}
-               AND {_settled("b")}
-            RETURNING old.series
-            """,
-            pseudonym,
-            agent,
-            month,
-            cutoff,
+            statement(
+                "booking",
+                "b",
+                extra=(
+                    ", created_by = NULL, cancelled_by = NULL, cancel_reason = NULL, series = NULL"
+                ),
+                # The row as it was, to learn which series it belonged to.
+                join=", booking old",
+                where="old.id = b.id AND ",
+            )
+            + " RETURNING old.series",
+            *args,
         )
         # A series is expanded into its bookings when made: one with none left is over.
         ended = {row["series"] for row in series if row["series"] is not None}
