@@ -13,6 +13,7 @@ import httpx
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
+from redis.asyncio import Redis
 from structlog.testing import LogCapture
 
 from booking.jobs import deliver_outbox
@@ -65,7 +66,7 @@ def _names_nobody(events: list[dict[str, Any]], *secrets: str) -> None:
 
 
 async def test_invitation_sign_in_and_booking_log_no_email_name_or_token(
-    settings: Settings, client: httpx.AsyncClient, events: list[dict[str, Any]]
+    settings: Settings, client: httpx.AsyncClient, redis: Redis, events: list[dict[str, Any]]
 ) -> None:
     organisation = await make_organisation()
     admin = auth(settings, await make_user(Role.ORG_ADMIN, organisation=organisation))
@@ -88,6 +89,12 @@ async def test_invitation_sign_in_and_booking_log_no_email_name_or_token(
         "/api/v1/auth/token", json={"email": EMAIL, "password": "not the password"}
     )
     assert wrong.status_code == 401
+    # The failure counters name the account by a hash and forget it within the hour.
+    counters = await redis.keys("login-fail:*")
+    assert counters
+    for key in counters:
+        assert EMAIL.encode() not in key
+        assert 0 < await redis.ttl(key) <= 3600, key
     signed_in = await client.post("/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD})
     assert signed_in.status_code == 200, signed_in.text
     headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
