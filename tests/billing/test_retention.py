@@ -291,7 +291,9 @@ async def test_invitations_never_accepted_expire_with_their_account(database_url
     assert user is not None
     await make_past_booking(user, venue, desk, date(2027, 2, 1), "cancelled")
     accepted = await invited("accepted@example.org", 40)
-    await organisations.accept_invitation(accepted.invitation_token, "un mot de passe long")
+    await organisations.accept_invitation(
+        accepted.invitation_token, "un mot de passe long", valid_days=60
+    )
 
     assert await retention.expire_invitations({}, now=now - timedelta(hours=1)) == 1  # booked
     assert await retention.expire_invitations({}, now=now) == 1
@@ -305,6 +307,32 @@ async def test_invitations_never_accepted_expire_with_their_account(database_url
     await organisations.invite(
         email="expired@example.org", display_name="Invité", role=Role.AGENT, organisation_id=town.id
     )
+
+
+async def test_an_invitation_past_its_validity_is_refused_before_the_job_runs(
+    client: httpx.AsyncClient,
+) -> None:
+    town = await make_organisation()
+    tokens = {}
+    for email, days_ago in (("old@example.org", 30.01), ("recent@example.org", 29.9)):
+        created = await organisations.invite(
+            email=email, display_name="Invité", role=Role.AGENT, organisation_id=town.id
+        )
+        await User.update({User.created_at: datetime.now(UTC) - timedelta(days=days_ago)}).where(
+            User.id == created.user_id
+        )
+        tokens[email] = created.invitation_token
+
+    def accept(email: str) -> Any:
+        return client.post(
+            "/api/v1/auth/accept-invitation",
+            json={"token": tokens[email], "password": "un mot de passe assez long"},
+        )
+
+    refused = await accept("old@example.org")
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["type"] == "urn:tierslieux:problem:invitation-not-found"
+    assert (await accept("recent@example.org")).status_code == 200
 
 
 def test_every_retention_job_is_a_nightly_cron_of_the_worker() -> None:
