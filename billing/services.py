@@ -89,7 +89,8 @@ async def usage_behind(
     """Every usage line a document accounts for: the transparency of each line.
 
     A venue sees agents only by their pseudonym; an organisation sees its agents' names.
-    Venue, workspace and organisation are named as billed, never as renamed since.
+    Venue, workspace and organisation are named as billed, never as renamed since. Past the
+    retention the agent is gone and everyone sees the line's pseudonym (billing/retention.py).
     """
     document = await get_document(principal, kind, document_id)
     party = "venue" if kind == "statement" else "organisation"
@@ -97,14 +98,14 @@ async def usage_behind(
     who = "a.pseudonym" if kind == "statement" else "a.display_name"
     return await Document.raw(
         f"""
-        SELECT u.id, u.kind, u.local_date, {who} AS agent, u.workspace_name AS workspace,
+        SELECT u.id, u.kind, u.local_date, coalesce({who}, u.agent_pseudonym) AS agent, u.workspace_name AS workspace,
                u.workspace_kind, u.unit, u.quantity,
                u.organisation_price_cents, u.organisation_vat_rate,
                u.venue_price_cents, u.venue_vat_rate, u.venue_name AS venue,
                u.venue_commune AS commune, u.organisation_name AS organisation,
                u.visit, u.booking
           FROM usage_line u
-          JOIN app_user a ON a.id = u.agent
+          LEFT JOIN app_user a ON a.id = u.agent
          WHERE u.period = {{}} AND u.{party} = {{}}
          ORDER BY u.local_date, u.venue_name, u.workspace_name
         """,

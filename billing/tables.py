@@ -66,7 +66,10 @@ class UsageLine(Table, tablename="usage_line"):
     # Copies of the source visit's or booking's parties, for grouping. Their foreign-key
     # constraints are dropped by a migration: the source rows hold them already.
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
-    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    # None once the retention has replaced the agent by `agent_pseudonym`: the only change
+    # the immutability trigger lets through (billing/retention.py).
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    agent_pseudonym = Varchar(length=12, null=True, default=None)
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
     workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
     local_date = Date()

@@ -60,7 +60,15 @@ async def deliver_outbox(ctx: dict[str, Any], now: datetime | None = None) -> in
                         Outbox.last_error: f"{type(error).__name__}: {error}"[:1000],
                     }
                 ).where(Outbox.id == row["id"])
-                log.warning("outbox.failed", id=str(row["id"]), attempts=attempts, error=str(error))
+                # An SMTP refusal quotes the address: the log says what failed, the
+                # row keeps the full reason (and goes with the message, docs/privacy.md).
+                log.warning(
+                    "outbox.failed",
+                    id=str(row["id"]),
+                    attempts=attempts,
+                    error=type(error).__name__,
+                    smtp_code=getattr(error, "smtp_code", None),
+                )
                 continue
             await Outbox.update({Outbox.sent_at: now, Outbox.last_error: None}).where(
                 Outbox.id == row["id"]

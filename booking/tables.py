@@ -202,7 +202,9 @@ class Booking(Table, tablename="booking"):
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    # None once the retention has replaced the agent by `agent_pseudonym` (billing/retention.py).
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    agent_pseudonym = Varchar(length=12, null=True, default=None)
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
     workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)

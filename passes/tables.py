@@ -81,7 +81,9 @@ class Visit(Table, tablename="visit"):
     """An agent's presence at a venue on a local date, priced when it happens (rates copied)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    # None once the retention has replaced the agent by `agent_pseudonym` (billing/retention.py).
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    agent_pseudonym = Varchar(length=12, null=True, default=None)
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
     workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
@@ -102,7 +104,11 @@ class Visit(Table, tablename="visit"):
 
 
 class Scan(Table, tablename="scan"):
-    """Every scan at a door, kept for the audit: who scanned, where, when, and the verdict."""
+    """Every scan at a door, kept for the audit: who scanned, where, when, and the verdict.
+
+    After three months the retention (billing/retention.py) removes every link to a person
+    (agent, serial, booking, visit); venue, device or scanner, time and verdict stay.
+    """
 
     scan_id = UUID(primary_key=True)  # made by the device: the idempotency key
     venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)

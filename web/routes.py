@@ -17,6 +17,7 @@ from web.controllers.organisation.agents import OrganisationAgentsController
 from web.controllers.organisation.invoices import OrganisationInvoicesController
 from web.controllers.organisation.policy import OrganisationPolicyController
 from web.controllers.organisation.usage import OrganisationUsageController
+from web.controllers.privacy import PrivacyController
 from web.controllers.scanner import ScannerController
 from web.controllers.venue.devices import VenueDevicesController
 from web.controllers.venue.hours import VenueHoursController
@@ -30,6 +31,7 @@ from web.session import SessionMiddleware
 PAGE_CONTROLLERS: list[type] = [
     HomeController,
     InvitationController,
+    PrivacyController,
     AgentController,
     VenueWorkspacesController,
     VenueHoursController,

@@ -180,8 +180,14 @@ class InvitationController(Controller):
     tags = ["accounts"]
 
     @post("", opt=PUBLIC, status_code=200, summary="Set a password from an invitation")
-    async def accept(self, data: JSONBody[AcceptInvitation]) -> PersonOut:
-        return await _person_row(await organisations.accept_invitation(data.token, data.password))
+    async def accept(
+        self, request: Request[Any, Any, Any], data: JSONBody[AcceptInvitation]
+    ) -> PersonOut:
+        valid_days = request.app.state.settings.invitation_validity_days
+        accepted = await organisations.accept_invitation(
+            data.token, data.password, valid_days=valid_days
+        )
+        return await _person_row(accepted)
 
 
 class UserController(Controller):

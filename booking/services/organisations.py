@@ -294,16 +294,23 @@ async def _tell_owner(
     ).save()
 
 
-async def accept_invitation(token: str, password: str) -> uuid.UUID:
+async def accept_invitation(token: str, password: str, *, valid_days: int) -> uuid.UUID:
+    """Set the password of an invitation made less than `valid_days` ago.
+
+    An older one is refused like an unknown one, to the day, even before the nightly
+    retention deletes it (INVITATION_VALIDITY_DAYS, billing/retention.py).
+    """
     password_hash = accounts.hash_password(password)
     rows = await User.raw(
         """
         UPDATE app_user SET password_hash = {}, invitation_token_hash = NULL
          WHERE invitation_token_hash = {} AND active
+           AND created_at > now() - make_interval(days => {})
         RETURNING id
         """,
         password_hash,
         accounts.hash_token(token),
+        valid_days,
     )
     if not rows:
         raise InvitationNotFound(field="token")

@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 
 from billing import jobs as billing_jobs
+from billing import retention
 from booking import jobs as booking_jobs
 from service.kernel import jobs as service_jobs
 from service.kernel.database import DB, use_bounded_database
@@ -56,12 +57,16 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The schedules, read from the settings (MONTHLY_CLOSE_DAY/TIME, REMINDERS_TIME_UTC).
 
+    The retention jobs (billing/retention.py) run nightly and read their periods from the
+    settings the worker loads at startup (`ctx["settings"]`).
+
     arq makes each cron run once however many workers there are: every worker computes the
     same due time, and the job id holds it (`cron:<name>:<due time>`), so one enqueue wins.
     """
     return [
         *billing_jobs.cron_jobs(settings),
         *booking_jobs.cron_jobs(settings),
+        *retention.cron_jobs(settings),
         service_jobs.once_cron(
             service_jobs.purge_idempotency_records, minute=17, run_at_startup=True
         ),

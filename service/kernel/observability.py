@@ -27,8 +27,8 @@ READY_CHECK_SECONDS = 1.0
 log = structlog.get_logger("tierslieux.access")
 
 
-# Paths that carry a secret (calendar feed tokens) are logged without it.
-_SECRET_PATH = re.compile(r"^(/calendars/)(?!workspaces/)[^/]+$")
+# Paths that carry a secret (calendar feed tokens, invitation links) are logged without it.
+_SECRET_PATH = re.compile(r"^(/calendars/(?!workspaces/)|/invitation/)[^/]+$")
 
 
 def _loggable(path: str) -> str:

@@ -65,6 +65,14 @@ class Settings:
     monthly_close_time: time = time(2, 0)
     # The reminders of tomorrow's bookings, sent once a day at this time (UTC).
     reminders_time_utc: time = time(17, 0)
+    # Retention of personal data, run nightly by the worker (billing/retention.py; the reasons
+    # are in docs/privacy.md). Door scans keep their person at most three months (CNIL).
+    scan_retention_days: int = 90
+    visit_retention_months: int = 13
+    outbox_retention_days: int = 90
+    invitation_validity_days: int = 30
+    # Where people write to exercise their rights (the /confidentialite page); unset: NETWORK_EMAIL.
+    privacy_email: str | None = None
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -110,6 +118,18 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be a positive number of milliseconds, got {value}")
     return value
+
+
+def _period(env: dict[str, str], name: str, default: int, *, most: int | None = None) -> int:
+    value = _int(env, name, default)
+    if value <= 0 or (most is not None and value > most):
+        bound = f"1 to {most}" if most is not None else "at least 1"
+        raise SettingsError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+# The CNIL's reference for access control: door logs name a person three months at most.
+MOST_SCAN_RETENTION_DAYS = 92
 
 
 def _networks(env: dict[str, str], name: str) -> tuple[IPNetwork, ...]:
@@ -182,6 +202,11 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         monthly_close_day=_day_of_month(env, "MONTHLY_CLOSE_DAY", 1),
         monthly_close_time=_time(env, "MONTHLY_CLOSE_TIME", time(2, 0)),
         reminders_time_utc=_time(env, "REMINDERS_TIME_UTC", time(17, 0)),
+        scan_retention_days=_period(env, "SCAN_RETENTION_DAYS", 90, most=MOST_SCAN_RETENTION_DAYS),
+        visit_retention_months=_period(env, "VISIT_RETENTION_MONTHS", 13),
+        outbox_retention_days=_period(env, "OUTBOX_RETENTION_DAYS", 90),
+        invitation_validity_days=_period(env, "INVITATION_VALIDITY_DAYS", 30),
+        privacy_email=env.get("PRIVACY_EMAIL") or None,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

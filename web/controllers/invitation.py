@@ -53,7 +53,11 @@ class InvitationController(Controller):
         unknown = False
         if not errors:
             try:
-                await organisations.accept_invitation(token, password)
+                await organisations.accept_invitation(
+                    token,
+                    password,
+                    valid_days=request.app.state.settings.invitation_validity_days,
+                )
             except InvitationNotFound:
                 unknown = True
             except InvalidValue as error:
