@@ -176,5 +176,5 @@ def live_server(settings: Settings, redis: Redis, live_server_env: dict[str, str
 
     For what must cross a real socket: concurrent-request races, schemathesis, browsers.
     """
-    with served({**live_env(settings), **live_server_env}, timeout=30) as server:
+    with served({**live_env(settings), **live_server_env}, timeout=60) as server:
         yield server.url

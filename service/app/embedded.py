@@ -142,7 +142,7 @@ class EmbeddedPostgres:
         while info.is_running() and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def start(self, timeout: float = 60) -> str:
+    def start(self, timeout: float = 120) -> str:
         self._prepare()
         self.port = self.port or free_port()
         log_file = self.data_dir / "server.log"
