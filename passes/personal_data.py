@@ -56,7 +56,7 @@ def is_erased(user: dict[str, Any]) -> bool:
     return str(user["email"]).endswith("@" + ERASED_DOMAIN)
 
 
-async def _person(user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> dict[str, Any]:
+async def subject(user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> dict[str, Any]:
     """The person (an agent of this organisation when one is given), or 404; 410 once erased."""
     user = await User.select().where(User.id == user_id).first()
     if user is None or (
@@ -221,7 +221,7 @@ async def collect(user_id: uuid.UUID) -> dict[str, Any]:
 async def export(actor: Principal, user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> bytes:
     """The zip of everything held about the person; one audit row `person.export`."""
     async with User._meta.db.transaction():
-        await _person(user_id, organisation_id)
+        await subject(user_id, organisation_id)
         data = await collect(user_id)
         await audit.record(actor, "person.export", "user", user_id)
     buffer = io.BytesIO()
@@ -273,16 +273,23 @@ async def erase(
     """Erase the person (see the module's doc); one audit row `person.erase`."""
     now = now or datetime.now(UTC)
     async with User._meta.db.transaction():
-        await User.raw("SELECT id FROM app_user WHERE id = {} FOR UPDATE", user_id)
-        user = await _person(user_id, organisation_id)
-        if user["role"] == Role.NETWORK_ADMIN.value:
-            # Network admins lock their rows in one order, so two erasures never both pass.
-            admins = await User.raw(
-                "SELECT id, email FROM app_user WHERE role = 'network_admin' AND active "
-                "ORDER BY id FOR UPDATE"
+        role = await User.select(User.role).where(User.id == user_id).first()
+        if role is not None and role["role"] == Role.NETWORK_ADMIN.value:
+            # Every network admin's row is locked, always in one order and before the person's
+            # own: two erasures of the last two admins serialise, and the second one sees it
+            # would leave none.
+            await User.raw(
+                "SELECT id FROM app_user WHERE role = 'network_admin' ORDER BY id FOR UPDATE"
             )
-            others = [a for a in admins if a["id"] != user_id and not is_erased(a)]
-            if not others:
+        await User.raw("SELECT id FROM app_user WHERE id = {} FOR UPDATE", user_id)
+        user = await subject(user_id, organisation_id)
+        if user["role"] == Role.NETWORK_ADMIN.value:
+            others = await User.raw(
+                "SELECT id, email FROM app_user WHERE role = 'network_admin' AND active"
+                " AND id <> {}",
+                user_id,
+            )
+            if not [a for a in others if not is_erased(a)]:
                 raise LastNetworkAdmin()
         cancelled = await cancellations.cancel_for_erasure(
             user_id, actor.user_id, base_url=base_url, now=now
