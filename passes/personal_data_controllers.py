@@ -16,8 +16,12 @@ from service.kernel.identity import Role
 NETWORK = allow(Role.NETWORK_ADMIN)
 ORG_ADMINS = allow(Role.ORG_ADMIN, Role.NETWORK_ADMIN, organisation_scope="organisation_id")
 ZIP = "application/zip"
+# Documented as problem+json by service.kernel.openapi (every 4xx is).
+ERASED = {410: ResponseSpec(data_container=dict, description="The person's data has been erased")}
+LAST_ADMIN = {409: ResponseSpec(data_container=dict, description="The last network admin")}
 ZIP_RESPONSE = {
-    200: ResponseSpec(data_container=bytes, media_type=ZIP, description="JSON and CSV files")
+    200: ResponseSpec(data_container=bytes, media_type=ZIP, description="JSON and CSV files"),
+    **ERASED,
 }
 
 
@@ -69,7 +73,13 @@ class AgentDataController(Controller):
         content = await personal_data.export(principal, agent_id, organisation_id)
         return _zip(content, agent_id)
 
-    @post("/erase", opt=ORG_ADMINS, status_code=200, summary="Erase an agent's personal data")
+    @post(
+        "/erase",
+        opt=ORG_ADMINS,
+        status_code=200,
+        summary="Erase an agent's personal data",
+        responses=ERASED,
+    )
     async def erase_agent(
         self,
         request: Request[Any, Any, Any],
@@ -93,7 +103,13 @@ class UserDataController(Controller):
     async def export_user(self, principal: CurrentPrincipal, user_id: uuid.UUID) -> Response[bytes]:
         return _zip(await personal_data.export(principal, user_id, None), user_id)
 
-    @post("/erase", opt=NETWORK, status_code=200, summary="Erase anyone's personal data")
+    @post(
+        "/erase",
+        opt=NETWORK,
+        status_code=200,
+        summary="Erase anyone's personal data (not the last network admin)",
+        responses={**ERASED, **LAST_ADMIN},
+    )
     async def erase_user(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, user_id: uuid.UUID
     ) -> ErasedOut:

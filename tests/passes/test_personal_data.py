@@ -119,6 +119,11 @@ def _unzip(content: bytes) -> dict[str, str]:
         return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
 
 
+def _unfolded(ical: str) -> str:
+    """iCalendar text with its folded lines joined again (RFC 5545, 3.1)."""
+    return ical.replace("\r\n ", "").replace("\n ", "")
+
+
 def _csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter=";"))
 
@@ -272,6 +277,14 @@ async def test_an_organisation_admin_erases_an_agent(
         SeatOccupancy.workspace == mine["desk"].id
     )
     admin = await make_user(Role.ORG_ADMIN, organisation=organisation)
+    staff = await make_user(Role.VENUE_ADMIN, venue=mine["venue"])
+    feed = await client.post(
+        f"/api/v1/venues/{mine['venue'].id}/calendar-feeds", headers=auth(settings, staff)
+    )
+    assert feed.status_code == 201, feed.text
+    feed_path = feed.json()["url"].split("://", 1)[1].split("/", 1)[1]
+    before = await client.get("/" + feed_path)
+    assert NAME in _unfolded(before.text)
 
     answer = await client.post(
         f"/api/v1/organisations/{organisation.id}/agents/{agent.id}/erase",
@@ -302,6 +315,12 @@ async def test_an_organisation_admin_erases_an_agent(
     # A day on a desk held both half-days: both are free again.
     assert sum(r["seats_taken"] for r in seats_before) == 2
     assert sum(r["seats_taken"] for r in seats_after) == 0
+    # The venue's calendar feed shows it cancelled, under the pseudonym.
+    after = await client.get("/" + feed_path)
+    assert after.status_code == 200
+    assert "STATUS:CANCELLED" in _unfolded(after.text)
+    assert agent.pseudonym in _unfolded(after.text)
+    assert NAME not in _unfolded(after.text)
     # The cancellation was announced, then withdrawn with the address: never to be sent.
     notice = await Outbox.objects().where(Outbox.booking == booking.id).first()
     assert notice is not None
@@ -532,3 +551,16 @@ async def test_two_admins_erasing_each_other_at_once_leave_one(
             assert first is not None
             second = await make_user(Role.NETWORK_ADMIN)
     assert await AuditEntry.count().where(AuditEntry.action == "person.erase") == 5
+
+
+async def test_the_api_document_names_the_erased_and_last_admin_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    erase_user = paths["/api/v1/users/{user_id}/erase"]["post"]["responses"]
+    erase_agent = paths["/api/v1/organisations/{organisation_id}/agents/{agent_id}/erase"]["post"]
+    export = paths["/api/v1/me/export"]["get"]["responses"]
+    assert {"200", "403", "404", "409", "410"} <= set(erase_user)
+    assert {"200", "403", "404", "410"} <= set(erase_agent["responses"])
+    assert "application/problem+json" in erase_user["410"]["content"]
+    assert "application/zip" in export["200"]["content"]
