@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from booking.services import accounts, cancellations
 from booking.tables import User
@@ -37,6 +38,7 @@ from service.kernel.identity import Principal, Role
 from service.kernel.problems import register
 
 ERASED_DOMAIN = accounts.ERASED_DOMAIN
+PARIS = ZoneInfo("Europe/Paris")  # series count in the network's local dates
 WITHDRAWN = "(retiré : données personnelles effacées)"
 
 
@@ -294,12 +296,13 @@ async def erase(
         cancelled = await cancellations.cancel_for_erasure(
             user_id, actor.user_id, base_url=base_url, now=now
         )
+        today = now.astimezone(PARIS).date()
         await User.raw(
             "UPDATE booking_series SET cancelled_from = {} "
             "WHERE agent = {} AND (cancelled_from IS NULL OR cancelled_from > {})",
-            now.date(),
+            today,
             user_id,
-            now.date(),
+            today,
         )
         await pass_services.revoke_for_agent(user_id, "erased")
         pseudonym = user["pseudonym"]

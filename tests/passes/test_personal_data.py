@@ -11,12 +11,21 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from billing.close import close_period
-from booking.tables import Booking, EndedSession, Organisation, Outbox, SeatOccupancy, User
+from booking.tables import (
+    Booking,
+    BookingSeries,
+    EndedSession,
+    Organisation,
+    Outbox,
+    SeatOccupancy,
+    User,
+)
 from passes.tables import Pass, Scan
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
@@ -285,6 +294,10 @@ async def test_an_organisation_admin_erases_an_agent(
     feed_path = feed.json()["url"].split("://", 1)[1].split("/", 1)[1]
     before = await client.get("/" + feed_path)
     assert NAME in _unfolded(before.text)
+    series = BookingSeries(
+        agent=agent.id, workspace=mine["desk"].id, rrule="FREQ=WEEKLY;BYDAY=MO", created_by=agent.id
+    )
+    await series.save()
 
     answer = await client.post(
         f"/api/v1/organisations/{organisation.id}/agents/{agent.id}/erase",
@@ -315,6 +328,9 @@ async def test_an_organisation_admin_erases_an_agent(
     # A day on a desk held both half-days: both are free again.
     assert sum(r["seats_taken"] for r in seats_before) == 2
     assert sum(r["seats_taken"] for r in seats_after) == 0
+    # The recurring series makes no more bookings.
+    await series.refresh()
+    assert series.cancelled_from == datetime.now(ZoneInfo("Europe/Paris")).date()
     # The venue's calendar feed shows it cancelled, under the pseudonym.
     after = await client.get("/" + feed_path)
     assert after.status_code == 200
