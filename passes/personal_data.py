@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from booking.jobs import MAX_ATTEMPTS
 from booking.services import accounts, cancellations
 from booking.tables import User
 from passes import services as pass_services
@@ -314,12 +315,13 @@ async def erase(
             UPDATE outbox SET recipient = {}, subject = {}, body = {}, calendar = NULL,
                    last_error = CASE WHEN sent_at IS NULL THEN 'withdrawn: person erased'
                                      ELSE last_error END,
-                   attempts = CASE WHEN sent_at IS NULL THEN 1000 ELSE attempts END
+                   attempts = CASE WHEN sent_at IS NULL THEN {} ELSE attempts END
              WHERE lower(recipient) = lower({})
             """,
             new_email,
             WITHDRAWN,
             WITHDRAWN,
+            MAX_ATTEMPTS,  # the sender never picks it up again
             user["email"],
         )
         # Replayable answers that named the person (an invitation, an edit) are forgotten.

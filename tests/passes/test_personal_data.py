@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from billing.close import close_period
+from booking.jobs import deliver_outbox
 from booking.tables import (
     Booking,
     BookingSeries,
@@ -343,6 +344,11 @@ async def test_an_organisation_admin_erases_an_agent(
     assert notice.kind == "booking_cancelled"
     assert notice.sent_at is None
     assert notice.last_error == "withdrawn: person erased"
+    # The sender never picks it up, now or much later.
+    later = datetime.now(UTC) + timedelta(days=30)
+    await deliver_outbox({"settings": settings}, now=later)
+    await notice.refresh()
+    assert notice.sent_at is None
     # The pass is revoked; the visit still points to the (pseudonymous) person.
     issued = await Pass.objects().where(Pass.serial == mine["pass"].serial).first()
     assert issued is not None
