@@ -152,6 +152,10 @@ NW_VENUE_STATUS: dict[str, Message] = {
 ORG_DONE: dict[str, Message] = {
     "deactivated": N_("Agent deactivated: their pass is revoked, their history is kept."),
     "reactivated": N_("Agent reactivated."),
+    "erased": N_(
+        "Agent erased: their name and email are replaced by a pseudonym, their bookings to come"
+        " are cancelled and their pass is revoked; issued invoices stay as issued."
+    ),
     "policy_saved": N_("Policy saved."),
 }
 ORG_PAID: dict[str, Message] = {

@@ -35,6 +35,9 @@ _hasher = PasswordHasher()  # argon2id, the library's current recommended parame
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 10
+# An erased person's address is `<pseudonym>@erased.invalid` (RFC 2606: never deliverable);
+# nobody may be given an address there, so the domain marks erased accounts alone.
+ERASED_DOMAIN = "erased.invalid"
 
 
 def use_fast_hashing() -> None:
@@ -58,6 +61,8 @@ def normalise_email(email: str) -> str:
     email = email.strip()
     local, sep, domain = email.rpartition("@")
     if not sep or not local or "." not in domain or " " in email:
+        raise InvalidValue(N_("This is not an email address."), field="email")
+    if domain.lower() == ERASED_DOMAIN:
         raise InvalidValue(N_("This is not an email address."), field="email")
     return f"{local}@{domain.lower()}"
 

@@ -100,3 +100,35 @@ async def cancel_for_closure(
         await seats.release_seats(booking)
         await announcements.announce(booking["id"], cancel=True, base_url=base_url)
     return len(rows)
+
+
+async def cancel_for_erasure(
+    agent_id: uuid.UUID, by_user_id: uuid.UUID | None, *, base_url: str, now: datetime
+) -> int:
+    """An erasure cancels the person's bookings still to come (never billable); venues are told.
+
+    Runs in the erasure's transaction: the booking's status and sequence change, so every venue
+    feed and calendar subscribed to it shows the cancellation, and the cancellation is announced
+    as for any other (the erasure then withdraws what would have gone to the person's address).
+    """
+    rows = await Booking.raw(
+        "SELECT * FROM booking WHERE agent = {} AND status = 'confirmed' AND ends_at > {} "
+        "ORDER BY starts_at FOR UPDATE",
+        agent_id,
+        now,
+    )
+    for booking in rows:
+        await Booking.update(
+            {
+                Booking.status: "cancelled",
+                Booking.cancelled_at: now,
+                Booking.cancelled_by: by_user_id,
+                Booking.cancelled_by_venue: False,
+                Booking.cancel_reason: "Effacement des données personnelles (RGPD art. 17)",
+                Booking.sequence: Booking.sequence + 1,
+                Booking.updated_at: now,
+            }
+        ).where(Booking.id == booking["id"])
+        await seats.release_seats(booking)
+        await announcements.announce(booking["id"], cancel=True, base_url=base_url)
+    return len(rows)

@@ -25,6 +25,7 @@ from passes.controllers import PASS_API_CONTROLLERS
 from passes.door_device_controllers import DOOR_DEVICE_API_CONTROLLERS
 from passes.door_devices import device_principal
 from passes.keys import Keyring, publish
+from passes.personal_data_controllers import PERSONAL_DATA_API_CONTROLLERS
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SCAN_API_CONTROLLERS,
             *PASS_API_CONTROLLERS,
             *DOOR_DEVICE_API_CONTROLLERS,
+            *PERSONAL_DATA_API_CONTROLLERS,
         ],
     )
     app = PassTiersLieux(

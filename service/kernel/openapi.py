@@ -45,6 +45,7 @@ _DESCRIPTIONS = {
     "404": "No such resource",
     "405": "Method not allowed",
     "409": "Conflicts with the current state",
+    "410": "Gone: the resource existed and was removed",
     "413": "Request too large",
     "415": "Unsupported media type",
     "422": "Invalid value; `field` names it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,6 +12,7 @@ from litestar.response import Redirect
 
 from booking.services import accounts
 from booking.services.accounts import sign_in
+from passes import personal_data
 from service.kernel.addresses import client_address
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
@@ -21,6 +23,18 @@ from web.pages import STATIC, current, landing, landing_of, language, page
 from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def data_export(content: bytes, user_id: uuid.UUID) -> Response[bytes]:
+    """A person's data as a zip to download, never cached."""
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="donnees-{user_id}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 class HomeController(Controller):
@@ -106,6 +120,13 @@ class HomeController(Controller):
     ) -> Response[Any]:
         user = await accounts.user_of(principal.user_id) if principal.user_id is not None else None
         return page(request, "account.html", title=N_("My account"), user=user)
+
+    @get("/account/export", opt=SIGNED_IN)
+    async def export(self, principal: CurrentPrincipal) -> Response[bytes]:
+        """Everything held about me (RGPD art. 15): the same zip as GET /api/v1/me/export."""
+        assert principal.user_id is not None
+        content = await personal_data.export(principal, principal.user_id, None)
+        return data_export(content, principal.user_id)
 
     @get("/sw.js", opt=PUBLIC)
     async def service_worker(self) -> Response[bytes]:

@@ -10,12 +10,14 @@ from litestar.datastructures import UploadFile
 
 from booking.errors import DuplicateEmail
 from booking.services import organisations
+from passes import personal_data
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.errors import DomainError, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from web.console_flow import Refused, done_redirect, submit
 from web.consoles import Form, not_found, refusal
+from web.controllers.home import data_export
 from web.controllers.organisation.console import ORG_ADMIN, done, organisation_of
 from web.controllers.organisation.forms import invite_form
 from web.i18n import translate
@@ -179,3 +181,95 @@ class OrganisationAgentsController(Controller):
             return not_found(request)
         what = "reactivated" if active else "deactivated"
         return done_redirect("/organisation", what, f"agent-{agent_id}")
+
+    # Rights of access and erasure (docs/rights.md)
+
+    @get("/agents/{agent_id:uuid}/export", opt=ORG_ADMIN)
+    async def export(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, agent_id: uuid.UUID
+    ) -> Response[Any]:
+        """Everything held about one of the organisation's agents, as the API's zip."""
+        try:
+            content = await personal_data.export(principal, agent_id, organisation_of(principal))
+        except (NotFound, personal_data.PersonErased):
+            return not_found(request)
+        return data_export(content, agent_id)
+
+    @get("/agents/{agent_id:uuid}/erase", opt=ORG_ADMIN)
+    async def confirm_erase(
+        self, request: Request[Any, Any, Any], principal: CurrentPrincipal, agent_id: uuid.UUID
+    ) -> Response[Any]:
+        """The confirmation step: what an erasure does, and the agent's address to type."""
+        return await self._erase_page(request, principal, agent_id)
+
+    async def _erase_page(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        agent_id: uuid.UUID,
+        *,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Response[Any]:
+        try:
+            person = await personal_data.subject(agent_id, organisation_of(principal))
+        except NotFound:
+            return not_found(request)
+        except personal_data.PersonErased:
+            return already_erased(request)
+        return page(
+            request,
+            "organisation/erase.html",
+            title=N_("Erase an agent's personal data"),
+            status_code=status_code,
+            person=person,
+            errors=errors or {},
+        )
+
+    @post("/agents/{agent_id:uuid}/erase", opt=ORG_ADMIN)
+    async def erase(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        agent_id: uuid.UUID,
+        data: Form,
+    ) -> Response[Any]:
+        """Erase once the admin typed the agent's email address; the list then says so."""
+        lang = language(request)
+        try:
+            person = await personal_data.subject(agent_id, organisation_of(principal))
+        except NotFound:
+            return not_found(request)
+        except personal_data.PersonErased:
+            return already_erased(request)
+        typed = (data.get("confirm_email") or "").strip().lower()
+        if typed != str(person["email"]).lower():
+            errors = {
+                "confirm_email": translate(
+                    lang, N_("Type the agent's email address exactly to confirm.")
+                )
+            }
+            return await self._erase_page(
+                request, principal, agent_id, errors=errors, status_code=422
+            )
+        try:
+            await personal_data.erase(
+                principal,
+                agent_id,
+                organisation_of(principal),
+                base_url=str(request.app.state.settings.base_url),
+            )
+        except personal_data.PersonErased:
+            return already_erased(request)
+        return done_redirect("/organisation", "erased", f"agent-{agent_id}")
+
+
+def already_erased(request: Request[Any, Any, Any]) -> Response[Any]:
+    return page(
+        request,
+        "error.html",
+        title=N_("Already erased"),
+        detail=translate(language(request), N_("This person's data has been erased.")),
+        status_code=410,
+        code=410,
+    )

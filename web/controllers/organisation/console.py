@@ -18,7 +18,7 @@ from web.i18n import Message
 from web.labels import ORG_DONE
 
 ORG_ADMIN = allow(Role.ORG_ADMIN)
-DONE = ("deactivated", "reactivated", "policy_saved")
+DONE = ("deactivated", "reactivated", "policy_saved", "erased")
 
 
 def organisation_of(principal: Principal) -> uuid.UUID:
