@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
@@ -48,6 +49,17 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+
+# Who acts in this request: set by the access guard once it has admitted the caller, cleared
+# by the request middleware. Domain services do not take a principal (the API, the pages,
+# the seed and the CLI all call them), so `act` reads the actor from here; outside a request
+# (CLI, crons, seed) it is the system.
+CURRENT: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
+
+
+def acting(principal: Principal) -> None:
+    """Name the caller of this request as the actor of the acts it does."""
+    CURRENT.set(Actor.of(principal))
 
 
 def _plain(value: Any) -> Any:
@@ -110,4 +122,18 @@ async def record(
             changes=changes(before, after),
             request_id=None if request_id is None else str(request_id)[:64],
         )
+    )
+
+
+async def act(
+    action: str,
+    object_type: str,
+    object_id: object = None,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """`record` by whoever acts now: the request's caller, else the system."""
+    await record(
+        CURRENT.get() or SYSTEM, action, object_type, object_id, before=before, after=after
     )
