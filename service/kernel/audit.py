@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import structlog
 
-from service.kernel.identity import Principal
+from service.kernel.identity import Principal, Role
 from service.kernel.tables import AuditEntry
 
 ActorKind = Literal["person", "device", "system"]
@@ -49,6 +49,14 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+ADMINISTRATORS = frozenset({Role.NETWORK_ADMIN, Role.VENUE_ADMIN, Role.ORG_ADMIN})
+
+
+def administrative(principal: Principal) -> bool:
+    """Whether this caller's acts are administrative (an agent booking for themselves is not:
+    the booking row already says who made or cancelled it)."""
+    return not principal.is_device and principal.role in ADMINISTRATORS
+
 
 # Who acts in this request: set by the access guard once it has admitted the caller, cleared
 # by the request middleware. Domain services do not take a principal (the API, the pages,
