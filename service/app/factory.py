@@ -27,6 +27,7 @@ from passes.door_devices import device_principal
 from passes.keys import Keyring, publish
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
+from service.kernel.audit_controllers import AuditController
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
 from service.kernel.bodies import ServiceRequest
 from service.kernel.database import DB, use_bounded_database
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SCAN_API_CONTROLLERS,
             *PASS_API_CONTROLLERS,
             *DOOR_DEVICE_API_CONTROLLERS,
+            AuditController,
         ],
     )
     app = PassTiersLieux(
