@@ -209,7 +209,8 @@ def check(filters: Filters) -> Filters:
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
-    clauses, args = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    args: list[Any] = []
     plain = {
         "actor": filters.actor,
         "actor_kind": filters.actor_kind,

@@ -14,6 +14,7 @@ from service.kernel import audit
 from service.kernel.auth import allow
 from service.kernel.csv_export import csv_download, csv_text
 from service.kernel.identity import Role
+from service.kernel.openapi import CSV_ALTERNATIVE
 from service.kernel.pagination import Limit, Offset, Page
 
 
@@ -42,9 +43,8 @@ class AuditController(Controller):
 
     @get(
         "",
-        opt=allow(Role.NETWORK_ADMIN),
+        opt={**allow(Role.NETWORK_ADMIN), **CSV_ALTERNATIVE},
         summary="The audit trail, newest first (JSON, or CSV with ?format=csv)",
-        responses=None,
     )
     async def list_entries(
         self,
