@@ -21,6 +21,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from billing.tables import BankEntry, Document, Payment
+from service.kernel import audit
 from service.kernel.csv_input import read_rows
 from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue
@@ -186,6 +187,19 @@ async def import_statement(content: bytes, media_type: str) -> ImportResult:
                 "invoice_number": document["number"] if document else None,
             }
             getattr(result, status).append(summary)
+    # One row for the statement, after its entries: each entry commits on its own so that
+    # a retry of the same file skips what was already imported.
+    await audit.act(
+        "bank_statement.import",
+        "bank_statement",
+        None,
+        after={
+            "matched": [e["reference"] for e in result.matched],
+            "partial": [e["reference"] for e in result.partial],
+            "unmatched": [e["reference"] for e in result.unmatched],
+            "already_imported": result.already_imported,
+        },
+    )
     return result
 
 

@@ -22,6 +22,7 @@ from piccolo.engine.postgres import PostgresEngine
 from billing.documents import Issued, NetworkIdentity, issue_invoices, issue_statements
 from billing.tables import BillingPeriod, Document
 from billing.usage import Collected, collect, month_bounds
+from service.kernel import audit
 from service.kernel.errors import Conflict, InvalidValue
 from service.kernel.i18n import N_
 from service.kernel.problems import register
@@ -251,15 +252,22 @@ async def close_period(
             first, status="closing", step="usage", started_at=period["started_at"] or now_utc()
         )
         collected = await _run(first, network, today, checkpoint, transactional=True, batch=batch)
-        await _progress(first, status="closed", step="done", closed_at=now_utc())
-        return CloseResult(
-            first,
-            "closed",
-            False,
-            collected,
-            await _issued(first, "invoice"),
-            await _issued(first, "statement"),
-        )
+        invoices = await _issued(first, "invoice")
+        statements = await _issued(first, "statement")
+        async with db.transaction():
+            await _progress(first, status="closed", step="done", closed_at=now_utc())
+            await audit.act(
+                "period.close",
+                "billing_period",
+                f"{first:%Y-%m}",
+                before={"status": period["status"]},
+                after={
+                    "status": "closed",
+                    "invoices": [i.number for i in invoices],
+                    "statements": [s.number for s in statements],
+                },
+            )
+        return CloseResult(first, "closed", False, collected, invoices, statements)
     finally:
         await lock.close()  # closing the session releases the advisory lock
 
@@ -282,6 +290,15 @@ async def mark_queued(month: date, *, now: datetime | None = None) -> str:
     first, _ = month_bounds(month)
     if first >= paris_today(now).replace(day=1):
         raise PeriodNotOver(field="period")
+    async with BillingPeriod._meta.db.transaction():
+        status = await _mark_queued(first, now)
+        await audit.act(
+            "period.close_request", "billing_period", f"{first:%Y-%m}", after={"status": status}
+        )
+    return status
+
+
+async def _mark_queued(first: date, now: datetime | None) -> str:
     rows = await BillingPeriod.raw(
         """
         INSERT INTO billing_period (month, status, progress, queued_at)

@@ -26,6 +26,7 @@ from billing.documents import (
 )
 from billing.tables import Document, DocumentLine, DocumentUsage
 from booking.tables import Organisation, Venue
+from service.kernel import audit
 from service.kernel.errors import Conflict, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.problems import register
@@ -163,6 +164,16 @@ async def credit(
                 )
                 await _link(venue_note, lines, "venue")
                 issued.append(venue_note)
+            await audit.act(
+                "credit_note.create",
+                "invoice",
+                invoice_id,
+                after={
+                    "credit_notes": [note.number for note in issued],
+                    "usage_ids": usage_ids,
+                    "reason": reason.strip(),
+                },
+            )
     except asyncpg.UniqueViolationError:
         raise AlreadyCredited() from None
     return issued

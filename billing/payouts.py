@@ -15,6 +15,7 @@ from sepaxml import SepaTransfer
 
 from billing.documents import NetworkIdentity
 from billing.tables import Document, Payout
+from service.kernel import audit
 from service.kernel.errors import Conflict, NotFound
 from service.kernel.i18n import N_
 
@@ -27,6 +28,15 @@ class NothingToPay(Conflict):
 
 async def prepare(period: date) -> int:
     """A pending payout for every statement of the month that has none (idempotent)."""
+    async with Payout._meta.db.transaction():
+        rows = await _prepare(period)
+        await audit.act(
+            "payout.prepare", "billing_period", f"{period:%Y-%m}", after={"created": rows}
+        )
+    return rows
+
+
+async def _prepare(period: date) -> int:
     rows = await Payout.raw(
         """
         WITH created AS (
@@ -123,6 +133,16 @@ async def sepa_file(period: date, network: NetworkIdentity, execution_date: date
                 Payout.updated_at: datetime.now(UTC),
             }
         ).where(Payout.id.is_in([row["id"] for row in rows]))
+        await audit.act(
+            "payout.export_sepa",
+            "billing_period",
+            f"{period:%Y-%m}",
+            after={
+                "payouts": [row["id"] for row in rows],
+                "execution_date": execution_date,
+                "status": "in_file",
+            },
+        )
     return xml
 
 
@@ -131,9 +151,17 @@ async def mark(payout_id: uuid.UUID, status: str) -> dict[str, Any]:
     payout = await Payout.select().where(Payout.id == payout_id).first()
     if payout is None:
         raise NotFound(N_("No such payout."))
-    await Payout.update({Payout.status: status, Payout.updated_at: datetime.now(UTC)}).where(
-        Payout.id == payout_id
-    )
+    async with Payout._meta.db.transaction():
+        await Payout.update({Payout.status: status, Payout.updated_at: datetime.now(UTC)}).where(
+            Payout.id == payout_id
+        )
+        await audit.act(
+            f"payout.{status}" if status in ("sent", "paid", "failed") else "payout.set_status",
+            "payout",
+            payout_id,
+            before={"status": payout["status"]},
+            after={"status": status},
+        )
     document = (
         await Document.select(Document.period).where(Document.id == payout["statement"]).first()
     )

@@ -15,6 +15,7 @@ from typing import Any
 from passes.errors import AnomalyAlreadyDecided, RateStillMissing
 from passes.pricing import prices_in_force
 from passes.tables import Anomaly
+from service.kernel import audit
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -185,4 +186,11 @@ async def decide(
                 anomaly["visit"],
                 anomaly["visit"],
             )
+        await audit.act(
+            f"anomaly.{'accept' if accept else 'reject'}",
+            "anomaly",
+            anomaly_id,
+            before={"status": "open"},
+            after={"status": "accepted" if accept else "rejected", "comment": comment},
+        )
     return await one(anomaly_id)

@@ -11,6 +11,7 @@ from typing import Any
 from booking.services.accounts import hash_token
 from booking.tables import Venue
 from passes.tables import DoorDevice
+from service.kernel import audit
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -77,7 +78,14 @@ async def create(venue_id: uuid.UUID, name: str, created_by: uuid.UUID) -> tuple
         token_prefix=token[:10],
         created_by=created_by,
     )
-    await device.save()
+    async with DoorDevice._meta.db.transaction():
+        await device.save()
+        await audit.act(
+            "device.create",
+            "door_device",
+            device.id,
+            after={"venue": venue_id, "name": device.name},
+        )
     return await get(venue_id, device.id), token
 
 
@@ -103,10 +111,19 @@ async def of_venue(venue_id: uuid.UUID) -> list[Device]:
 
 async def revoke(venue_id: uuid.UUID, device_id: uuid.UUID) -> Device:
     """Idempotent: revoking twice keeps the first revocation time."""
-    await get(venue_id, device_id)
-    await DoorDevice.update({DoorDevice.revoked_at: datetime.now(UTC)}).where(
-        (DoorDevice.id == device_id) & DoorDevice.revoked_at.is_null()
-    )
+    current = await get(venue_id, device_id)
+    async with DoorDevice._meta.db.transaction():
+        await DoorDevice.update({DoorDevice.revoked_at: datetime.now(UTC)}).where(
+            (DoorDevice.id == device_id) & DoorDevice.revoked_at.is_null()
+        )
+        revoked = await get(venue_id, device_id)
+        await audit.act(
+            "device.revoke",
+            "door_device",
+            device_id,
+            before={"revoked_at": current.revoked_at},
+            after={"revoked_at": revoked.revoked_at},
+        )
     return await get(venue_id, device_id)
 
 

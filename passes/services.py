@@ -11,6 +11,7 @@ from booking.tables import User
 from passes.keys import Keyring
 from passes.tables import Pass, PassStatusEvent
 from passes.verify import HEADER, VERSION, encode
+from service.kernel import audit
 from service.kernel.errors import Conflict, Forbidden, InvalidStatusChange, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
@@ -73,6 +74,12 @@ async def issue(agent_id: uuid.UUID, keyring: Keyring, *, now: datetime | None =
         )
         await new_pass.save()
         await _record(serial, "active")
+        await audit.act(
+            "pass.issue",
+            "pass",
+            serial,
+            after={"agent": agent_id, "revoked": [r["serial"] for r in previous]},
+        )
         return new_pass
 
 
@@ -148,9 +155,20 @@ async def change_status(
                 status=status,
             )
         await _set_status(current["serial"], status, reason, now)
+        await audit.act(
+            f"pass.{VERBS[status]}",
+            "pass",
+            current["serial"],
+            before={"status": current["status"]},
+            after={"status": status, "reason": reason},
+        )
     result = await Pass.objects().where(Pass.serial == current["serial"]).first()
     assert result is not None
     return result
+
+
+# The audit trail's verb for each status a pass is given.
+VERBS = {"suspended": "suspend", "active": "resume", "revoked": "revoke"}
 
 
 async def revoke_for_agent(agent_id: uuid.UUID, reason: str) -> None:

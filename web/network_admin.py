@@ -117,6 +117,10 @@ def admin_app(base_url: str) -> Any:
         # Every table is already listed, as its admin view: following foreign keys would add
         # the original classes again, secrets included.
         auto_include_related=False,
+        # Read-only: a write here would bypass the domain's rules (status transitions, issued
+        # documents never edited) and the audit trail that every administrative act writes.
+        # Acts go through the API and the pages, which audit them.
+        read_only=True,
         default_language_code="fr",
         production=secure,
         allowed_hosts=[host] if host else [],

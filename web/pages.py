@@ -87,6 +87,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("/network/close", NC_("menu", "Month close")),
         NavItem("/network/invoices", N_("Invoices")),
         NavItem("/network/payouts", N_("Payouts")),
+        NavItem("/network/audit", N_("Audit trail")),
         NavItem("/network/admin/", N_("Admin")),
     ),
 }

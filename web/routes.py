@@ -12,6 +12,7 @@ from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.network import NetworkController
+from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation.agents import OrganisationAgentsController
 from web.controllers.organisation.invoices import OrganisationInvoicesController
@@ -44,6 +45,7 @@ PAGE_CONTROLLERS: list[type] = [
     ScannerController,
     NetworkController,
     NetworkMoneyController,
+    NetworkAuditController,
     NetworkAdminController,
 ]
 

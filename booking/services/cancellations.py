@@ -12,6 +12,7 @@ from booking.tables import (
     Booking,
     Organisation,
 )
+from service.kernel import audit
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal
@@ -24,8 +25,11 @@ async def cancel(
     base_url: str,
     reason: str | None = None,
     now: datetime | None = None,
+    audited: bool = True,
 ) -> uuid.UUID:
-    """Cancel a confirmed booking; late when past the organisation's deadline (agent side)."""
+    """Cancel a confirmed booking; late when past the organisation's deadline (agent side).
+
+    An admin's cancellation is audited unless `audited` is off (a series writes one row)."""
     now = now or datetime.now(UTC)
     async with Booking._meta.db.transaction():
         rows = await Booking.raw("SELECT * FROM booking WHERE id = {} FOR UPDATE", booking_id)
@@ -71,6 +75,14 @@ async def cancel(
         ).where(Booking.id == booking_id)
         await seats.release_seats(booking)
         await announcements.announce(booking_id, cancel=True, base_url=base_url)
+        if audited and audit.administrative(principal):
+            await audit.act(
+                "booking.cancel",
+                "booking",
+                booking_id,
+                before={"status": "confirmed"},
+                after={"status": status, "reason": reason},
+            )
     return booking_id
 
 

@@ -21,6 +21,7 @@ from booking import calendars
 from booking.errors import FeedAlreadyRevoked
 from booking.services.accounts import hash_token
 from booking.tables import CalendarFeed, Venue, Workspace
+from service.kernel import audit
 from service.kernel.errors import NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -93,7 +94,14 @@ async def _create(
         token_hash=hash_token(token),
         created_by=principal.user_id,
     )
-    await feed.save()
+    async with CalendarFeed._meta.db.transaction():
+        await feed.save()
+        await audit.act(
+            "calendar_feed.create",
+            "calendar_feed",
+            feed.id,
+            after={"kind": feed.kind, "agent": agent_id, "venue": venue_id},
+        )
     return await _one(feed.id), token
 
 
@@ -159,8 +167,16 @@ async def revoke(
             raise NotFound(N_("No such calendar feed."))
         if rows[0]["revoked_at"] is not None:
             raise FeedAlreadyRevoked()
-        await CalendarFeed.update({CalendarFeed.revoked_at: now or datetime.now(UTC)}).where(
+        revoked_at = now or datetime.now(UTC)
+        await CalendarFeed.update({CalendarFeed.revoked_at: revoked_at}).where(
             CalendarFeed.id == feed_id
+        )
+        await audit.act(
+            "calendar_feed.revoke",
+            "calendar_feed",
+            feed_id,
+            before={"revoked_at": None},
+            after={"revoked_at": revoked_at},
         )
     return await _one(feed_id)
 

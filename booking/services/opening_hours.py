@@ -14,6 +14,7 @@ from booking.tables import (
     OpeningHours,
     Venue,
 )
+from service.kernel import audit
 from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -49,7 +50,15 @@ async def replace_hours(venue_id: uuid.UUID, ranges: list[Range]) -> None:
     async with OpeningHours._meta.db.transaction():
         if not await Venue.exists().where(Venue.id == venue_id):
             raise NotFound(N_("No such venue."))
+        before = await hours_of(venue_id)
         await OpeningHours.delete().where(OpeningHours.venue == venue_id)
+        await audit.act(
+            "opening_hours.replace",
+            "venue",
+            venue_id,
+            before={"hours": [_plain_range(r) for r in before]},
+            after={"hours": [_plain_range(r) for r in ranges]},
+        )
         if ranges:
             await OpeningHours.insert(
                 *[
@@ -57,6 +66,10 @@ async def replace_hours(venue_id: uuid.UUID, ranges: list[Range]) -> None:
                     for r in ranges
                 ]
             )
+
+
+def _plain_range(r: Range) -> list[object]:
+    return [r.weekday, r.opens, r.closes]
 
 
 async def hours_of(venue_id: uuid.UUID) -> list[Range]:
@@ -89,6 +102,18 @@ async def add_closure(
         cancelled = await cancellations.cancel_for_closure(
             venue_id, starts_on, ends_on, reason.strip(), base_url=base_url
         )
+        await audit.act(
+            "closure.create",
+            "closure",
+            closure.id,
+            after={
+                "venue": venue_id,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "reason": reason.strip(),
+                "bookings_cancelled": cancelled,
+            },
+        )
     return closure.id, cancelled
 
 
@@ -114,4 +139,7 @@ async def closures_of(venue_id: uuid.UUID) -> list[VenueClosure]:
 async def remove_closure(venue_id: uuid.UUID, closure_id: uuid.UUID) -> None:
     if not await Closure.exists().where((Closure.id == closure_id) & (Closure.venue == venue_id)):
         raise NotFound(N_("No such closure."))
-    await Closure.delete().where(Closure.id == closure_id)
+    async with Closure._meta.db.transaction():
+        before = await Closure.select().where(Closure.id == closure_id).first()
+        await Closure.delete().where(Closure.id == closure_id)
+        await audit.act("closure.delete", "closure", closure_id, before=before)

@@ -19,6 +19,7 @@ from stdnum.fr import siren, siret
 from booking.errors import DuplicateEmail
 from booking.services import accounts
 from booking.tables import Organisation, Outbox, User, Venue
+from service.kernel import audit
 from service.kernel.csv_input import read_rows
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -71,8 +72,11 @@ def _check_identity(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create(fields: dict[str, Any]) -> uuid.UUID:
-    organisation = Organisation(**_check_identity(fields))
-    await organisation.save()
+    cleaned = _check_identity(fields)
+    organisation = Organisation(**cleaned)
+    async with Organisation._meta.db.transaction():
+        await organisation.save()
+        await audit.act("organisation.create", "organisation", organisation.id, after=cleaned)
     return organisation.id
 
 
@@ -158,7 +162,7 @@ async def list_all(
 
 
 async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[str, Any]) -> None:
-    await get(organisation_id)
+    current = await get(organisation_id)
     if not principal.is_network_admin:
         refused = sorted(set(fields) - ORG_ADMIN_FIELDS)
         if refused:
@@ -168,9 +172,17 @@ async def update(principal: Principal, organisation_id: uuid.UUID, fields: dict[
                 fields=", ".join(refused),
             )
     cleaned = _check_identity(fields)
-    if cleaned:
-        await Organisation.update({getattr(Organisation, k): v for k, v in cleaned.items()}).where(
-            Organisation.id == organisation_id
+    async with Organisation._meta.db.transaction():
+        if cleaned:
+            await Organisation.update(
+                {getattr(Organisation, k): v for k, v in cleaned.items()}
+            ).where(Organisation.id == organisation_id)
+        await audit.act(
+            "organisation.update",
+            "organisation",
+            organisation_id,
+            before={k: getattr(current, k) for k in cleaned if hasattr(current, k)},
+            after=cleaned,
         )
 
 
@@ -196,6 +208,7 @@ async def invite(
     venue_id: uuid.UUID | None = None,
     monthly_allowance_units: int | None = None,
     conceal_other_tenants: bool = False,
+    audited: bool = True,
 ) -> Invited:
     """Create an account with no password and a one-time invitation (only its hash is kept).
 
@@ -205,8 +218,46 @@ async def invite(
     Nothing is created: the answer has the shape of a new invitation (a fresh id, a link
     that leads nowhere) and the owner of the address is told by mail who tried to add
     them. A duplicate inside the same organisation or venue is still refused, since the
-    inviter sees those people anyway.
+    inviter sees those people anyway. Unless `audited` is off (a CSV import writes one row
+    for its file), the act is audited: the invitation, or the referral to the owner.
     """
+    async with User._meta.db.transaction():
+        invited, referred_to = await _invite(
+            email=email,
+            display_name=display_name,
+            role=role,
+            organisation_id=organisation_id,
+            venue_id=venue_id,
+            monthly_allowance_units=monthly_allowance_units,
+            conceal_other_tenants=conceal_other_tenants,
+        )
+        if audited:
+            action = "agent.invite" if role is Role.AGENT else "user.invite"
+            after = {
+                "role": role.value,
+                "organisation": organisation_id,
+                "venue": venue_id,
+                "monthly_allowance_units": monthly_allowance_units,
+            }
+            if referred_to is None:
+                await audit.act(action, "user", invited.user_id, after=after)
+            else:
+                # Nothing created: the address is someone's elsewhere, who was told.
+                await audit.act(f"{action}_elsewhere", "user", referred_to, after=after)
+    return invited
+
+
+async def _invite(
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    organisation_id: uuid.UUID | None,
+    venue_id: uuid.UUID | None,
+    monthly_allowance_units: int | None,
+    conceal_other_tenants: bool,
+) -> tuple[Invited, uuid.UUID | None]:
+    """The invitation, and the owner told instead when the address is someone's elsewhere."""
     if organisation_id is not None:
         await get(organisation_id)
     token = secrets.token_urlsafe(32)
@@ -214,21 +265,24 @@ async def invite(
         owner = await _owner_elsewhere(email, organisation_id, venue_id)
         if owner is not None:
             await _tell_owner(owner, organisation_id, venue_id)
-            return Invited(
-                Person(
-                    id=uuid.uuid4(),
-                    email=owner["email"],
-                    display_name=display_name.strip() or owner["email"],
-                    role=role.value,
-                    venue_id=venue_id,
-                    organisation_id=organisation_id,
-                    monthly_allowance_units=monthly_allowance_units,
-                    active=True,
-                    invitation_pending=True,
-                    created_at=datetime.now(UTC),
-                    deactivated_at=None,
+            return (
+                Invited(
+                    Person(
+                        id=uuid.uuid4(),
+                        email=owner["email"],
+                        display_name=display_name.strip() or owner["email"],
+                        role=role.value,
+                        venue_id=venue_id,
+                        organisation_id=organisation_id,
+                        monthly_allowance_units=monthly_allowance_units,
+                        active=True,
+                        invitation_pending=True,
+                        created_at=datetime.now(UTC),
+                        deactivated_at=None,
+                    ),
+                    token,
                 ),
-                token,
+                owner["id"],
             )
     user = await accounts.create_user(
         email=email,
@@ -243,7 +297,7 @@ async def invite(
         accounts.hash_token(token),
         user.id,
     )
-    return Invited(_person(rows[0]), token)
+    return Invited(_person(rows[0]), token), None
 
 
 async def _owner_elsewhere(
@@ -372,10 +426,18 @@ async def people(
 async def update_agent(
     organisation_id: uuid.UUID, agent_id: uuid.UUID, fields: dict[str, Any]
 ) -> None:
-    await member(organisation_id, agent_id, Role.AGENT)
-    if fields:
-        await User.update({getattr(User, k): v for k, v in fields.items()}).where(
-            User.id == agent_id
+    current = await member(organisation_id, agent_id, Role.AGENT)
+    async with User._meta.db.transaction():
+        if fields:
+            await User.update({getattr(User, k): v for k, v in fields.items()}).where(
+                User.id == agent_id
+            )
+        await audit.act(
+            "agent.update",
+            "user",
+            agent_id,
+            before={k: getattr(current, k) for k in fields if hasattr(current, k)},
+            after=fields,
         )
 
 
@@ -389,8 +451,16 @@ async def person(user_id: uuid.UUID) -> Person:
 async def set_agent_active(
     organisation_id: uuid.UUID, agent_id: uuid.UUID, *, active: bool
 ) -> None:
-    await member(organisation_id, agent_id, Role.AGENT)
-    await set_active(agent_id, active)
+    current = await member(organisation_id, agent_id, Role.AGENT)
+    async with User._meta.db.transaction():
+        await set_active(agent_id, active)
+        await audit.act(
+            f"agent.{'reactivate' if active else 'deactivate'}",
+            "user",
+            agent_id,
+            before={"active": current.active},
+            after={"active": active},
+        )
 
 
 async def deactivate_venue_person(
@@ -403,7 +473,9 @@ async def deactivate_venue_person(
         raise NotFound(N_("No such person at this venue."))
     if user_id == by.user_id:
         raise Forbidden(N_("You cannot deactivate yourself."))
-    await set_active(user_id, False)
+    async with User._meta.db.transaction():
+        await set_active(user_id, False)
+        await audit.act("user.deactivate", "user", user_id, after={"active": False})
 
 
 async def set_active(user_id: uuid.UUID, active: bool) -> None:
@@ -476,6 +548,7 @@ async def import_agents(
                     organisation_id=organisation_id,
                     monthly_allowance_units=allowance,
                     conceal_other_tenants=conceal_other_tenants,
+                    audited=False,
                 )
             seen.add(normalised)
             report.created.append(
@@ -490,6 +563,17 @@ async def import_agents(
             report.errors.append(
                 {"row": line, "field": error.field or "email", "detail": error.detail}
             )
+    # One row for the file. Each invitation committed in its own transaction (a bad line
+    # must not undo the good ones), so this row follows them rather than sharing theirs.
+    await audit.act(
+        "agent.import",
+        "organisation",
+        organisation_id,
+        after={
+            "created": [c["id"] for c in report.created],
+            "errors": len(report.errors),
+        },
+    )
     return report
 
 

@@ -42,6 +42,7 @@ from booking.tables import (
     Venue,
     Workspace,
 )
+from service.kernel import audit
 from service.kernel.dates import within_range
 from service.kernel.errors import Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -205,8 +206,12 @@ async def book(
     *,
     base_url: str,
     now: datetime | None = None,
+    audited: bool = True,
 ) -> uuid.UUID:
-    """Book, or raise the domain error that says why not. Returns the booking id."""
+    """Book, or raise the domain error that says why not. Returns the booking id.
+
+    An admin's booking (for an agent) is audited unless `audited` is off (a series writes
+    one row for all its occurrences)."""
     now = now or datetime.now(UTC)
     agent_id = await resolve_agent(principal, request.agent_id)
     workspace = await Workspace.select().where(Workspace.id == request.workspace_id).first()
@@ -291,4 +296,16 @@ async def book(
                 raise CapacityExhausted() from None
             raise
         await announcements.announce(booking.id, cancel=False, base_url=base_url)
+        if audited and audit.administrative(principal):
+            await audit.act(
+                "booking.create",
+                "booking",
+                booking.id,
+                after={
+                    "agent": agent_id,
+                    "workspace": workspace["id"],
+                    "starts_at": placement.starts_at,
+                    "ends_at": placement.ends_at,
+                },
+            )
         return booking.id

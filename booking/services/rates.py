@@ -19,6 +19,7 @@ from booking.tables import (
     Venue,
     VenueRate,
 )
+from service.kernel import audit
 from service.kernel.dates import within_range
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -63,7 +64,9 @@ async def add_venue_rate(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UU
     ):
         raise RateAlreadyDefined(field="effective_from")
     rate = VenueRate(venue=venue_id, **fields)
-    await rate.save()
+    async with VenueRate._meta.db.transaction():
+        await rate.save()
+        await audit.act("rate.create", "venue_rate", rate.id, after={"venue": venue_id, **fields})
     return rate.id
 
 
@@ -94,7 +97,14 @@ async def add_organisation_rate(
     if await OrganisationRate.exists().where(same & owner):
         raise RateAlreadyDefined(field="effective_from")
     rate = OrganisationRate(organisation=organisation_id, **fields)
-    await rate.save()
+    async with OrganisationRate._meta.db.transaction():
+        await rate.save()
+        await audit.act(
+            "rate.create",
+            "organisation_rate",
+            rate.id,
+            after={"organisation": organisation_id, **fields},
+        )
     return rate.id
 
 

@@ -16,6 +16,7 @@ from dateutil.rrule import rrulestr
 
 from booking.services import cancellations, placement
 from booking.tables import Booking, BookingSeries
+from service.kernel import audit
 from service.kernel.dates import within_range
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -141,7 +142,11 @@ async def create(
                 for day in dates:
                     try:
                         booking_id = await placement.book(
-                            principal, _request(request, day, series.id), base_url=base_url, now=now
+                            principal,
+                            _request(request, day, series.id),
+                            base_url=base_url,
+                            now=now,
+                            audited=False,
                         )
                     except DomainError as error:
                         occurrences.append(
@@ -153,6 +158,7 @@ async def create(
                             f"{day.isoformat()}: {error.detail} Nothing was booked.",
                         ) from None
                     occurrences.append(Occurrence(day, "booked", booking_id))
+                await _audit_creation(principal, series, occurrences)
         except SeriesRefused as refused:
             for occurrence in refused.occurrences:
                 if occurrence.status == "booked":
@@ -163,13 +169,36 @@ async def create(
     for day in dates:
         try:
             booking_id = await placement.book(
-                principal, _request(request, day, series.id), base_url=base_url, now=now
+                principal,
+                _request(request, day, series.id),
+                base_url=base_url,
+                now=now,
+                audited=False,
             )
         except DomainError as error:
             occurrences.append(Occurrence(day, "refused", None, type(error), error.detail))
             continue
         occurrences.append(Occurrence(day, "booked", booking_id))
+    # Each occurrence committed on its own (a refused day keeps the others): one row after.
+    await _audit_creation(principal, series, occurrences)
     return series.id, occurrences
+
+
+async def _audit_creation(
+    principal: Principal, series: BookingSeries, occurrences: list[Occurrence]
+) -> None:
+    if audit.administrative(principal):
+        await audit.act(
+            "series.create",
+            "booking_series",
+            series.id,
+            after={
+                "agent": series.agent,
+                "workspace": series.workspace,
+                "rrule": series.rrule,
+                "booked": [o.booking_id for o in occurrences if o.status == "booked"],
+            },
+        )
 
 
 async def _save_series(series: BookingSeries) -> None:
@@ -240,9 +269,17 @@ async def cancel_from(
     cancelled = []
     for booking in series.bookings:
         if booking.local_date >= from_date and booking.status == "confirmed":
-            await cancellations.cancel(principal, booking.id, base_url=base_url)
+            await cancellations.cancel(principal, booking.id, base_url=base_url, audited=False)
             cancelled.append(booking.id)
-    await BookingSeries.update({BookingSeries.cancelled_from: from_date}).where(
-        BookingSeries.id == series_id
-    )
+    async with BookingSeries._meta.db.transaction():
+        await BookingSeries.update({BookingSeries.cancelled_from: from_date}).where(
+            BookingSeries.id == series_id
+        )
+        if audit.administrative(principal):
+            await audit.act(
+                "series.cancel",
+                "booking_series",
+                series_id,
+                after={"cancelled_from": from_date, "cancelled": cancelled},
+            )
     return cancelled

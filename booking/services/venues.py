@@ -13,6 +13,7 @@ from booking.services.identifiers import check_bic, check_iban, check_siret, che
 from booking.tables import (
     Venue,
 )
+from service.kernel import audit
 from service.kernel.errors import InvalidStatusChange, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import VENUE_ROLES, Principal
@@ -47,6 +48,8 @@ TRANSITIONS = {
     "suspended": {"approved", "closed"},
     "closed": set(),
 }
+# The audit trail's verb for each status a venue is given.
+VERBS = {"approved": "approve", "suspended": "suspend", "closed": "close"}
 
 
 def check_timezone(value: str) -> str:
@@ -217,10 +220,19 @@ async def update(venue_id: uuid.UUID, fields: dict[str, Any]) -> None:
             Decimal(str(cleaned.get("latitude", current["latitude"]))),
             Decimal(str(cleaned.get("longitude", current["longitude"]))),
         )
-    if cleaned:
-        await Venue.update({getattr(Venue, k): v for k, v in cleaned.items()}).where(
-            Venue.id == venue_id
+    async with Venue._meta.db.transaction():
+        before = (
+            await Venue.select(*(getattr(Venue, k) for k in cleaned))
+            .where(Venue.id == venue_id)
+            .first()
+            if cleaned
+            else {}
         )
+        if cleaned:
+            await Venue.update({getattr(Venue, k): v for k, v in cleaned.items()}).where(
+                Venue.id == venue_id
+            )
+        await audit.act("venue.update", "venue", venue_id, before=before, after=cleaned)
 
 
 async def change_status(venue_id: uuid.UUID, status: str) -> None:
@@ -239,6 +251,13 @@ async def change_status(venue_id: uuid.UUID, status: str) -> None:
         await Venue.update(
             {Venue.status: status, Venue.status_changed_at: datetime.now(UTC)}
         ).where(Venue.id == venue_id)
+        await audit.act(
+            f"venue.{VERBS.get(status, 'set_status')}",
+            "venue",
+            venue_id,
+            before={"status": current},
+            after={"status": status},
+        )
 
 
 async def venue_today(venue_id: uuid.UUID, now: datetime | None = None) -> date:

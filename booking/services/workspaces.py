@@ -10,6 +10,7 @@ from booking.tables import (
     Venue,
     Workspace,
 )
+from service.kernel import audit
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 
@@ -79,7 +80,11 @@ async def add_workspace(venue_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUI
         equipment=check_equipment(fields.get("equipment", [])),
         active=fields.get("active", True),
     )
-    await workspace.save()
+    async with Workspace._meta.db.transaction():
+        await workspace.save()
+        await audit.act(
+            "workspace.create", "workspace", workspace.id, after={"venue": venue_id, **fields}
+        )
     return workspace.id
 
 
@@ -140,7 +145,10 @@ async def update_workspace(
     )
     if "equipment" in fields:
         fields["equipment"] = check_equipment(fields["equipment"])
-    if fields:
-        await Workspace.update({getattr(Workspace, k): v for k, v in fields.items()}).where(
-            Workspace.id == workspace_id
-        )
+    async with Workspace._meta.db.transaction():
+        if fields:
+            await Workspace.update({getattr(Workspace, k): v for k, v in fields.items()}).where(
+                Workspace.id == workspace_id
+            )
+        before = {k: getattr(current, k) for k in fields if hasattr(current, k)}
+        await audit.act("workspace.update", "workspace", workspace_id, before=before, after=fields)

@@ -28,6 +28,7 @@ from passes.keys import Keyring, publish
 from passes.personal_data_controllers import PERSONAL_DATA_API_CONTROLLERS
 from passes.scan_controllers import SCAN_API_CONTROLLERS
 from service.kernel import problem_responses
+from service.kernel.audit_controllers import AuditController
 from service.kernel.auth import PUBLIC, AuthMiddleware, authorize, provide_principal
 from service.kernel.bodies import ServiceRequest
 from service.kernel.database import DB, use_bounded_database
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PASS_API_CONTROLLERS,
             *DOOR_DEVICE_API_CONTROLLERS,
             *PERSONAL_DATA_API_CONTROLLERS,
+            AuditController,
         ],
     )
     app = PassTiersLieux(

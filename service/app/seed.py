@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from stdnum import luhn
 
@@ -54,6 +55,7 @@ from service.app.demo_network import (
     VENUES,
 )
 from service.app.piccolo_conf import DB
+from service.kernel import audit
 from service.kernel.identity import Role
 
 SEED = 59350  # Lille's INSEE code: any constant would do, this one is easy to recognise
@@ -420,7 +422,140 @@ async def seed(today: date | None = None) -> SeedResult:
                 await table.insert(*rows)
             counts[table._meta.tablename] = len(rows)
         counts.update(await seed_bookings(data, today))
+        counts["audit_entry"] = await audit_seeded_acts(data)
     return SeedResult(created=True, counts=counts)
+
+
+# The verb of each status a seeded venue was given (an applied one awaits its decision).
+_VENUE_VERBS = {"approved": "approve", "suspended": "suspend", "closed": "close"}
+
+
+async def audit_seeded_acts(data: DemoData) -> int:
+    """The trail of the acts the seed stands for, as if its admins had done them.
+
+    The seed writes its rows directly (fast, all or nothing), so the acts it represents are
+    recorded here, in its transaction: the network admin created the organisations,
+    decided the venues and set the rates; each venue's admin added its workspaces and
+    closures; each organisation's admin invited its agents.
+    """
+
+    def admin(role: Role, **owner: Any) -> audit.Actor:
+        for user in data.users:
+            if user.role == role.value and all(getattr(user, k) == v for k, v in owner.items()):
+                return audit.Actor("person", user.id, role.value)
+        return network
+
+    network = audit.SYSTEM  # the fallback of `admin` while the network admin is looked up
+    network = admin(Role.NETWORK_ADMIN)
+    acts: list[tuple[audit.Actor, str, str, Any, dict[str, Any] | None, dict[str, Any]]] = []
+    for organisation in data.organisations:
+        acts.append(
+            (
+                network,
+                "organisation.create",
+                "organisation",
+                organisation.id,
+                None,
+                {"name": organisation.name, "kind": organisation.kind},
+            )
+        )
+    for venue in data.venues:
+        if venue.status in _VENUE_VERBS:
+            acts.append(
+                (
+                    network,
+                    f"venue.{_VENUE_VERBS[venue.status]}",
+                    "venue",
+                    venue.id,
+                    {"status": "applied"},
+                    {"status": venue.status},
+                )
+            )
+    for rate in data.venue_rates:
+        acts.append(
+            (
+                network,
+                "rate.create",
+                "venue_rate",
+                rate.id,
+                None,
+                {
+                    "venue": rate.venue,
+                    "workspace_kind": rate.workspace_kind,
+                    "unit": rate.unit,
+                    "amount_cents": rate.amount_cents,
+                    "effective_from": rate.effective_from,
+                },
+            )
+        )
+    for rate in data.organisation_rates:
+        acts.append(
+            (
+                network,
+                "rate.create",
+                "organisation_rate",
+                rate.id,
+                None,
+                {
+                    "organisation": rate.organisation,
+                    "workspace_kind": rate.workspace_kind,
+                    "unit": rate.unit,
+                    "amount_cents": rate.amount_cents,
+                    "effective_from": rate.effective_from,
+                },
+            )
+        )
+    for workspace in data.workspaces:
+        acts.append(
+            (
+                admin(Role.VENUE_ADMIN, venue=workspace.venue),
+                "workspace.create",
+                "workspace",
+                workspace.id,
+                None,
+                {
+                    "venue": workspace.venue,
+                    "kind": workspace.kind,
+                    "name": workspace.name,
+                    "capacity": workspace.capacity,
+                },
+            )
+        )
+    for closure in data.closures:
+        acts.append(
+            (
+                admin(Role.VENUE_ADMIN, venue=closure.venue),
+                "closure.create",
+                "closure",
+                closure.id,
+                None,
+                {
+                    "venue": closure.venue,
+                    "starts_on": closure.starts_on,
+                    "ends_on": closure.ends_on,
+                    "reason": closure.reason,
+                },
+            )
+        )
+    for user in data.users:
+        if user.role == Role.NETWORK_ADMIN.value:
+            continue
+        by = network
+        if user.role == Role.AGENT.value:
+            by = admin(Role.ORG_ADMIN, organisation=user.organisation)
+        acts.append(
+            (
+                by,
+                "agent.invite" if user.role == Role.AGENT.value else "user.invite",
+                "user",
+                user.id,
+                None,
+                {"role": user.role, "organisation": user.organisation, "venue": user.venue},
+            )
+        )
+    for actor, action, object_type, object_id, before, after in acts:
+        await audit.record(actor, action, object_type, object_id, before=before, after=after)
+    return len(acts)
 
 
 async def seed_bookings(data: DemoData, today: date) -> dict[str, int]:

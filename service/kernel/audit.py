@@ -9,9 +9,11 @@ free of them). The table refuses UPDATE, DELETE and TRUNCATE.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
@@ -20,7 +22,10 @@ from typing import Any, Literal
 
 import structlog
 
-from service.kernel.identity import Principal
+from service.kernel.dates import within_range
+from service.kernel.errors import InvalidValue
+from service.kernel.i18n import N_
+from service.kernel.identity import Principal, Role
 from service.kernel.tables import AuditEntry
 
 ActorKind = Literal["person", "device", "system"]
@@ -48,6 +53,25 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+ADMINISTRATORS = frozenset({Role.NETWORK_ADMIN, Role.VENUE_ADMIN, Role.ORG_ADMIN})
+
+
+def administrative(principal: Principal) -> bool:
+    """Whether this caller's acts are administrative (an agent booking for themselves is not:
+    the booking row already says who made or cancelled it)."""
+    return not principal.is_device and principal.role in ADMINISTRATORS
+
+
+# Who acts in this request: set by the access guard once it has admitted the caller, cleared
+# by the request middleware. Domain services do not take a principal (the API, the pages,
+# the seed and the CLI all call them), so `act` reads the actor from here; outside a request
+# (CLI, crons, seed) it is the system.
+CURRENT: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
+
+
+def acting(principal: Principal) -> None:
+    """Name the caller of this request as the actor of the acts it does."""
+    CURRENT.set(Actor.of(principal))
 
 
 def _plain(value: Any) -> Any:
@@ -111,3 +135,121 @@ async def record(
             request_id=None if request_id is None else str(request_id)[:64],
         )
     )
+
+
+async def act(
+    action: str,
+    object_type: str,
+    object_id: object = None,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """`record` by whoever acts now: the request's caller, else the system."""
+    await record(
+        CURRENT.get() or SYSTEM, action, object_type, object_id, before=before, after=after
+    )
+
+
+# Reading the trail
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What `GET /api/v1/audit` and the network's audit page narrow the trail to."""
+
+    actor: uuid.UUID | None = None
+    actor_kind: ActorKind | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: date | None = None  # first day, in the network's zone (Europe/Paris)
+    until: date | None = None  # last day, included
+
+
+NETWORK_ZONE = "Europe/Paris"
+COLUMNS = (
+    "id",
+    "at",
+    "actor_kind",
+    "actor",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "changes",
+    "request_id",
+)
+
+
+def day(text: str | None, field: str) -> date | None:
+    """A `YYYY-MM-DD` filter, inside the accepted range, or the `InvalidValue` naming it."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(N_("A date is written YYYY-MM-DD."), field=field) from None
+    return within_range(value, field)
+
+
+# The longest value each text filter can match (the columns' lengths).
+LENGTHS = {"action": 80, "object_type": 40, "object_id": 80}
+
+
+def check(filters: Filters) -> Filters:
+    """The filters, or the `InvalidValue` that says which one is wrong."""
+    for name, length in LENGTHS.items():
+        value = getattr(filters, name)
+        if value is not None and not 0 < len(value) <= length:
+            raise InvalidValue(N_("At most %(length)s characters."), field=name, length=length)
+    if filters.since and filters.until and filters.until < filters.since:
+        raise InvalidValue(N_("The last day comes on or after the first."), field="to")
+    return filters
+
+
+def _where(filters: Filters) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["TRUE"]
+    args: list[Any] = []
+    plain = {
+        "actor": filters.actor,
+        "actor_kind": filters.actor_kind,
+        "object_type": filters.object_type,
+        "object_id": filters.object_id,
+    }
+    for column, value in plain.items():
+        if value is not None:
+            clauses.append(f"{column} = {{}}")
+            args.append(value)
+    if filters.action:
+        # `venue.` names every act on venues; `venue.approve` one act.
+        if filters.action.endswith("."):
+            clauses.append("starts_with(action, {})")
+        else:
+            clauses.append("action = {}")
+        args.append(filters.action)
+    # Whole days of the network's zone, so a row at 00:30 in Paris falls on its Paris day.
+    if filters.since:
+        clauses.append(f"at >= ({{}}::date)::timestamp AT TIME ZONE '{NETWORK_ZONE}'")
+        args.append(filters.since)
+    if filters.until:
+        clauses.append(f"at < ({{}}::date + 1)::timestamp AT TIME ZONE '{NETWORK_ZONE}'")
+        args.append(filters.until)
+    return " AND ".join(clauses), args
+
+
+async def entries(filters: Filters, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows matching, newest first, and how many match in all."""
+    where, args = _where(check(filters))
+    total = await AuditEntry.raw(f"SELECT count(*) AS n FROM audit_entry WHERE {where}", *args)
+    rows = await AuditEntry.raw(
+        f"SELECT {', '.join(COLUMNS)} FROM audit_entry WHERE {where} "
+        "ORDER BY id DESC LIMIT {} OFFSET {}",
+        *args,
+        limit,
+        offset,
+    )
+    for row in rows:
+        if isinstance(row["changes"], str):
+            row["changes"] = json.loads(row["changes"])
+    return rows, int(total[0]["n"])

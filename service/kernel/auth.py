@@ -21,6 +21,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from service.kernel import audit
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
 from service.kernel.tokens import DEVICE_TOKEN_PREFIX, JWT_ALGORITHM
@@ -104,6 +105,7 @@ async def authorize(
             organisation_id
         ):
             raise PermissionDeniedException("You may only act for your own organisation.")
+    audit.acting(principal)
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

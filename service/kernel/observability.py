@@ -18,6 +18,7 @@ from litestar.response import Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
+from service.kernel import audit
 from service.kernel.auth import PUBLIC
 from service.kernel.outages import POSTGRESQL, REDIS
 
@@ -49,6 +50,8 @@ class RequestContextMiddleware(ASGIMiddleware):
         )
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        # No actor leaks from one request into the next one run in the same context.
+        acting = audit.CURRENT.set(None)
         started = time.perf_counter()
         status = 500
 
@@ -71,6 +74,7 @@ class RequestContextMiddleware(ASGIMiddleware):
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+            audit.CURRENT.reset(acting)
 
 
 class HealthController(Controller):

@@ -70,6 +70,7 @@ def document_problems(app: Litestar) -> None:
         PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
     }
     access_by_path = _access_by_operation(app)
+    with_csv = _csv_operations(app)
     for path, item in (document.paths or {}).items():
         for method in ("get", "put", "post", "patch", "delete"):
             operation = getattr(item, method, None)
@@ -95,7 +96,28 @@ def document_problems(app: Litestar) -> None:
                 responses[code] = OpenAPIResponse(
                     description=_DESCRIPTIONS.get(code, "Error"), content=problem_content
                 )
+            if (path, method.upper()) in with_csv and "200" in responses:
+                # `?format=csv` answers the same rows as a CSV attachment.
+                ok = responses["200"]
+                if isinstance(ok, OpenAPIResponse):
+                    ok.content = {
+                        **(ok.content or {}),
+                        "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                    }
             operation.responses = responses
+
+
+CSV_ALTERNATIVE = {"csv_alternative": True}  # a route's opt: it also answers text/csv
+
+
+def _csv_operations(app: Litestar) -> set[tuple[str, str]]:
+    return {
+        (route.path_format, method)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if handler.opt.get("csv_alternative")
+        for method in getattr(handler, "http_methods", ())
+    }
 
 
 def _access_by_operation(app: Litestar) -> dict[tuple[str, str], Access]:

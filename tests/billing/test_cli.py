@@ -12,6 +12,7 @@ from billing.cli import billing
 from billing.tables import Document
 from booking.tables import Outbox
 from service.kernel.identity import Role
+from service.kernel.tables import AuditEntry
 from tests.billing.factories import make_visit
 from tests.factories import make_user, make_venue, make_workspace
 
@@ -32,6 +33,7 @@ async def test_close_from_the_command_line_dry_run_then_for_real(
     assert "Dry run of 2026-10" in dry.output
     assert "15,00 €" in dry.output
     assert await Document.count() == 0
+    assert await AuditEntry.count() == 0  # a dry run changes nothing, so it is no act
 
     real = await asyncio.to_thread(runner.invoke, billing, ["close", "2026-10"])
     assert real.exit_code == 0, real.output
@@ -42,6 +44,13 @@ async def test_close_from_the_command_line_dry_run_then_for_real(
     again = await asyncio.to_thread(runner.invoke, billing, ["close", "2026-10"])
     assert "invoices emailed: 0 new message(s)" in again.output
     assert await Outbox.count().where(Outbox.kind == "invoice_issued") == 1
+    # The close is audited once, by the system (the command line acts for nobody signed in).
+    trail = await AuditEntry.select(
+        AuditEntry.actor_kind, AuditEntry.actor, AuditEntry.action, AuditEntry.object_id
+    )
+    assert trail == [
+        {"actor_kind": "system", "actor": None, "action": "period.close", "object_id": "2026-10"}
+    ]
 
     rendered = await asyncio.to_thread(runner.invoke, billing, ["render", "2026-10"])
     assert rendered.exit_code == 0, rendered.output

@@ -14,6 +14,7 @@ from passes.cli import passes
 from passes.tables import PassKey
 from passes.verify import decode, verify
 from service.kernel.identity import Role
+from service.kernel.tables import AuditEntry
 from tests.factories import make_user
 
 
@@ -40,6 +41,10 @@ async def test_rotation_in_demo_mode_signs_new_passes_with_the_new_key(
     assert verify(new.token, keys=published).admitted
     retired = await PassKey.select(PassKey.key_id, PassKey.retired_at).order_by(PassKey.key_id)
     assert [r["retired_at"] is not None for r in retired] == [True, False]
+    trail = await AuditEntry.select(
+        AuditEntry.actor_kind, AuditEntry.action, AuditEntry.object_id
+    ).where(AuditEntry.object_type == "pass_key")
+    assert trail == [{"actor_kind": "system", "action": "pass_key.rotate", "object_id": "2"}]
 
 
 async def test_rotation_in_production_prints_a_new_entry_and_changes_nothing(
@@ -57,3 +62,6 @@ async def test_rotation_in_production_prints_a_new_entry_and_changes_nothing(
     assert entry.startswith("2:")
     assert set(pass_keys.parse_keys(f"{existing},{entry}")) == {1, 2}
     assert not (tmp_path / "pass-keys").exists()
+    # Nothing changes but the trail, which says a key was made (the operator installs it).
+    trail = await AuditEntry.select(AuditEntry.actor_kind, AuditEntry.action, AuditEntry.object_id)
+    assert trail == [{"actor_kind": "system", "action": "pass_key.generate", "object_id": "2"}]

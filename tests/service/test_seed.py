@@ -38,6 +38,7 @@ from service.kernel.database import DB
 from service.kernel.errors import InvalidCredentials
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
+from service.kernel.tables import AuditEntry
 
 TODAY = date(2026, 11, 24)
 
@@ -432,3 +433,27 @@ def test_the_demo_catalogue_uses_only_the_words_the_api_accepts() -> None:
         check_equipment(list(workspace.equipment))
     assert data.venues
     assert data.workspaces
+
+
+async def test_the_demo_shows_the_audit_trail_of_its_seeded_acts(database_url: str) -> None:
+    result = await seed.seed(TODAY)
+    network_admin = await User.select(User.id).where(User.role == "network_admin").first()
+    assert network_admin is not None
+
+    trail = await AuditEntry.select()
+    by_action = Counter(row["action"] for row in trail)
+
+    assert result.counts["audit_entry"] == len(trail) > 0
+    assert by_action["venue.approve"] == await Venue.count().where(Venue.status == "approved")
+    assert by_action["rate.create"] == await VenueRate.count() + await OrganisationRate.count()
+    assert by_action["agent.invite"] == await User.count().where(User.role == "agent")
+    assert by_action["closure.create"] == await Closure.count()
+    approvals = [row for row in trail if row["action"] == "venue.approve"]
+    assert {(r["actor_kind"], r["actor"], r["actor_role"]) for r in approvals} == {
+        ("person", network_admin["id"], "network_admin")
+    }
+    invites = [row for row in trail if row["action"] == "agent.invite"]
+    assert {r["actor_role"] for r in invites} == {"org_admin"}
+    # Seeding again adds no act.
+    await seed.seed(TODAY)
+    assert await AuditEntry.count() == len(trail)

@@ -14,9 +14,10 @@ from piccolo.columns import Bytea
 from piccolo.conf.apps import Finder
 from piccolo.table import Table
 
-from booking.tables import User
+from booking.tables import User, Venue
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
+from service.kernel.tables import AuditEntry
 from tests.factories import make_door_device, make_organisation, make_pass, make_user, make_venue
 from tests.web.test_pages import sign_in
 from web.network_admin import OUR_APPS, admin_tables
@@ -118,3 +119,29 @@ async def test_a_user_row_read_through_the_admin_shows_no_hash(
         assert "$argon2" not in response.text
         assert "f" * 64 not in response.text
     assert not {n for n in _keys(one.json()) if SECRET_NAME.search(n)}, one.text
+
+
+async def test_the_admin_is_read_only_so_it_never_acts_unaudited(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    """Every act is audited by the API and the pages; piccolo-admin only reads."""
+    venue = await make_venue(name="Lieu lu seulement")
+    base = "/network/admin/api/tables/venue"
+    assert (await admin_client.get(f"{base}/{venue.id}/")).status_code == 200
+    # piccolo-admin's own double-submit CSRF token, so that only read-only mode can refuse.
+    token = next(
+        c.value for c in admin_client.cookies.jar if c.name == "csrftoken" and "admin" in c.path
+    )
+    headers = {"X-CSRFToken": token}
+    before = await AuditEntry.count()
+
+    created = await admin_client.post(f"{base}/", json={"name": "Nouveau"}, headers=headers)
+    patched = await admin_client.patch(
+        f"{base}/{venue.id}/", json={"name": "Renommé"}, headers=headers
+    )
+    deleted = await admin_client.delete(f"{base}/{venue.id}/", headers=headers)
+
+    assert [created.status_code, patched.status_code, deleted.status_code] == [405, 405, 405]
+    row = await Venue.select(Venue.name).where(Venue.id == venue.id).first()
+    assert row == {"name": "Lieu lu seulement"}
+    assert await AuditEntry.count() == before
