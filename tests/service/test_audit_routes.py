@@ -558,6 +558,23 @@ async def _page_reactivate(w: World) -> Ask:
     return Ask(f"/organisation/agents/{agent.id}/reactivate", form={})
 
 
+@calls("POST", "/api/v1/organisations/{organisation_id:uuid}/agents/{agent_id:uuid}/erase")
+async def _erase_agent(w: World) -> Ask:
+    agent = await w.another_agent()
+    return Ask(f"/api/v1/organisations/{w.organisation_id}/agents/{agent.id}/erase")
+
+
+@calls("POST", "/api/v1/users/{user_id:uuid}/erase")
+async def _erase_user(w: World) -> Ask:
+    return Ask(f"/api/v1/users/{(await w.another_agent()).id}/erase")
+
+
+@calls("POST", "/organisation/agents/{agent_id:uuid}/erase")
+async def _page_erase(w: World) -> Ask:
+    agent = await w.another_agent()
+    return Ask(f"/organisation/agents/{agent.id}/erase", form={"confirm_email": agent.email})
+
+
 @calls("POST", "/organisation/policy")
 async def _page_policy(w: World) -> Ask:
     return Ask(
