@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from booking.errors import BookingNotCancellable
 from booking.services import announcements, seats
@@ -98,20 +99,31 @@ async def cancel_for_closure(
         starts_on,
         ends_on,
     )
+    await _cancel_all(
+        rows,
+        {Booking.cancelled_by_venue: True, Booking.cancel_reason: f"Fermeture du lieu : {reason}"},
+        now=now,
+        base_url=base_url,
+    )
+    return len(rows)
+
+
+async def _cancel_all(
+    rows: list[dict[str, Any]], fields: dict[Any, Any], *, now: datetime, base_url: str
+) -> None:
+    """Cancel these locked bookings (not billable), free their seats and announce each one."""
     for booking in rows:
         await Booking.update(
             {
                 Booking.status: "cancelled",
                 Booking.cancelled_at: now,
-                Booking.cancelled_by_venue: True,
-                Booking.cancel_reason: f"Fermeture du lieu : {reason}",
                 Booking.sequence: Booking.sequence + 1,
                 Booking.updated_at: now,
+                **fields,
             }
         ).where(Booking.id == booking["id"])
         await seats.release_seats(booking)
         await announcements.announce(booking["id"], cancel=True, base_url=base_url)
-    return len(rows)
 
 
 async def cancel_for_erasure(
@@ -129,18 +141,14 @@ async def cancel_for_erasure(
         agent_id,
         now,
     )
-    for booking in rows:
-        await Booking.update(
-            {
-                Booking.status: "cancelled",
-                Booking.cancelled_at: now,
-                Booking.cancelled_by: by_user_id,
-                Booking.cancelled_by_venue: False,
-                Booking.cancel_reason: "Effacement des données personnelles (RGPD art. 17)",
-                Booking.sequence: Booking.sequence + 1,
-                Booking.updated_at: now,
-            }
-        ).where(Booking.id == booking["id"])
-        await seats.release_seats(booking)
-        await announcements.announce(booking["id"], cancel=True, base_url=base_url)
+    await _cancel_all(
+        rows,
+        {
+            Booking.cancelled_by: by_user_id,
+            Booking.cancelled_by_venue: False,
+            Booking.cancel_reason: "Effacement des données personnelles (RGPD art. 17)",
+        },
+        now=now,
+        base_url=base_url,
+    )
     return len(rows)
