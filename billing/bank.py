@@ -157,8 +157,10 @@ async def import_statement(content: bytes, media_type: str) -> ImportResult:
     is_xml = "xml" in media_type or content.lstrip().startswith(b"<")
     entries = parse_camt053(content) if is_xml else parse_csv(content)
     result = ImportResult([], [], [], 0)
-    for entry in entries:
-        async with BankEntry._meta.db.transaction():
+    # One transaction for the statement and its audit row: a failure imports nothing, and
+    # the retry of the same file then imports it whole (entries already in are skipped).
+    async with BankEntry._meta.db.transaction():
+        for entry in entries:
             if await BankEntry.exists().where(BankEntry.reference == entry.reference):
                 result.already_imported += 1
                 continue
@@ -187,19 +189,17 @@ async def import_statement(content: bytes, media_type: str) -> ImportResult:
                 "invoice_number": document["number"] if document else None,
             }
             getattr(result, status).append(summary)
-    # One row for the statement, after its entries: each entry commits on its own so that
-    # a retry of the same file skips what was already imported.
-    await audit.act(
-        "bank_statement.import",
-        "bank_statement",
-        None,
-        after={
-            "matched": [e["reference"] for e in result.matched],
-            "partial": [e["reference"] for e in result.partial],
-            "unmatched": [e["reference"] for e in result.unmatched],
-            "already_imported": result.already_imported,
-        },
-    )
+        await audit.act(
+            "bank_statement.import",
+            "bank_statement",
+            None,
+            after={
+                "matched": [e["reference"] for e in result.matched],
+                "partial": [e["reference"] for e in result.partial],
+                "unmatched": [e["reference"] for e in result.unmatched],
+                "already_imported": result.already_imported,
+            },
+        )
     return result
 
 

@@ -523,24 +523,27 @@ async def import_agents(
     _, rows = _rows(content)
     report = ImportReport()
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        email = row.get("email", "")
-        try:
-            normalised = accounts.normalise_email(email).lower()
-            if normalised in seen:
-                raise InvalidValue(N_("This email appears twice in the file."), field="email")
-            allowance_text = row.get("monthly_allowance_units", "")
-            allowance = None
-            if allowance_text:
-                if not allowance_text.isdigit() or int(allowance_text) > 1000:
-                    raise InvalidValue(
-                        N_("The allowance is a whole number of half-days (0 to 1000)."),
-                        field="monthly_allowance_units",
-                    )
-                allowance = int(allowance_text)
-            if not row.get("display_name"):
-                raise InvalidValue(N_("The name is missing."), field="display_name")
-            async with User._meta.db.transaction():
+    # One transaction for the file and its audit row; each line in a savepoint, so that a bad
+    # line is reported and undone alone while the good ones stay.
+    async with User._meta.db.transaction() as transaction:
+        for line, row in enumerate(rows, start=2):
+            email = row.get("email", "")
+            savepoint = await transaction.savepoint()
+            try:
+                normalised = accounts.normalise_email(email).lower()
+                if normalised in seen:
+                    raise InvalidValue(N_("This email appears twice in the file."), field="email")
+                allowance_text = row.get("monthly_allowance_units", "")
+                allowance = None
+                if allowance_text:
+                    if not allowance_text.isdigit() or int(allowance_text) > 1000:
+                        raise InvalidValue(
+                            N_("The allowance is a whole number of half-days (0 to 1000)."),
+                            field="monthly_allowance_units",
+                        )
+                    allowance = int(allowance_text)
+                if not row.get("display_name"):
+                    raise InvalidValue(N_("The name is missing."), field="display_name")
                 invited = await invite(
                     email=email,
                     display_name=row["display_name"],
@@ -550,6 +553,13 @@ async def import_agents(
                     conceal_other_tenants=conceal_other_tenants,
                     audited=False,
                 )
+            except (InvalidValue, DuplicateEmail) as error:
+                await savepoint.rollback_to()
+                report.errors.append(
+                    {"row": line, "field": error.field or "email", "detail": error.detail}
+                )
+                continue
+            await savepoint.release()
             seen.add(normalised)
             report.created.append(
                 {
@@ -559,21 +569,15 @@ async def import_agents(
                     "invitation_url": f"{base_url}/invitation/{invited.invitation_token}",
                 }
             )
-        except (InvalidValue, DuplicateEmail) as error:
-            report.errors.append(
-                {"row": line, "field": error.field or "email", "detail": error.detail}
-            )
-    # One row for the file. Each invitation committed in its own transaction (a bad line
-    # must not undo the good ones), so this row follows them rather than sharing theirs.
-    await audit.act(
-        "agent.import",
-        "organisation",
-        organisation_id,
-        after={
-            "created": [c["id"] for c in report.created],
-            "errors": len(report.errors),
-        },
-    )
+        await audit.act(
+            "agent.import",
+            "organisation",
+            organisation_id,
+            after={
+                "created": [c["id"] for c in report.created],
+                "errors": len(report.errors),
+            },
+        )
     return report
 
 

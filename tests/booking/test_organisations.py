@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -10,6 +11,7 @@ from booking.tables import Organisation, Outbox, User
 from passes.tables import DoorDevice
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
+from service.kernel.tables import AuditEntry
 from tests.factories import PASSWORD, VALID_SIREN, auth, make_organisation, make_user, make_venue
 
 P = "urn:tierslieux:problem:"
@@ -173,6 +175,12 @@ async def test_csv_import_keeps_valid_rows_and_reports_the_others(
         (7, "monthly_allowance_units"),
     ]
     assert (no_header.status_code, no_header.json()["field"]) == (422, "file")
+    # The file is one act: one audit row, committed with the invitations it lists.
+    rows = await AuditEntry.select().where(AuditEntry.action == "agent.import")
+    assert len(rows) == 1
+    assert json.loads(rows[0]["changes"])["created"][1] == [
+        str(c["id"]) for c in response.json()["created"]
+    ]
     agents = (
         await User.select(User.email, User.monthly_allowance_units)
         .where((User.organisation == organisation.id) & (User.role == "agent"))
