@@ -102,6 +102,15 @@ async def test_network_admin_runs_the_month_from_the_console(
     await expect(page.get_by_role("status").first).to_contain_text("la visite sera facturée")
     assert await Anomaly.count().where(Anomaly.status == "open") == 0
 
+    # The trail shows both acts, filtered to the venues' ones; the page passes axe-core.
+    await menu(page, "Journal d'audit").click()
+    await expect(page.locator("td code", has_text="anomaly.")).not_to_have_count(0)
+    await page.get_by_label(re.compile("^Action")).fill("venue.")
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(page.locator("td code", has_text="venue.approve")).not_to_have_count(0)
+    await expect(page.locator("td code", has_text="anomaly.")).to_have_count(0)
+    await check_accessibility(page, "network-audit-desktop")
+
     # Last month: dry run, then the close, queued to the worker.
     last_month = (paris_today().replace(day=1) - timedelta(days=1)).replace(day=1)
     period = f"{last_month:%Y-%m}"
