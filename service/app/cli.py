@@ -40,6 +40,19 @@ def _settings() -> Settings:
     return settings
 
 
+def _production_database_checked(settings: Settings) -> None:
+    """In production, refuse a database that holds the demo's accounts (one line, exit 2)."""
+    from service.app.preflight import DemoAccountsPresent, refuse_demo_accounts
+
+    if settings.mode != "production" or not settings.database_url:
+        return
+    timeout = max(settings.database_connect_timeout_ms / 1000, 2.0)
+    try:
+        asyncio.run(refuse_demo_accounts(settings.database_url, timeout))
+    except DemoAccountsPresent as error:
+        raise ConfigurationProblem(str(error)) from None
+
+
 def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
@@ -79,8 +92,10 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (production mode unless APP_ENV says otherwise)."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
+    _production_database_checked(settings)
     _frontend()
+    proxies = [str(network) for network in settings.trusted_proxies]
     uvicorn.run(
         "service.app.factory:app_from_env",
         factory=True,
@@ -89,7 +104,10 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         # One JSON line per request comes from our own middleware.
         access_log=False,
-        proxy_headers=True,
+        # The scheme (X-Forwarded-Proto) and client (X-Forwarded-For) are believed from
+        # TRUSTED_PROXIES only, the same proxies as service.kernel.addresses believes.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="warning",
     )
 
@@ -100,6 +118,7 @@ def worker() -> None:
     settings = _settings()  # first: a bad setting is a clear error, not a traceback
     if not settings.redis_url:
         raise ConfigurationProblem("REDIS_URL must be set for the worker.")
+    _production_database_checked(settings)
 
     from service.app.worker import create_worker, cron_jobs
 

@@ -101,6 +101,19 @@ class Settings:
                     "PASS_SIGNING_KEYS must be set in production: generate an entry with "
                     "`tierslieux passes rotate-key --print` (see docs/key-rotation.md)."
                 )
+            if self.stripe_api_key and not self.stripe_webhook_secret:
+                raise SettingsError(
+                    "STRIPE_WEBHOOK_SECRET must be set in production when STRIPE_API_KEY is: "
+                    "without it no payment from Stripe is ever recorded (docs/configuration.md)."
+                )
+            if self.base_url.startswith("https://") and not self.trusted_proxies:
+                # `tierslieux serve` speaks plain HTTP: an https BASE_URL means a TLS proxy in
+                # front, and without TRUSTED_PROXIES every client would be that proxy.
+                raise SettingsError(
+                    "TRUSTED_PROXIES must be set in production when BASE_URL is https:// "
+                    "(the address of the TLS proxy in front, e.g. 127.0.0.1); else every "
+                    "client is the proxy and shares one sign-in throttle."
+                )
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
