@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
 from booking.services.accounts import DEMO_ACCOUNT_DOMAIN
@@ -23,7 +21,7 @@ async def refuse_demo_accounts(dsn: str, timeout_s: float) -> bool:
     """
     try:
         connection = await asyncpg.connect(dsn, timeout=timeout_s)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     try:
         count = await connection.fetchval(
@@ -34,7 +32,7 @@ async def refuse_demo_accounts(dsn: str, timeout_s: float) -> bool:
         )
     except asyncpg.UndefinedTableError:
         return False
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     finally:
         await connection.close(timeout=timeout_s)
