@@ -53,6 +53,12 @@ def _production_database_checked(settings: Settings) -> None:
         raise ConfigurationProblem(str(error)) from None
 
 
+class Undecided(click.ClickException):
+    """A check that could not tell (the server did not answer): exit code 2, not 1."""
+
+    exit_code = 2
+
+
 def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
@@ -128,13 +134,32 @@ def worker() -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing; exit 1 and list the pending migrations if there are any.",
+)
+def migrate(check: bool) -> None:
     """Create the database named in DATABASE_URL if missing, and apply pending migrations."""
     from service.app.demo import mask_password
-    from service.kernel.database import MigrationFailed, ensure_database
+    from service.kernel.database import MigrationFailed, ensure_database, pending_migrations
     from service.kernel.database import migrate as apply_migrations
 
     url = _database_url()
+    if check:
+        try:
+            pending = asyncio.run(pending_migrations(url))
+        except asyncpg.PostgresError as error:
+            raise Undecided(f"database error: {error}") from None
+        except OSError as error:
+            raise Undecided(f"cannot reach PostgreSQL at {mask_password(url)}: {error}") from None
+        if pending:
+            click.echo(f"{len(pending)} pending migration(s) on {mask_password(url)}:")
+            for name in sorted(pending):
+                click.echo(f"  {name}")
+            sys.exit(1)
+        click.echo(f"Database {mask_password(url)} is up to date.")
+        return
 
     async def run() -> None:
         await ensure_database(url)
