@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import NoReturn
 
 import asyncpg
@@ -184,6 +185,59 @@ def _database_url() -> str:
     if not settings.database_url:
         raise ConfigurationProblem("DATABASE_URL must be set.")
     return settings.database_url
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--timeout", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
+def backup(dest: Path, timeout: int) -> None:
+    """Back up the database and DATA_DIR into the new folder DEST, with a manifest of
+    SHA-256 checksums (docs/deployment.md)."""
+    from service.app.backup import BackupFailed
+    from service.app.backup import backup as make_backup
+
+    url = _database_url()
+    try:
+        manifest = asyncio.run(make_backup(url, _data_dir(), dest, timeout_s=timeout))
+    except BackupFailed as error:
+        _fail(str(error))
+    except (OSError, asyncpg.PostgresError) as error:
+        _fail(f"backup failed: {error}")
+    documents = sum(kind["count"] for kind in manifest["documents"].values())
+    click.echo(
+        f"Backed up into {dest}: {len(manifest['files'])} file(s), {documents} issued "
+        f"document(s), {len(manifest['migrations'])} migrations."
+    )
+
+
+@main.command()
+@click.argument("src", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--timeout", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
+def restore(src: Path, timeout: int) -> None:
+    """Restore the backup SRC into the empty database of DATABASE_URL (created if missing)
+    and DATA_DIR, after checking every checksum; then check the issued documents."""
+    from service.app.backup import BackupFailed
+    from service.app.backup import restore as restore_backup
+
+    url = _database_url()
+    try:
+        manifest = asyncio.run(restore_backup(src, url, _data_dir(), timeout_s=timeout))
+    except BackupFailed as error:
+        _fail(str(error))
+    except (OSError, asyncpg.PostgresError) as error:
+        _fail(f"restore failed: {error}")
+    documents = sum(kind["count"] for kind in manifest["documents"].values())
+    click.echo(
+        f"Restored {src} (made {manifest['created_at']}): {documents} issued document(s) "
+        "and their files identical to the backup's."
+    )
+
+
+def _data_dir() -> Path:
+    try:
+        return load().data_dir
+    except SettingsError as error:
+        raise ConfigurationProblem(str(error)) from None
 
 
 @main.group()
