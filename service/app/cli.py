@@ -42,10 +42,20 @@ def _settings() -> Settings:
 
 
 def _production_database_checked(settings: Settings) -> None:
-    """In production, refuse a database that holds the demo's accounts (one line, exit 2)."""
+    """In production, refuse the demo's secret and a database holding the demo's accounts."""
     from service.app.preflight import DemoAccountsPresent, refuse_demo_accounts
 
-    if settings.mode != "production" or not settings.database_url:
+    if settings.mode != "production":
+        return
+    from service.app.demo import SECRET_FILE
+
+    demo_secret_file = settings.data_dir / SECRET_FILE
+    if demo_secret_file.is_file() and demo_secret_file.read_text().strip() == settings.secret_key:
+        raise ConfigurationProblem(
+            f"SECRET_KEY is the demo's secret ({demo_secret_file}): generate a new one for "
+            "production (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    if not settings.database_url:
         return
     timeout = max(settings.database_connect_timeout_ms / 1000, 2.0)
     try:

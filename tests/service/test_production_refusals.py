@@ -67,6 +67,18 @@ def test_an_unsafe_setting_stops_the_process_with_one_line_naming_it(
     _refused(tierslieux(command, env={**_production(tmp_path), **change}), setting)
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_the_secret_a_demo_generated_is_refused(tmp_path: Path, command: str) -> None:
+    """`tierslieux demo` keeps its secret in DATA_DIR; copied into production, it is refused."""
+    secret = "d" * 64
+    (tmp_path / "secret_key").write_text(secret + "\n")
+
+    result = tierslieux(command, env={**_production(tmp_path), "SECRET_KEY": secret})
+
+    _refused(result, "SECRET_KEY")
+    assert "the demo's secret" in result.stderr
+
+
 def test_stripe_with_its_webhook_secret_and_plain_http_without_proxies_are_accepted(
     tmp_path: Path,
 ) -> None:
