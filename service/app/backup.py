@@ -181,8 +181,19 @@ def _file_sums(dest: Path) -> dict[str, dict[str, Any]]:
 
 
 async def backup(dsn: str, data_dir: Path, dest: Path, *, timeout_s: float) -> dict[str, Any]:
-    """Write a backup of `dsn` and DATA_DIR into the new folder `dest`; its manifest."""
+    """Write a backup of `dsn` and DATA_DIR into the new folder `dest`; its manifest.
+
+    A backup that fails leaves no folder behind: a half-written one would look like a backup.
+    """
     _new_folder(dest)
+    try:
+        return await _backup_into(dsn, data_dir, dest, timeout_s=timeout_s)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+async def _backup_into(dsn: str, data_dir: Path, dest: Path, *, timeout_s: float) -> dict[str, Any]:
     connection = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
     try:
         major = await _server_major(connection)

@@ -1,4 +1,4 @@
-"""The `tierslieux` command: demo, serve, worker, migrate, user create (and billing)."""
+"""The `tierslieux` command: demo, serve, worker, migrate, backup, restore, user create (and billing)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _production_database_checked(settings: Settings) -> None:
+def _production_refusals(settings: Settings) -> None:
     """In production, refuse the demo's secret and a database holding the demo's accounts."""
     from service.app.preflight import DemoAccountsPresent, refuse_demo_accounts
 
@@ -110,7 +110,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()
-    _production_database_checked(settings)
+    _production_refusals(settings)
     _frontend()
     proxies = [str(network) for network in settings.trusted_proxies]
     uvicorn.run(
@@ -135,7 +135,7 @@ def worker() -> None:
     settings = _settings()  # first: a bad setting is a clear error, not a traceback
     if not settings.redis_url:
         raise ConfigurationProblem("REDIS_URL must be set for the worker.")
-    _production_database_checked(settings)
+    _production_refusals(settings)
 
     from service.app.worker import create_worker, cron_jobs
 

@@ -146,3 +146,19 @@ async def test_restore_refuses_a_backup_whose_checksum_differs(
         assert await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name) is None
     finally:
         await admin.close()
+
+
+async def test_a_failed_backup_leaves_no_folder_that_looks_like_one(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backup"
+    missing = with_database(postgres_url, f"tl_missing_{uuid.uuid4().hex[:8]}")
+
+    result = await run_tierslieux(
+        "backup", str(dest), env={**live_env(settings), "DATABASE_URL": missing}
+    )
+
+    assert result.returncode == 1
+    assert "backup failed" in result.stderr
+    assert "does not exist" in result.stderr
+    assert not dest.exists()
