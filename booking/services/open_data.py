@@ -13,6 +13,7 @@ from typing import Any
 
 from booking.tables import Venue
 from service.kernel.csv_export import csv_text
+from service.kernel.replica import reporting_read
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 KINDS = ("desk", "meeting_room", "private_office", "lab")
@@ -41,8 +42,9 @@ def osm_opening_hours(ranges: list[tuple[int, time, time]]) -> str:
 
 
 async def approved_venues() -> list[dict[str, Any]]:
-    rows = await Venue.raw(
-        """
+    rows = await reporting_read(
+        Venue.raw(
+            """
         SELECT v.id, v.name, v.address, v.postcode, v.commune, v.insee_code, v.latitude,
                v.longitude, v.services, v.website, v.timezone,
                coalesce((SELECT json_agg(json_build_array(h.weekday, h.opens, h.closes))
@@ -52,6 +54,8 @@ async def approved_venues() -> list[dict[str, Any]]:
                             WHERE w.venue = v.id AND w.active GROUP BY w.kind) k), '{{}}') AS workspaces
           FROM venue v WHERE v.status = 'approved' ORDER BY v.commune, v.name
         """
+        ),
+        "open_data.approved_venues",
     )
     for row in rows:
         hours = json.loads(row["hours"]) if isinstance(row["hours"], str) else row["hours"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from dataclasses import fields as record_fields
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -152,6 +153,9 @@ class VenueRecord:
     status_changed_at: datetime
 
 
+_VENUE_COLUMNS = ", ".join(f'"{column.name}"' for column in record_fields(VenueRecord))
+
+
 def may_see_venue(principal: Principal | None, venue: VenueRecord) -> bool:
     if venue.status == "approved":
         return True
@@ -196,8 +200,10 @@ async def list_venues(
         args.append(service)
     where = " AND ".join(conditions)
     total = await Venue.raw(f"SELECT count(*) AS n FROM venue WHERE {where}", *args)
+    # The record's columns by name, not `*`: a column the next release adds (expand before
+    # deploy, docs/deployment.md) must not break the code still serving.
     rows = await Venue.raw(
-        f"SELECT * FROM venue WHERE {where} ORDER BY name LIMIT {{}} OFFSET {{}}",
+        f"SELECT {_VENUE_COLUMNS} FROM venue WHERE {where} ORDER BY name LIMIT {{}} OFFSET {{}}",
         *args,
         limit,
         offset,

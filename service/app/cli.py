@@ -1,4 +1,4 @@
-"""The `tierslieux` command: demo, serve, worker, migrate, user create (and billing)."""
+"""The `tierslieux` command: demo, serve, worker, migrate, backup, restore, user create (and billing)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import NoReturn
 
 import asyncpg
@@ -38,6 +39,35 @@ def _settings() -> Settings:
     except (SettingsError, DemoFailed) as error:
         raise ConfigurationProblem(str(error)) from None
     return settings
+
+
+def _production_refusals(settings: Settings) -> None:
+    """In production, refuse the demo's secret and a database holding the demo's accounts."""
+    from service.app.preflight import DemoAccountsPresent, refuse_demo_accounts
+
+    if settings.mode != "production":
+        return
+    from service.app.demo import SECRET_FILE
+
+    demo_secret_file = settings.data_dir / SECRET_FILE
+    if demo_secret_file.is_file() and demo_secret_file.read_text().strip() == settings.secret_key:
+        raise ConfigurationProblem(
+            f"SECRET_KEY is the demo's secret ({demo_secret_file}): generate a new one for "
+            "production (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    if not settings.database_url:
+        return
+    timeout = max(settings.database_connect_timeout_ms / 1000, 2.0)
+    try:
+        asyncio.run(refuse_demo_accounts(settings.database_url, timeout))
+    except DemoAccountsPresent as error:
+        raise ConfigurationProblem(str(error)) from None
+
+
+class Undecided(click.ClickException):
+    """A check that could not tell (the server did not answer): exit code 2, not 1."""
+
+    exit_code = 2
 
 
 def _fail(message: str) -> NoReturn:
@@ -79,8 +109,10 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (production mode unless APP_ENV says otherwise)."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
+    _production_refusals(settings)
     _frontend()
+    proxies = [str(network) for network in settings.trusted_proxies]
     uvicorn.run(
         "service.app.factory:app_from_env",
         factory=True,
@@ -89,7 +121,10 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         # One JSON line per request comes from our own middleware.
         access_log=False,
-        proxy_headers=True,
+        # The scheme (X-Forwarded-Proto) and client (X-Forwarded-For) are believed from
+        # TRUSTED_PROXIES only, the same proxies as service.kernel.addresses believes.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="warning",
     )
 
@@ -100,6 +135,7 @@ def worker() -> None:
     settings = _settings()  # first: a bad setting is a clear error, not a traceback
     if not settings.redis_url:
         raise ConfigurationProblem("REDIS_URL must be set for the worker.")
+    _production_refusals(settings)
 
     from service.app.worker import create_worker, cron_jobs
 
@@ -109,13 +145,32 @@ def worker() -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing; exit 1 and list the pending migrations if there are any.",
+)
+def migrate(check: bool) -> None:
     """Create the database named in DATABASE_URL if missing, and apply pending migrations."""
     from service.app.demo import mask_password
-    from service.kernel.database import MigrationFailed, ensure_database
+    from service.kernel.database import MigrationFailed, ensure_database, pending_migrations
     from service.kernel.database import migrate as apply_migrations
 
     url = _database_url()
+    if check:
+        try:
+            pending = asyncio.run(pending_migrations(url))
+        except asyncpg.PostgresError as error:
+            raise Undecided(f"database error: {error}") from None
+        except OSError as error:
+            raise Undecided(f"cannot reach PostgreSQL at {mask_password(url)}: {error}") from None
+        if pending:
+            click.echo(f"{len(pending)} pending migration(s) on {mask_password(url)}:")
+            for name in sorted(pending):
+                click.echo(f"  {name}")
+            sys.exit(1)
+        click.echo(f"Database {mask_password(url)} is up to date.")
+        return
 
     async def run() -> None:
         await ensure_database(url)
@@ -140,6 +195,59 @@ def _database_url() -> str:
     if not settings.database_url:
         raise ConfigurationProblem("DATABASE_URL must be set.")
     return settings.database_url
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--timeout", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
+def backup(dest: Path, timeout: int) -> None:
+    """Back up the database and DATA_DIR into the new folder DEST, with a manifest of
+    SHA-256 checksums (docs/deployment.md)."""
+    from service.app.backup import BackupFailed
+    from service.app.backup import backup as make_backup
+
+    url = _database_url()
+    try:
+        manifest = asyncio.run(make_backup(url, _data_dir(), dest, timeout_s=timeout))
+    except BackupFailed as error:
+        _fail(str(error))
+    except (OSError, asyncpg.PostgresError) as error:
+        _fail(f"backup failed: {error}")
+    documents = sum(kind["count"] for kind in manifest["documents"].values())
+    click.echo(
+        f"Backed up into {dest}: {len(manifest['files'])} file(s), {documents} issued "
+        f"document(s), {len(manifest['migrations'])} migrations."
+    )
+
+
+@main.command()
+@click.argument("src", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--timeout", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
+def restore(src: Path, timeout: int) -> None:
+    """Restore the backup SRC into the empty database of DATABASE_URL (created if missing)
+    and DATA_DIR, after checking every checksum; then check the issued documents."""
+    from service.app.backup import BackupFailed
+    from service.app.backup import restore as restore_backup
+
+    url = _database_url()
+    try:
+        manifest = asyncio.run(restore_backup(src, url, _data_dir(), timeout_s=timeout))
+    except BackupFailed as error:
+        _fail(str(error))
+    except (OSError, asyncpg.PostgresError) as error:
+        _fail(f"restore failed: {error}")
+    documents = sum(kind["count"] for kind in manifest["documents"].values())
+    click.echo(
+        f"Restored {src} (made {manifest['created_at']}): {documents} issued document(s) "
+        "and their files identical to the backup's."
+    )
+
+
+def _data_dir() -> Path:
+    try:
+        return load().data_dir
+    except SettingsError as error:
+        raise ConfigurationProblem(str(error)) from None
 
 
 @main.group()

@@ -37,6 +37,7 @@ from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
 from service.kernel.outages import redis_client
+from service.kernel.replica import close_replica_pool, start_replica_pool, use_read_replica
 from service.kernel.security_headers import SecurityHeaders
 from service.kernel.settings import Settings, load
 from web.i18n import LOCALE_DIR
@@ -105,6 +106,14 @@ def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncConte
             max_size=settings.database_pool_size,
             acquire_timeout=settings.database_acquire_timeout_ms / 1000,
         )
+        use_read_replica(
+            settings.read_replica_url,
+            connect_timeout_ms=settings.database_connect_timeout_ms,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+        await start_replica_pool(
+            max(2, settings.database_pool_size // 4), settings.database_acquire_timeout_ms / 1000
+        )
         # Connects on first use: the API starts, and the door works, while Redis is away.
         redis = redis_client(settings.redis_url or "", settings.redis_timeout_ms)
         app.state.db = DB
@@ -120,6 +129,7 @@ def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncConte
             yield
         finally:
             await redis.aclose()
+            await close_replica_pool()
             await DB.close_connection_pool()
 
     return lifespan

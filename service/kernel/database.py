@@ -182,3 +182,33 @@ async def migrate(dsn: str, *, quiet: bool = True) -> None:
         result = await run_forwards("all")
     if not result.success:
         raise MigrationFailed(f"{result.message}\n{output.getvalue()}")
+
+
+async def pending_migrations(dsn: str, *, timeout_s: float = 10) -> list[str]:
+    """`app:migration id` of every migration not applied to `dsn`, in no particular order.
+
+    Reads only: a missing database or migration table means every migration is pending.
+    """
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    try:
+        connection = await asyncpg.connect(dsn, timeout=timeout_s)
+    except asyncpg.InvalidCatalogNameError:
+        applied: set[tuple[str, str]] = set()
+    else:
+        try:
+            rows = await connection.fetch("SELECT app_name, name FROM migration", timeout=timeout_s)
+            applied = {(row["app_name"], row["name"]) for row in rows}
+        except asyncpg.UndefinedTableError:
+            applied = set()
+        finally:
+            await connection.close(timeout=timeout_s)
+    manager = BaseMigrationManager()
+    pending = []
+    for module in manager.get_app_modules():
+        config = module.APP_CONFIG
+        modules = manager.get_migration_modules(config.resolved_migrations_folder_path)
+        for migration_id in manager.get_migration_ids(modules):
+            if (config.app_name, migration_id) not in applied:
+                pending.append(f"{config.app_name}:{migration_id}")
+    return pending

@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
 from service.kernel import audit
+from service.kernel.addresses import resolve
 from service.kernel.auth import PUBLIC
 from service.kernel.outages import POSTGRESQL, REDIS
 
@@ -34,6 +35,19 @@ _SECRET_PATH = re.compile(r"^(/calendars/(?!workspaces/)|/invitation/)[^/]+$")
 
 def _loggable(path: str) -> str:
     return _SECRET_PATH.sub(r"\1***", path)
+
+
+def _client(scope: Scope) -> str:
+    """The client's address, believing X-Forwarded-For from TRUSTED_PROXIES only."""
+    peer = scope.get("client")
+    settings = getattr(scope["app"].state, "settings", None)
+    proxies = settings.trusted_proxies if settings is not None else ()
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+        if name.lower() == b"x-forwarded-for"
+    ]
+    return resolve(peer[0] if peer else None, forwarded, proxies)
 
 
 class RequestContextMiddleware(ASGIMiddleware):
@@ -68,6 +82,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         finally:
             log.info(
                 "request",
+                client=_client(scope),
                 method=scope.get("method"),
                 path=_loggable(scope.get("path", "")),
                 status=status,

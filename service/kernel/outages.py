@@ -64,6 +64,13 @@ def fell_back(dependency: str, call_site: str, error: BaseException) -> None:
     )
 
 
+def postgresql_down(error: BaseException) -> bool:
+    """`error` says PostgreSQL (or the replica asked) is away or too slow, not a bad query."""
+    return isinstance(error, (*_POSTGRESQL_DOWN, TimeoutError, OSError)) or (
+        isinstance(error, asyncpg.InterfaceError) and "closed" in str(error)
+    )
+
+
 def failed_dependency(error: BaseException) -> str | None:
     """The dependency whose failure `error` is ("postgresql", "redis"), or None for anything else."""
     if isinstance(error, REDIS_DOWN):

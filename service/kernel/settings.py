@@ -29,6 +29,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_pool_size: int = 20
+    # A streaming replica for the reporting reads (service.kernel.replica); None: the primary.
+    read_replica_url: str | None = None
     # Bounds on every wait for PostgreSQL and Redis, so a frozen server costs a request a few
     # seconds and a 503, never a hang (docs/reliability.md).
     database_connect_timeout_ms: int = 1000
@@ -100,6 +102,19 @@ class Settings:
                 raise SettingsError(
                     "PASS_SIGNING_KEYS must be set in production: generate an entry with "
                     "`tierslieux passes rotate-key --print` (see docs/key-rotation.md)."
+                )
+            if self.stripe_api_key and not self.stripe_webhook_secret:
+                raise SettingsError(
+                    "STRIPE_WEBHOOK_SECRET must be set in production when STRIPE_API_KEY is: "
+                    "without it no payment from Stripe is ever recorded (docs/configuration.md)."
+                )
+            if self.base_url.startswith("https://") and not self.trusted_proxies:
+                # `tierslieux serve` speaks plain HTTP: an https BASE_URL means a TLS proxy in
+                # front, and without TRUSTED_PROXIES every client would be that proxy.
+                raise SettingsError(
+                    "TRUSTED_PROXIES must be set in production when BASE_URL is https:// "
+                    "(the address of the TLS proxy in front, e.g. 127.0.0.1); else every "
+                    "client is the proxy and shares one sign-in throttle."
                 )
 
 
@@ -184,6 +199,7 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         mode=chosen,  # type: ignore[arg-type]
         database_url=env.get("DATABASE_URL") or None,
         redis_url=env.get("REDIS_URL") or None,
+        read_replica_url=env.get("READ_REPLICA_URL") or None,
         secret_key=env.get("SECRET_KEY") or INSECURE_SECRET,
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         data_dir=Path(env.get("DATA_DIR") or "var"),
