@@ -337,6 +337,9 @@ async def erase(
             user["display_name"],
         )
         await User.raw("DELETE FROM ended_session WHERE account = {}", user_id)
+        # Links waiting in mailboxes (a new address among them) and the list of sessions go too.
+        for table in ("password_reset", "email_change", "user_session"):
+            await User.raw(f"DELETE FROM {table} WHERE account = {{}}", user_id)
         await User.update(
             {
                 User.email: new_email,

@@ -8,6 +8,11 @@ from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
 from service.kernel.auth import PUBLIC
+from web.controllers.account import (
+    AccountController,
+    EmailConfirmationController,
+    PasswordResetController,
+)
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
@@ -32,6 +37,9 @@ from web.session import SessionMiddleware
 PAGE_CONTROLLERS: list[type] = [
     HomeController,
     InvitationController,
+    PasswordResetController,
+    AccountController,
+    EmailConfirmationController,
     PrivacyController,
     AgentController,
     VenueWorkspacesController,

@@ -10,7 +10,6 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from booking.services import accounts
 from booking.services.accounts import sign_in
 from passes import personal_data
 from service.kernel.addresses import client_address
@@ -54,6 +53,8 @@ class HomeController(Controller):
             errors={},
             signed_out=request.query_params.get("signed_out") == "1",
             invited=request.query_params.get("invited") == "1",
+            password_reset=request.query_params.get("password_reset") == "1",
+            email_changed=request.query_params.get("email_changed") == "1",
         )
 
     @post("/signin", opt=PUBLIC)
@@ -72,7 +73,12 @@ class HomeController(Controller):
             client = client_address(request)
             try:
                 token, expires_in = await sign_in(
-                    settings, request.app.state.redis, email, password, client
+                    settings,
+                    request.app.state.redis,
+                    email,
+                    password,
+                    client,
+                    user_agent=request.headers.get("user-agent", ""),
                 )
             except InvalidCredentials:
                 errors["email"] = translate(lang, N_("The email address or the password is wrong."))
@@ -104,6 +110,8 @@ class HomeController(Controller):
             errors=errors,
             signed_out=False,
             invited=False,
+            password_reset=False,
+            email_changed=False,
         )
 
     @post("/signout", opt=SIGNED_IN)
@@ -113,13 +121,6 @@ class HomeController(Controller):
         return Redirect(
             "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
         )
-
-    @get("/account", opt=SIGNED_IN)
-    async def account(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
-    ) -> Response[Any]:
-        user = await accounts.user_of(principal.user_id) if principal.user_id is not None else None
-        return page(request, "account.html", title=N_("My account"), user=user)
 
     @get("/account/export", opt=SIGNED_IN)
     async def export(self, principal: CurrentPrincipal) -> Response[bytes]:
