@@ -178,8 +178,8 @@ async def request_email_change(
     user = await check_current_password(settings, redis, user_id, password, client)
     if new_email.lower() == user.email.lower():
         raise InvalidValue(N_("This is already your email address."), field="email")
-    if await accounts.email_taken(new_email):
-        raise DuplicateEmail(field="email")
+    # An address held by someone else is not refused here, which would tell who has an
+    # account; its owner gets a link that cannot be used (refused at confirmation).
     token = secrets.token_urlsafe(32)
     async with User._meta.db.transaction():
         await EmailChange.insert(

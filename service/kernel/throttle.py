@@ -125,10 +125,12 @@ class HourlyQuota:
         keys = (f"{self.name}:email:{account}", f"{self.name}:address:{_bucket(client)}")
         async with self.redis.pipeline(transaction=True) as pipe:
             for key in keys:
+                # The first request of the hour starts the counter and its expiry (Redis 6 has
+                # no EXPIRE NX); later ones only count.
+                pipe.set(key, 0, ex=self.window_seconds, nx=True)
                 pipe.incr(key)
-                pipe.expire(key, self.window_seconds, nx=True)
                 pipe.pttl(key)
-            email_count, _, email_ttl, address_count, _, address_ttl = await pipe.execute()
+            _, email_count, email_ttl, _, address_count, address_ttl = await pipe.execute()
         waits = [
             int(ttl)
             for count, ttl, limit in (

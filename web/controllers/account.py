@@ -121,8 +121,9 @@ class PasswordResetController(Controller):
             try:
                 await credentials.reset_password(token, data.get("password") or "")
             except LINK_ERRORS as error:
+                status = 404 if isinstance(error, LinkInvalid) else 410
                 return self._new_password_page(
-                    request, token, {}, translate(lang, error.message), 410
+                    request, token, {}, translate(lang, error.message), status
                 )
             except InvalidValue as error:
                 errors["password"] = translate(lang, error.message, **error.params)
