@@ -49,6 +49,11 @@ class Organisation(Table, tablename="organisation"):
     bill_late_cancellations = Boolean(default=True)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Agents whose identity provider names one of these SIRETs may join by themselves at
+    # their first sign-in (optionally only with an address in `enrolment_domains`).
+    self_enrolment = Boolean(default=False)
+    enrolment_sirets = Array(base_column=Varchar(length=14), default=list)
+    enrolment_domains = Array(base_column=Varchar(length=253), default=list)
 
 
 class Venue(Table, tablename="venue"):
@@ -172,6 +177,11 @@ class User(Table, tablename="app_user"):
     session_generation = Integer(default=0)
     # The language the person reads (`fr`, `en`), chosen on /account; None: the browser's.
     language = Varchar(length=5, null=True, default=None)
+    # The provider identity (issuer + sub) the person signs in with, once linked.
+    oidc_issuer = Varchar(length=255, null=True, default=None)
+    oidc_subject = Varchar(length=255, null=True, default=None)
+    # The SIRET under which the person joined by themselves (None: invited or created).
+    enrolled_by_siret = Varchar(length=14, null=True, default=None)
 
 
 class EndedSession(Table, tablename="ended_session"):
@@ -196,6 +206,7 @@ class UserSession(Table, tablename="user_session"):
     expires_at = Timestamptz()
     user_agent = Varchar(length=200, default="")
     method = Varchar(length=20, default="password")  # password | oidc
+    id_token = Text(null=True, default=None)  # the provider's, to sign out there too
 
 
 class PasswordReset(Table, tablename="password_reset"):

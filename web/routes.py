@@ -24,6 +24,7 @@ from web.controllers.organisation.invoices import OrganisationInvoicesController
 from web.controllers.organisation.policy import OrganisationPolicyController
 from web.controllers.organisation.usage import OrganisationUsageController
 from web.controllers.privacy import PrivacyController
+from web.controllers.provider_sign_in import ProviderSignInController
 from web.controllers.scanner import ScannerController
 from web.controllers.venue.devices import VenueDevicesController
 from web.controllers.venue.hours import VenueHoursController
@@ -40,6 +41,7 @@ PAGE_CONTROLLERS: list[type] = [
     PasswordResetController,
     AccountController,
     EmailConfirmationController,
+    ProviderSignInController,
     PrivacyController,
     AgentController,
     VenueWorkspacesController,

@@ -225,7 +225,12 @@ async def sign_in(
 
 
 async def open_session(
-    settings: Settings, user: User, *, user_agent: str = "", method: str = "password"
+    settings: Settings,
+    user: User,
+    *,
+    user_agent: str = "",
+    method: str = "password",
+    id_token: str | None = None,
 ) -> tuple[str, int]:
     """Issue a session's token and record it, so that the person sees it on /account."""
     session_id = uuid.uuid4()
@@ -244,6 +249,7 @@ async def open_session(
             expires_at=now() + timedelta(seconds=expires_in),
             user_agent=user_agent[:200],
             method=method,
+            id_token=id_token,
         )
     )
     return token, expires_in
@@ -283,3 +289,13 @@ async def user_principal(claims: dict[str, Any]) -> Principal | None:
         organisation_id=user["organisation"],
         display_name=user["display_name"],
     )
+
+
+async def provider_id_token(claims: dict[str, Any]) -> str | None:
+    """The provider's id token of the session these token claims name, if it came from one."""
+    try:
+        session_id = uuid.UUID(str(claims["sid"]))
+    except (KeyError, ValueError):
+        return None
+    row = await UserSession.select(UserSession.id_token).where(UserSession.id == session_id).first()
+    return row["id_token"] if row else None

@@ -17,9 +17,16 @@ from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claim
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
 from service.kernel.i18n import N_, NC_, NP_
 from service.kernel.identity import Role
+from service.kernel.oidc import provider
 from web.i18n import translate
 from web.pages import STATIC, current, landing, landing_of, language, page
-from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out
+from web.session import (
+    SESSION_COOKIE,
+    expired_session_cookie,
+    provider_id_token,
+    session_cookie,
+    sign_out,
+)
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -34,6 +41,12 @@ def data_export(content: bytes, user_id: uuid.UUID) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def provider_button(request: Request[Any, Any, Any]) -> str | None:
+    """The provider's name for the sign-in button, when one is configured."""
+    settings = request.app.state.settings
+    return str(settings.oidc_provider_name) if settings.oidc_enabled else None
 
 
 class HomeController(Controller):
@@ -54,6 +67,7 @@ class HomeController(Controller):
             signed_out=request.query_params.get("signed_out") == "1",
             invited=request.query_params.get("invited") == "1",
             password_reset=request.query_params.get("password_reset") == "1",
+            oidc_name=provider_button(request),
             email_changed=request.query_params.get("email_changed") == "1",
         )
 
@@ -112,15 +126,33 @@ class HomeController(Controller):
             invited=False,
             password_reset=False,
             email_changed=False,
+            oidc_name=provider_button(request),
         )
 
     @post("/signout", opt=SIGNED_IN)
     async def sign_out(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = request.app.state.settings
-        await sign_out(settings, request.cookies.get(SESSION_COOKIE))
-        return Redirect(
-            "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
-        )
+        token = request.cookies.get(SESSION_COOKIE)
+        id_token = await provider_id_token(settings, token)
+        await sign_out(settings, token)
+        target = "/?signed_out=1"
+        if id_token and settings.oidc_enabled:
+            # Signed in through the provider: sign out there too, then come back here.
+            at_provider = await provider(settings).end_session_url(
+                id_token, f"{settings.base_url}/?signed_out=1"
+            )
+            if at_provider:
+                # A page, not a redirect: the pages' CSP (form-action 'self') stops a form's
+                # redirect to another origin, a link or a refresh of a page is fine.
+                return page(
+                    request,
+                    "signed_out_provider.html",
+                    title=N_("You are signed out"),
+                    at_provider=at_provider,
+                    provider_name=settings.oidc_provider_name,
+                    cookies=[expired_session_cookie(settings)],
+                )
+        return Redirect(target, status_code=303, cookies=[expired_session_cookie(settings)])
 
     @get("/account/export", opt=SIGNED_IN)
     async def export(self, principal: CurrentPrincipal) -> Response[bytes]:
