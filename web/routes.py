@@ -20,6 +20,7 @@ from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation.agents import OrganisationAgentsController
+from web.controllers.organisation.enrolment import OrganisationEnrolmentController
 from web.controllers.organisation.invoices import OrganisationInvoicesController
 from web.controllers.organisation.policy import OrganisationPolicyController
 from web.controllers.organisation.usage import OrganisationUsageController
@@ -50,6 +51,7 @@ PAGE_CONTROLLERS: list[type] = [
     VenueStatementsController,
     OrganisationAgentsController,
     OrganisationPolicyController,
+    OrganisationEnrolmentController,
     OrganisationUsageController,
     OrganisationInvoicesController,
     ScannerController,
