@@ -135,6 +135,20 @@ SECTIONS = [
         """,
     ),
     Section(
+        "open_sessions",
+        """
+        SELECT id AS session, created_at, expires_at, user_agent, method
+          FROM user_session WHERE account = {} ORDER BY created_at
+        """,
+    ),
+    Section(
+        "email_changes",
+        """
+        SELECT new_email, created_at, expires_at, used_at
+          FROM email_change WHERE account = {} ORDER BY created_at
+        """,
+    ),
+    Section(
         "calendar_feeds",
         "SELECT id, kind, created_at FROM calendar_feed WHERE agent = {} ORDER BY created_at",
     ),
@@ -166,6 +180,10 @@ ACCOUNT_FIELDS = (
     "monthly_allowance_units",
     "organisation",
     "venue",
+    "language",
+    "oidc_issuer",
+    "oidc_subject",
+    "enrolled_by_siret",
 )
 
 README = """Données personnelles détenues par le Pass Tiers-Lieux (RGPD, article 15)
@@ -346,6 +364,10 @@ async def erase(
                 User.display_name: pseudonym,
                 User.password_hash: None,
                 User.invitation_token_hash: None,
+                # The provider identity would name the person again at their next sign-in.
+                User.oidc_issuer: None,
+                User.oidc_subject: None,
+                User.language: None,
                 User.active: False,
                 User.deactivated_at: user["deactivated_at"] or now,
             }
