@@ -17,6 +17,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -91,6 +92,8 @@ class LocalProvider:
         self.published: list[RSAKey] = [self.signing_key]
         self.logouts = 0
         self.ca_file: Path | None = None
+        # Seconds every answer waits (a provider that does not answer in time).
+        self.stall = 0.0
         configuration = {
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
@@ -171,6 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         provider = self.provider
+        time.sleep(provider.stall)
         if path == "/.well-known/openid-configuration":
             self._json(200, provider.op.provider_configuration.to_dict())
         elif path == "/jwks":
@@ -217,6 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
         provider = self.provider
+        time.sleep(provider.stall)
         if self.path == "/authorize":
             form = parse_qs(body)
             try:
@@ -242,13 +247,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, "not found", "text/plain")
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up waiting (the timeout tests) closed its end: nothing to report.
+        return
+
+
 @contextmanager
 def running_provider(
     folder: Path, redirect_uris: list[str], post_logout: list[str]
 ) -> Iterator[LocalProvider]:
     """A provider on a free port over https, served by a thread for the block's duration."""
     cert_file, key_file = self_signed_certificate(folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = _Server(("127.0.0.1", 0), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)

@@ -259,6 +259,11 @@ async def test_my_language_is_kept(client: httpx.AsyncClient) -> None:
     assert (await User.select(User.language).where(User.id == agent.id).first()) == {
         "language": "en"
     }
+    # Another browser: the chosen language comes with the next sign-in.
+    client.cookies.clear()
+    await sign_in(client, agent)
+    assert client.cookies.get("lang") == "en"
+    assert "My account" in (await client.get("/account")).text
 
 
 async def test_the_account_api(client: httpx.AsyncClient) -> None:

@@ -6,6 +6,7 @@ Every refusal is a page that says why, and leaves no account, link or session be
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +59,7 @@ def settings(settings: Settings, op: LocalProvider) -> Settings:
         oidc_issuer=op.issuer,
         oidc_client_id=CLIENT_ID,
         oidc_client_secret=CLIENT_SECRET,
-        oidc_timeout_ms=3000,
+        oidc_timeout_ms=1500,
         oidc_ca_file=str(op.ca_file),
     )
 
@@ -314,3 +315,32 @@ async def test_signing_out_also_signs_out_at_the_provider(
     assert f"{op.issuer}/logout?id_token_hint=" in signed_out.text
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401
+
+
+async def test_a_provider_that_does_not_answer_gets_a_clear_page_in_time(
+    client: httpx.AsyncClient, op: LocalProvider
+) -> None:
+    await _enrolling_organisation()
+    op.stall = 3.0
+
+    started = time.monotonic()
+    refused = await client.get("/signin/oidc")
+    elapsed = time.monotonic() - started
+
+    assert refused.status_code == 503
+    assert "pas répondu" in refused.text
+    assert elapsed < 3.0
+
+
+async def test_a_provider_that_stops_answering_at_the_code_exchange_creates_nothing(
+    client: httpx.AsyncClient, op: LocalProvider
+) -> None:
+    await _enrolling_organisation()
+    callback = await _at_provider(op, await _start(client))
+    op.stall = 3.0
+
+    refused = await _back(client, callback)
+
+    assert refused.status_code == 503
+    assert "pas répondu" in refused.text
+    await _nothing_created()

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
@@ -21,7 +20,8 @@ from service.kernel.addresses import client_address
 from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claims
 from service.kernel.errors import DomainError, InvalidValue, TooManyAttempts
 from service.kernel.i18n import N_, NP_
-from web.i18n import LANGUAGE_COOKIE, translate
+from web.controllers.home import language_cookies
+from web.i18n import translate
 from web.pages import language, page
 from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie
 
@@ -303,13 +303,7 @@ class AccountController(Controller):
         except InvalidValue as error:
             errors = {"language": translate(language(request), error.message)}
             return await self._page(request, principal, errors, None, 422)
-        return Redirect(
-            "/account?done=language",
-            status_code=303,
-            cookies=[
-                Cookie(key=LANGUAGE_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax")
-            ],
-        )
+        return Redirect("/account?done=language", status_code=303, cookies=language_cookies(chosen))
 
 
 class EmailConfirmationController(Controller):

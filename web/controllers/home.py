@@ -6,10 +6,12 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
+from booking.services import accounts
 from booking.services.accounts import sign_in
 from passes import personal_data
 from service.kernel.addresses import client_address
@@ -18,7 +20,7 @@ from service.kernel.errors import InvalidCredentials, TooManyAttempts
 from service.kernel.i18n import N_, NC_, NP_
 from service.kernel.identity import Role
 from service.kernel.oidc import provider
-from web.i18n import translate
+from web.i18n import LANGUAGE_COOKIE, LANGUAGES, translate
 from web.pages import STATIC, current, landing, landing_of, language, page
 from web.session import (
     SESSION_COOKIE,
@@ -41,6 +43,13 @@ def data_export(content: bytes, user_id: uuid.UUID) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def language_cookies(chosen: str | None) -> list[Cookie]:
+    """The language the person chose on /account, for this browser too (none: the browser's)."""
+    if chosen not in LANGUAGES:
+        return []
+    return [Cookie(key=LANGUAGE_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax")]
 
 
 def provider_button(request: Request[Any, Any, Any]) -> str | None:
@@ -109,11 +118,15 @@ class HomeController(Controller):
                 )
                 status = 429
             else:
-                role = Role(token_claims(settings, token)["role"])
+                claims = token_claims(settings, token)
+                person = await accounts.user_of(uuid.UUID(claims["sub"]))
                 return Redirect(
-                    landing_of(role),
+                    landing_of(Role(claims["role"])),
                     status_code=303,
-                    cookies=[session_cookie(token, expires_in, settings)],
+                    cookies=[
+                        session_cookie(token, expires_in, settings),
+                        *language_cookies(person.language if person else None),
+                    ],
                 )
         return page(
             request,

@@ -30,6 +30,7 @@ from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from service.kernel.oidc import PendingSignIn, ProviderUnavailable, SignInRefused, mapped, provider
 from service.kernel.settings import Settings
+from web.controllers.home import language_cookies
 from web.i18n import translate
 from web.pages import landing_of, language, page
 from web.session import session_cookie
@@ -143,6 +144,7 @@ class ProviderSignInController(Controller):
             cookies=[
                 session_cookie(token, expires_in, settings),
                 _state_cookie(settings, "", 0),
+                *language_cookies(user.language),
             ],
         )
 
