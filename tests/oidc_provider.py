@@ -41,6 +41,9 @@ from pyop.userinfo import Userinfo
 
 CLIENT_ID = "pass-tiers-lieux-test"
 CLIENT_SECRET = "a-client-secret-for-the-tests-only"
+# Another service registered at the same provider: its tokens are not for us.
+OTHER_CLIENT_ID = "another-service"
+OTHER_CLIENT_SECRET = "another-service-secret"
 # ProConnect's scopes are named after the claims they give.
 SCOPES = ("given_name", "usual_name", "email", "uid", "siret")
 
@@ -116,7 +119,14 @@ class LocalProvider:
                 "response_types": ["code"],
                 "token_endpoint_auth_method": "client_secret_post",
                 "subject_type": "public",
-            }
+            },
+            OTHER_CLIENT_ID: {
+                "client_secret": OTHER_CLIENT_SECRET,
+                "redirect_uris": redirect_uris,
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "client_secret_post",
+                "subject_type": "public",
+            },
         }
         self.op = Provider(
             self.signing_key,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -18,12 +18,15 @@ import pytest
 from booking.services import federation
 from booking.tables import Organisation, User, UserSession
 from service.kernel.identity import Role
+from service.kernel.oidc import PendingSignIn, SignInRefused, provider
 from service.kernel.settings import Settings
 from service.kernel.tables import AuditEntry
 from tests.factories import make_organisation, make_user
 from tests.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
+    OTHER_CLIENT_ID,
+    OTHER_CLIENT_SECRET,
     LocalProvider,
     running_provider,
     with_params,
@@ -344,3 +347,41 @@ async def test_a_provider_that_stops_answering_at_the_code_exchange_creates_noth
     assert refused.status_code == 503
     assert "pas répondu" in refused.text
     await _nothing_created()
+
+
+async def test_an_id_token_issued_to_another_service_is_refused(
+    client: httpx.AsyncClient, op: LocalProvider, settings: Settings
+) -> None:
+    """The provider's genuine token for another client: right signature, wrong audience."""
+    pending = PendingSignIn.new()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": OTHER_CLIENT_ID,
+            "redirect_uri": f"{BASE}{CALLBACK_PATH}",
+            "scope": "openid",
+            "state": pending.state,
+            "nonce": pending.nonce,
+            "code_challenge": pending.code_challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    code = parse_qs(urlsplit(op.authorize(query, "camille")).query)["code"][0]
+    context = ssl.create_default_context(cafile=str(op.ca_file))
+    async with httpx.AsyncClient(verify=context) as other_service:
+        tokens = await other_service.post(
+            f"{op.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": f"{BASE}{CALLBACK_PATH}",
+                "client_id": OTHER_CLIENT_ID,
+                "client_secret": OTHER_CLIENT_SECRET,
+                "code_verifier": pending.code_verifier,
+            },
+        )
+    assert tokens.status_code == 200, tokens.text
+
+    with pytest.raises(SignInRefused) as refused:
+        await provider(settings).verify_id_token(tokens.json()["id_token"], pending.nonce)
+    assert "not meant for this service" in refused.value.detail
