@@ -385,3 +385,29 @@ async def test_an_id_token_issued_to_another_service_is_refused(
     with pytest.raises(SignInRefused) as refused:
         await provider(settings).verify_id_token(tokens.json()["id_token"], pending.nonce)
     assert "not meant for this service" in refused.value.detail
+
+
+async def test_an_id_token_from_another_issuer_is_refused(
+    client: httpx.AsyncClient, op: LocalProvider
+) -> None:
+    await _enrolling_organisation()
+    location = await _start(client)  # the discovery document is now cached, issuer checked
+    # The provider now names another issuer in what it signs, with the same published keys.
+    op.op.configuration_information["issuer"] = "https://elsewhere.example"
+
+    refused = await _back(client, await _at_provider(op, location))
+
+    assert refused.status_code == 401
+    assert "pas destiné à ce service" in refused.text
+    await _nothing_created()
+
+
+async def test_a_discovery_document_naming_another_issuer_is_not_used(
+    client: httpx.AsyncClient, op: LocalProvider
+) -> None:
+    op.op.configuration_information["issuer"] = "https://elsewhere.example"
+
+    refused = await client.get("/signin/oidc")
+
+    assert refused.status_code == 503
+    assert await UserSession.count() == 0
