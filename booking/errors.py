@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.kernel.errors import Conflict, InvalidValue
+from service.kernel.errors import Conflict, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.problems import register
 
@@ -69,6 +69,28 @@ class FeedAlreadyRevoked(Conflict):
     default_detail = N_("This calendar feed is already revoked.")
 
 
+class LinkInvalid(NotFound):
+    """A password-reset or email-change link whose secret matches nothing (mistyped, forged)."""
+
+    default_detail = N_("This link is not valid. Ask for a new one.")
+
+
+class LinkExpired(Conflict):
+    default_detail = N_("This link has expired. Ask for a new one.")
+
+
+class LinkUsed(Conflict):
+    default_detail = N_("This link has already been used. Ask for a new one if needed.")
+
+
+class WrongCurrentPassword(InvalidValue):
+    default_detail = N_("The current password is wrong.")
+
+
+register(LinkInvalid, "link-invalid", 404, "Link unknown")
+register(LinkExpired, "link-expired", 410, "Link expired")
+register(LinkUsed, "link-used", 410, "Link already used")
+register(WrongCurrentPassword, "wrong-current-password", 422, "Current password wrong")
 register(DuplicateEmail, "duplicate-email", 409, "Email already registered")
 register(OverlappingHours, "overlapping-hours", 422, "Overlapping opening hours")
 register(RateAlreadyDefined, "rate-already-defined", 409, "Rate already defined")

@@ -49,6 +49,11 @@ class Organisation(Table, tablename="organisation"):
     bill_late_cancellations = Boolean(default=True)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Agents whose identity provider names one of these SIRETs may join by themselves at
+    # their first sign-in (optionally only with an address in `enrolment_domains`).
+    self_enrolment = Boolean(default=False)
+    enrolment_sirets = Array(base_column=Varchar(length=14), default=list)
+    enrolment_domains = Array(base_column=Varchar(length=253), default=list)
 
 
 class Venue(Table, tablename="venue"):
@@ -170,6 +175,13 @@ class User(Table, tablename="app_user"):
     # trigger) when the password, role, membership, email or activity changes, which ends
     # every session issued before, on every API process, at the next request.
     session_generation = Integer(default=0)
+    # The language the person reads (`fr`, `en`), chosen on /account; None: the browser's.
+    language = Varchar(length=5, null=True, default=None)
+    # The provider identity (issuer + sub) the person signs in with, once linked.
+    oidc_issuer = Varchar(length=255, null=True, default=None)
+    oidc_subject = Varchar(length=255, null=True, default=None)
+    # The SIRET under which the person joined by themselves (None: invited or created).
+    enrolled_by_siret = Varchar(length=14, null=True, default=None)
 
 
 class EndedSession(Table, tablename="ended_session"):
@@ -178,6 +190,46 @@ class EndedSession(Table, tablename="ended_session"):
     id = UUID(primary_key=True)
     account = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
     expires_at = Timestamptz()
+
+
+class UserSession(Table, tablename="user_session"):
+    """A session issued at sign-in (the token's `sid`), listed on /account until it ends.
+
+    The token stays the proof; a row whose `generation` is behind the person's, or that
+    was signed out (EndedSession), or has expired, is no longer a session.
+    """
+
+    id = UUID(primary_key=True)
+    account = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
+    generation = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    user_agent = Varchar(length=200, default="")
+    method = Varchar(length=20, default="password")  # password | oidc
+    id_token = Text(null=True, default=None)  # the provider's, to sign out there too
+
+
+class PasswordReset(Table, tablename="password_reset"):
+    """A forgotten-password link: one use, one hour; only the SHA-256 of its secret is kept."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    account = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class EmailChange(Table, tablename="email_change"):
+    """A new address waiting for its owner to open the link sent there (hash of the secret kept)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    account = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
+    new_email = Varchar(length=254)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
 
 
 class BookingSeries(Table, tablename="booking_series"):

@@ -135,6 +135,20 @@ SECTIONS = [
         """,
     ),
     Section(
+        "open_sessions",
+        """
+        SELECT id AS session, created_at, expires_at, user_agent, method
+          FROM user_session WHERE account = {} ORDER BY created_at
+        """,
+    ),
+    Section(
+        "email_changes",
+        """
+        SELECT new_email, created_at, expires_at, used_at
+          FROM email_change WHERE account = {} ORDER BY created_at
+        """,
+    ),
+    Section(
         "calendar_feeds",
         "SELECT id, kind, created_at FROM calendar_feed WHERE agent = {} ORDER BY created_at",
     ),
@@ -166,6 +180,10 @@ ACCOUNT_FIELDS = (
     "monthly_allowance_units",
     "organisation",
     "venue",
+    "language",
+    "oidc_issuer",
+    "oidc_subject",
+    "enrolled_by_siret",
 )
 
 README = """Données personnelles détenues par le Pass Tiers-Lieux (RGPD, article 15)
@@ -337,12 +355,19 @@ async def erase(
             user["display_name"],
         )
         await User.raw("DELETE FROM ended_session WHERE account = {}", user_id)
+        # Links waiting in mailboxes (a new address among them) and the list of sessions go too.
+        for table in ("password_reset", "email_change", "user_session"):
+            await User.raw(f"DELETE FROM {table} WHERE account = {{}}", user_id)
         await User.update(
             {
                 User.email: new_email,
                 User.display_name: pseudonym,
                 User.password_hash: None,
                 User.invitation_token_hash: None,
+                # The provider identity would name the person again at their next sign-in.
+                User.oidc_issuer: None,
+                User.oidc_subject: None,
+                User.language: None,
                 User.active: False,
                 User.deactivated_at: user["deactivated_at"] or now,
             }

@@ -76,6 +76,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.ORG_ADMIN: (
         NavItem("/organisation", N_("Agents")),
         NavItem("/organisation/policy", N_("Allowances and policy")),
+        NavItem("/organisation/enrolment", N_("Self-enrolment")),
         NavItem("/organisation/usage", N_("Bookings")),
         NavItem("/organisation/invoices", N_("Invoices")),
     ),

@@ -8,6 +8,11 @@ from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
 from service.kernel.auth import PUBLIC
+from web.controllers.account import (
+    AccountController,
+    EmailConfirmationController,
+    PasswordResetController,
+)
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
@@ -15,10 +20,12 @@ from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation.agents import OrganisationAgentsController
+from web.controllers.organisation.enrolment import OrganisationEnrolmentController
 from web.controllers.organisation.invoices import OrganisationInvoicesController
 from web.controllers.organisation.policy import OrganisationPolicyController
 from web.controllers.organisation.usage import OrganisationUsageController
 from web.controllers.privacy import PrivacyController
+from web.controllers.provider_sign_in import ProviderSignInController
 from web.controllers.scanner import ScannerController
 from web.controllers.venue.devices import VenueDevicesController
 from web.controllers.venue.hours import VenueHoursController
@@ -32,6 +39,10 @@ from web.session import SessionMiddleware
 PAGE_CONTROLLERS: list[type] = [
     HomeController,
     InvitationController,
+    PasswordResetController,
+    AccountController,
+    EmailConfirmationController,
+    ProviderSignInController,
     PrivacyController,
     AgentController,
     VenueWorkspacesController,
@@ -40,6 +51,7 @@ PAGE_CONTROLLERS: list[type] = [
     VenueStatementsController,
     OrganisationAgentsController,
     OrganisationPolicyController,
+    OrganisationEnrolmentController,
     OrganisationUsageController,
     OrganisationInvoicesController,
     ScannerController,

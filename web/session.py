@@ -17,6 +17,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Receive, Scope, Send
 
+from booking.services import accounts
 from booking.services.accounts import end_session, user_principal
 from service.kernel.auth import token_claims
 from service.kernel.identity import Principal
@@ -58,6 +59,17 @@ async def sign_out(settings: Settings, token: str | None) -> None:
     except NotAuthorizedException:
         return
     await end_session(claims)
+
+
+async def provider_id_token(settings: Settings, token: str | None) -> str | None:
+    """The identity provider's id token of this session, if it began there."""
+    if not token:
+        return None
+    try:
+        claims = token_claims(settings, token)
+    except NotAuthorizedException:
+        return None
+    return await accounts.provider_id_token(claims)
 
 
 async def cookie_principal(settings: Settings, token: str | None) -> Principal | None:

@@ -6,12 +6,14 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import JSONBody
 
 from booking.schemas.organisations import (
     AcceptInvitation,
     AgentPatch,
+    EnrolmentRuleIn,
+    EnrolmentRuleOut,
     ImportOut,
     InvitedOut,
     NewOrganisation,
@@ -21,8 +23,9 @@ from booking.schemas.organisations import (
     OrganisationPatch,
     PersonOut,
     RoleName,
+    SelfEnrolledOut,
 )
-from booking.services import organisations
+from booking.services import federation, organisations
 from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
 from service.kernel.idempotency import IdempotencyMiddleware
 from service.kernel.identity import Role
@@ -86,6 +89,42 @@ class OrganisationController(Controller):
     ) -> OrganisationOut:
         await organisations.update(principal, organisation_id, data.fields())
         return _organisation_out(await organisations.get(organisation_id))
+
+
+class EnrolmentController(Controller):
+    """Whether agents of the organisation's SIRETs join at their first provider sign-in."""
+
+    path = "/organisations/{organisation_id:uuid}/enrolment"
+    tags = ["organisations"]
+
+    @get("", opt=ORG_ADMINS, summary="The self-enrolment rule")
+    async def read(self, organisation_id: uuid.UUID) -> EnrolmentRuleOut:
+        rule = await federation.enrolment_rule(organisation_id)
+        return EnrolmentRuleOut(rule.self_enrolment, rule.sirets, rule.domains)
+
+    @put("", opt=ORG_ADMINS, summary="Let agents of these SIRETs (and domains) join by themselves")
+    async def write(
+        self, organisation_id: uuid.UUID, data: JSONBody[EnrolmentRuleIn]
+    ) -> EnrolmentRuleOut:
+        await organisations.get(organisation_id)
+        rule = await federation.set_enrolment_rule(
+            organisation_id, data.self_enrolment, data.sirets, data.domains
+        )
+        return EnrolmentRuleOut(rule.self_enrolment, rule.sirets, rule.domains)
+
+    @get("/agents", opt=ORG_ADMINS, summary="The agents who joined by themselves")
+    async def joined(self, organisation_id: uuid.UUID) -> list[SelfEnrolledOut]:
+        return [
+            SelfEnrolledOut(
+                id=row["id"],
+                display_name=row["display_name"],
+                email=row["email"],
+                siret=row["enrolled_by_siret"],
+                joined_at=row["created_at"],
+                active=row["active"],
+            )
+            for row in await federation.self_enrolled(organisation_id)
+        ]
 
 
 class AgentController(Controller):
@@ -272,6 +311,7 @@ def _plain(data: Any) -> dict[str, Any]:
 
 ORGANISATION_CONTROLLERS: list[type] = [
     OrganisationController,
+    EnrolmentController,
     AgentController,
     InvitationController,
     UserController,

@@ -149,3 +149,24 @@ class ImportOut(msgspec.Struct):
 class AcceptInvitation(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class EnrolmentRuleIn(msgspec.Struct, forbid_unknown_fields=True):
+    self_enrolment: bool
+    sirets: list[str] = msgspec.field(default_factory=list)
+    domains: list[str] = msgspec.field(default_factory=list)
+
+
+class EnrolmentRuleOut(msgspec.Struct):
+    self_enrolment: bool
+    sirets: list[str]
+    domains: list[str]
+
+
+class SelfEnrolledOut(msgspec.Struct):
+    id: uuid.UUID
+    display_name: str
+    email: str
+    siret: str
+    joined_at: datetime
+    active: bool

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -22,7 +22,7 @@ from piccolo.columns.combination import WhereRaw
 from redis.asyncio import Redis
 
 from booking.errors import DuplicateEmail
-from booking.tables import EndedSession, Organisation, User, Venue
+from booking.tables import EndedSession, Organisation, User, UserSession, Venue
 from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
@@ -204,7 +204,13 @@ def now() -> datetime:
 
 
 async def sign_in(
-    settings: Settings, redis: Redis, email: str, password: str, client: str
+    settings: Settings,
+    redis: Redis,
+    email: str,
+    password: str,
+    client: str,
+    *,
+    user_agent: str = "",
 ) -> tuple[str, int]:
     """Check an email and password (throttled) and issue an access token: the API and pages share it."""
     throttle = LoginThrottle(redis, settings.login_free_attempts)
@@ -215,7 +221,38 @@ async def sign_in(
         await throttle.failed(email, client)
         raise
     await throttle.succeeded(email, client)
-    return issue_access_token(settings, user.id, user.role, generation=user.session_generation)
+    return await open_session(settings, user, user_agent=user_agent)
+
+
+async def open_session(
+    settings: Settings,
+    user: User,
+    *,
+    user_agent: str = "",
+    method: str = "password",
+    id_token: str | None = None,
+) -> tuple[str, int]:
+    """Issue a session's token and record it, so that the person sees it on /account."""
+    session_id = uuid.uuid4()
+    token, expires_in = issue_access_token(
+        settings, user.id, user.role, generation=user.session_generation, session_id=session_id
+    )
+    # Forgotten once expired: the table holds only what may still be in use.
+    await UserSession.delete().where(
+        (UserSession.account == user.id) & (UserSession.expires_at < now())
+    )
+    await UserSession.insert(
+        UserSession(
+            id=session_id,
+            account=user.id,
+            generation=user.session_generation,
+            expires_at=now() + timedelta(seconds=expires_in),
+            user_agent=user_agent[:200],
+            method=method,
+            id_token=id_token,
+        )
+    )
+    return token, expires_in
 
 
 async def user_principal(claims: dict[str, Any]) -> Principal | None:
@@ -252,3 +289,13 @@ async def user_principal(claims: dict[str, Any]) -> Principal | None:
         organisation_id=user["organisation"],
         display_name=user["display_name"],
     )
+
+
+async def provider_id_token(claims: dict[str, Any]) -> str | None:
+    """The provider's id token of the session these token claims name, if it came from one."""
+    try:
+        session_id = uuid.UUID(str(claims["sid"]))
+    except (KeyError, ValueError):
+        return None
+    row = await UserSession.select(UserSession.id_token).where(UserSession.id == session_id).first()
+    return row["id_token"] if row else None

@@ -100,6 +100,10 @@ class OrganisationRecord:
     bill_late_cancellations: bool
     active: bool
     created_at: datetime
+    # Self-enrolment by SIRET (booking.services.federation).
+    self_enrolment: bool = False
+    enrolment_sirets: list[str] = field(default_factory=list)
+    enrolment_domains: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,14 @@ def served(
     ready_path: str = "/readyz",
     timeout: float = 60,
     cwd: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[Served]:
-    """Serve `factory` with uvicorn on 127.0.0.1 until the block ends.
+    """Serve `factory` with uvicorn on 127.0.0.1 (on `port`, else a free one) until the block ends.
 
     Ready when `ready_path` answers below 500: the app's /readyz says 503 until PostgreSQL
     and Redis answer; an app without that route answers 404 as soon as it listens.
     """
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -16,6 +16,19 @@ Mode = Literal["production", "demo", "test"]
 INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-production"
 
 
+# ProConnect's production issuer (integration: https://fca.integ01.dev-agentconnect.fr/api/v2).
+PROCONNECT_ISSUER = "https://auth.proconnect.gouv.fr/api/v2"
+OIDC_FIELDS = ("given_name", "family_name", "email", "email_verified", "uid", "siret")
+DEFAULT_OIDC_CLAIMS: tuple[tuple[str, str], ...] = (
+    ("given_name", "given_name"),
+    ("family_name", "usual_name"),
+    ("email", "email"),
+    ("email_verified", "email_verified"),
+    ("uid", "uid"),
+    ("siret", "siret"),
+)
+
+
 class SettingsError(ValueError):
     """The environment holds a setting the service cannot run with."""
 
@@ -79,6 +92,24 @@ class Settings:
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # a local Stripe-compatible server (tests)
+    # Sign-in with an OpenID Connect provider (ProConnect by default); off without a client id.
+    oidc_issuer: str = PROCONNECT_ISSUER
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid given_name usual_name email uid siret"
+    oidc_provider_name: str = "ProConnect"
+    # Our field <- the provider's claim; ProConnect's names by default.
+    oidc_claims: tuple[tuple[str, str], ...] = DEFAULT_OIDC_CLAIMS
+    oidc_timeout_ms: int = 5000
+    oidc_cache_seconds: int = 3600
+    # Whether the provider vouches for `email` even without `email_verified` (ProConnect does).
+    oidc_trust_email: bool = True
+    # A CA bundle to verify the provider's certificate with (a private CA); None: the system's.
+    oidc_ca_file: str | None = None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_client_id)
 
     @property
     def is_demo(self) -> bool:
@@ -98,6 +129,8 @@ class Settings:
                 raise SettingsError("DATABASE_URL must be set in production.")
             if not self.redis_url:
                 raise SettingsError("REDIS_URL must be set in production.")
+            if self.oidc_client_id and not self.oidc_issuer.startswith("https://"):
+                raise SettingsError("OIDC_ISSUER must be an https:// URL in production.")
             if not self.pass_signing_keys:
                 raise SettingsError(
                     "PASS_SIGNING_KEYS must be set in production: generate an entry with "
@@ -116,6 +149,22 @@ class Settings:
                     "(the address of the TLS proxy in front, e.g. 127.0.0.1); else every "
                     "client is the proxy and shares one sign-in throttle."
                 )
+
+
+def _claims(env: dict[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """`field=claim` pairs, comma-separated, over the defaults (e.g. `family_name=family_name`)."""
+    mapping = dict(DEFAULT_OIDC_CLAIMS)
+    for pair in (env.get(name) or "").split(","):
+        if not pair.strip():
+            continue
+        field_name, sep, claim = (part.strip() for part in pair.partition("="))
+        if not sep or field_name not in OIDC_FIELDS or not claim:
+            raise SettingsError(
+                f"{name} takes field=claim pairs with fields among {', '.join(OIDC_FIELDS)},"
+                f" got {pair.strip()!r}"
+            )
+        mapping[field_name] = claim
+    return tuple(mapping.items())
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -223,6 +272,16 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         outbox_retention_days=_period(env, "OUTBOX_RETENTION_DAYS", 90),
         invitation_validity_days=_period(env, "INVITATION_VALIDITY_DAYS", 30),
         privacy_email=env.get("PRIVACY_EMAIL") or None,
+        oidc_issuer=(env.get("OIDC_ISSUER") or PROCONNECT_ISSUER).rstrip("/"),
+        oidc_client_id=env.get("OIDC_CLIENT_ID") or None,
+        oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
+        oidc_scopes=env.get("OIDC_SCOPES") or "openid given_name usual_name email uid siret",
+        oidc_provider_name=env.get("OIDC_PROVIDER_NAME") or "ProConnect",
+        oidc_claims=_claims(env, "OIDC_CLAIMS"),
+        oidc_timeout_ms=_positive(env, "OIDC_TIMEOUT_MS", 5000),
+        oidc_cache_seconds=_positive(env, "OIDC_CACHE_SECONDS", 3600),
+        oidc_ca_file=env.get("OIDC_CA_FILE") or None,
+        oidc_trust_email=(env.get("OIDC_TRUST_EMAIL") or "true").lower() in ("1", "true", "yes"),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

@@ -10,6 +10,7 @@ import time
 from redis.asyncio import Redis
 
 from service.kernel.errors import TooManyAttempts
+from service.kernel.i18n import N_
 from service.kernel.outages import FALLBACKS, REDIS, REDIS_DOWN, fell_back
 
 
@@ -99,6 +100,50 @@ def _bucket(client: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+class HourlyQuota:
+    """At most so many requests an hour per email and per client address (password-reset mails).
+
+    Counts every request, whether the email has an account or not, so that a refusal says
+    nothing about the account; each counter is a fixed hour from its first request. The
+    address counter is larger (an office behind one NAT). Emails are hashed in keys, IPv6
+    addresses counted by /64. Redis errors are not caught: no quota, no mail (503).
+    """
+
+    window_seconds = 60 * 60
+
+    def __init__(self, redis: Redis, name: str, per_email: int, per_address: int) -> None:
+        self.redis = redis
+        self.name = name
+        self.per_email = per_email
+        self.per_address = per_address
+
+    async def spend(self, email: str, client: str) -> None:
+        """Count one request; TooManyAttempts (with the wait) once either counter is past."""
+        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        keys = (f"{self.name}:email:{account}", f"{self.name}:address:{_bucket(client)}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in keys:
+                # The first request of the hour starts the counter and its expiry (Redis 6 has
+                # no EXPIRE NX); later ones only count.
+                pipe.set(key, 0, ex=self.window_seconds, nx=True)
+                pipe.incr(key)
+                pipe.pttl(key)
+            _, email_count, email_ttl, _, address_count, address_ttl = await pipe.execute()
+        waits = [
+            int(ttl)
+            for count, ttl, limit in (
+                (email_count, email_ttl, self.per_email),
+                (address_count, address_ttl, self.per_address),
+            )
+            if int(count) > limit
+        ]
+        if waits:
+            raise TooManyAttempts(
+                retry_after=max(1, math.ceil(max(waits) / 1000)),
+                detail=N_("Too many requests for this address; wait before asking again."),
+            )
 
 
 class PerSecondLimit:

@@ -22,7 +22,12 @@ DEVICE_TOKEN_PREFIX = "tldev_"
 
 
 def issue_access_token(
-    settings: Settings, user_id: uuid.UUID, role: str, *, generation: int
+    settings: Settings,
+    user_id: uuid.UUID,
+    role: str,
+    *,
+    generation: int,
+    session_id: uuid.UUID | None = None,
 ) -> tuple[str, int]:
     """A new session's token for a person whose session generation is `generation`."""
     now = datetime.now(UTC)
@@ -32,7 +37,7 @@ def issue_access_token(
         "role": role,
         "iat": now,
         "exp": now + lifetime,
-        "sid": str(uuid.uuid4()),
+        "sid": str(session_id or uuid.uuid4()),
         "gen": generation,
     }
     token = jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM)

@@ -33,6 +33,7 @@ from service.kernel.settings import Settings
 from service.kernel.tables import AuditEntry
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import (
+    PASSWORD,
     auth,
     make_booking,
     make_organisation,
@@ -575,6 +576,38 @@ async def _page_erase(w: World) -> Ask:
     return Ask(f"/organisation/agents/{agent.id}/erase", form={"confirm_email": agent.email})
 
 
+@calls("PUT", "/api/v1/organisations/{organisation_id:uuid}/enrolment")
+async def _enrolment(w: World) -> Ask:
+    return Ask(
+        f"/api/v1/organisations/{w.organisation_id}/enrolment",
+        {"self_enrolment": True, "sirets": ["21590350100017"]},
+    )
+
+
+@calls("POST", "/organisation/enrolment")
+async def _page_enrolment(w: World) -> Ask:
+    return Ask(
+        "/organisation/enrolment",
+        form={"self_enrolment": "on", "sirets": "21590350100017", "domains": "lille.fr"},
+    )
+
+
+@calls("POST", "/api/v1/me/email")
+async def _email_change(w: World) -> Ask:
+    return Ask(
+        "/api/v1/me/email",
+        {"email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD},
+    )
+
+
+@calls("POST", "/account/email")
+async def _page_email_change(w: World) -> Ask:
+    return Ask(
+        "/account/email",
+        form={"email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD},
+    )
+
+
 @calls("POST", "/organisation/policy")
 async def _page_policy(w: World) -> Ask:
     return Ask(
@@ -659,8 +692,17 @@ DOOR_LOG = (
     "months, which an append-only row could not be"
 )
 # Routes not called here, each with its reason.
+OWN_SESSIONS = "ends every session of the caller (audited; tested in test_account_pages.py)"
 NOT_EXERCISED: dict[tuple[str, str], str] = {
     ("POST", "/signout"): "ends the caller's own session: no act on the network's data",
+    # One's own credentials: each writes its row (tests/web/test_account_pages.py), and each
+    # ends every session of the person, which this walk's later calls rely on.
+    ("POST", "/api/v1/me/password"): OWN_SESSIONS,
+    ("POST", "/account/password"): OWN_SESSIONS,
+    ("POST", "/api/v1/me/sessions/end-all"): OWN_SESSIONS,
+    ("POST", "/account/sessions/end-all"): OWN_SESSIONS,
+    ("PUT", "/api/v1/me/language"): "a reading preference of one's own, no administrative act",
+    ("POST", "/account/language"): "a reading preference of one's own, no administrative act",
     ("POST", "/api/v1/venues/{venue_id:uuid}/scans"): DOOR_LOG,
     ("POST", "/api/v1/venues/{venue_id:uuid}/scans:batch"): DOOR_LOG,
     ("POST", "/scan"): DOOR_LOG,

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
@@ -18,9 +19,16 @@ from service.kernel.auth import PUBLIC, SIGNED_IN, CurrentPrincipal, token_claim
 from service.kernel.errors import InvalidCredentials, TooManyAttempts
 from service.kernel.i18n import N_, NC_, NP_
 from service.kernel.identity import Role
-from web.i18n import translate
+from service.kernel.oidc import provider
+from web.i18n import LANGUAGE_COOKIE, LANGUAGES, translate
 from web.pages import STATIC, current, landing, landing_of, language, page
-from web.session import SESSION_COOKIE, expired_session_cookie, session_cookie, sign_out
+from web.session import (
+    SESSION_COOKIE,
+    expired_session_cookie,
+    provider_id_token,
+    session_cookie,
+    sign_out,
+)
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -35,6 +43,19 @@ def data_export(content: bytes, user_id: uuid.UUID) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def language_cookies(chosen: str | None) -> list[Cookie]:
+    """The language the person chose on /account, for this browser too (none: the browser's)."""
+    if chosen not in LANGUAGES:
+        return []
+    return [Cookie(key=LANGUAGE_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax")]
+
+
+def provider_button(request: Request[Any, Any, Any]) -> str | None:
+    """The provider's name for the sign-in button, when one is configured."""
+    settings = request.app.state.settings
+    return str(settings.oidc_provider_name) if settings.oidc_enabled else None
 
 
 class HomeController(Controller):
@@ -54,6 +75,9 @@ class HomeController(Controller):
             errors={},
             signed_out=request.query_params.get("signed_out") == "1",
             invited=request.query_params.get("invited") == "1",
+            password_reset=request.query_params.get("password_reset") == "1",
+            oidc_name=provider_button(request),
+            email_changed=request.query_params.get("email_changed") == "1",
         )
 
     @post("/signin", opt=PUBLIC)
@@ -72,7 +96,12 @@ class HomeController(Controller):
             client = client_address(request)
             try:
                 token, expires_in = await sign_in(
-                    settings, request.app.state.redis, email, password, client
+                    settings,
+                    request.app.state.redis,
+                    email,
+                    password,
+                    client,
+                    user_agent=request.headers.get("user-agent", ""),
                 )
             except InvalidCredentials:
                 errors["email"] = translate(lang, N_("The email address or the password is wrong."))
@@ -89,11 +118,15 @@ class HomeController(Controller):
                 )
                 status = 429
             else:
-                role = Role(token_claims(settings, token)["role"])
+                claims = token_claims(settings, token)
+                person = await accounts.user_of(uuid.UUID(claims["sub"]))
                 return Redirect(
-                    landing_of(role),
+                    landing_of(Role(claims["role"])),
                     status_code=303,
-                    cookies=[session_cookie(token, expires_in, settings)],
+                    cookies=[
+                        session_cookie(token, expires_in, settings),
+                        *language_cookies(person.language if person else None),
+                    ],
                 )
         return page(
             request,
@@ -104,22 +137,35 @@ class HomeController(Controller):
             errors=errors,
             signed_out=False,
             invited=False,
+            password_reset=False,
+            email_changed=False,
+            oidc_name=provider_button(request),
         )
 
     @post("/signout", opt=SIGNED_IN)
     async def sign_out(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = request.app.state.settings
-        await sign_out(settings, request.cookies.get(SESSION_COOKIE))
-        return Redirect(
-            "/?signed_out=1", status_code=303, cookies=[expired_session_cookie(settings)]
-        )
-
-    @get("/account", opt=SIGNED_IN)
-    async def account(
-        self, request: Request[Any, Any, Any], principal: CurrentPrincipal
-    ) -> Response[Any]:
-        user = await accounts.user_of(principal.user_id) if principal.user_id is not None else None
-        return page(request, "account.html", title=N_("My account"), user=user)
+        token = request.cookies.get(SESSION_COOKIE)
+        id_token = await provider_id_token(settings, token)
+        await sign_out(settings, token)
+        target = "/?signed_out=1"
+        if id_token and settings.oidc_enabled:
+            # Signed in through the provider: sign out there too, then come back here.
+            at_provider = await provider(settings).end_session_url(
+                id_token, f"{settings.base_url}/?signed_out=1"
+            )
+            if at_provider:
+                # A page, not a redirect: the pages' CSP (form-action 'self') stops a form's
+                # redirect to another origin, a link or a refresh of a page is fine.
+                return page(
+                    request,
+                    "signed_out_provider.html",
+                    title=N_("You are signed out"),
+                    at_provider=at_provider,
+                    provider_name=settings.oidc_provider_name,
+                    cookies=[expired_session_cookie(settings)],
+                )
+        return Redirect(target, status_code=303, cookies=[expired_session_cookie(settings)])
 
     @get("/account/export", opt=SIGNED_IN)
     async def export(self, principal: CurrentPrincipal) -> Response[bytes]:

@@ -1,0 +1,190 @@
+"""A forgotten password: the same answer for every email, a one-hour single-use link, every
+session ended, requests counted per email and per address."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from booking.tables import Outbox, PasswordReset, User
+from service.kernel.identity import Role
+from service.kernel.tables import AuditEntry
+from tests.factories import PASSWORD, make_user
+
+NEW_PASSWORD = "un-tout-nouveau-secret"
+
+
+async def _ask(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    return await client.post("/api/v1/auth/password-reset", json={"email": email})
+
+
+async def _link_token(email: str) -> str:
+    message = (
+        await Outbox.objects()
+        .where((Outbox.kind == "password_reset") & (Outbox.recipient == email))
+        .order_by(Outbox.created_at, ascending=False)
+        .first()
+    )
+    assert message is not None, f"no reset mail to {email}"
+    found = re.search(r"/password-reset/([A-Za-z0-9_-]+)", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+async def _confirm(client: httpx.AsyncClient, token: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": password}
+    )
+
+
+async def _token(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+
+
+async def test_a_reset_link_sets_a_new_password_and_ends_every_session(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await make_user(Role.AGENT)
+    old = (await _token(client, agent.email, PASSWORD)).json()["access_token"]
+
+    asked = await _ask(client, agent.email.upper())
+    token = await _link_token(agent.email)
+    confirmed = await _confirm(client, token, NEW_PASSWORD)
+
+    assert asked.status_code == 202, asked.text
+    assert confirmed.status_code == 204, confirmed.text
+    refused = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
+    assert refused.status_code == 401
+    assert (await _token(client, agent.email, PASSWORD)).status_code == 401
+    assert (await _token(client, agent.email, NEW_PASSWORD)).status_code == 200
+    stored = await PasswordReset.select().first()
+    assert stored is not None
+    assert stored["token_hash"] != token
+    assert stored["used_at"] is not None
+    actions = {row["action"] for row in await AuditEntry.select(AuditEntry.action)}
+    assert {"password.reset_requested", "password.reset"} <= actions
+
+
+async def test_an_unknown_email_gets_the_same_answer_and_nothing_is_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await make_user(Role.AGENT)
+    inactive = await make_user(Role.AGENT)
+    await User.update({User.active: False}).where(User.id == inactive.id)
+
+    known = await _ask(client, agent.email)
+    unknown = await _ask(client, "personne@example.org")
+    deactivated = await _ask(client, inactive.email)
+    not_an_email = await _ask(client, "pas-une-adresse")
+
+    assert known.status_code == unknown.status_code == deactivated.status_code == 202
+    assert known.content == unknown.content == deactivated.content == not_an_email.content
+    assert set(known.headers) == set(unknown.headers)
+    recipients = [row["recipient"] for row in await Outbox.select(Outbox.recipient)]
+    assert recipients == [agent.email]
+    assert await PasswordReset.count() == 1
+
+
+async def test_an_expired_link_is_refused_and_the_password_stays(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await make_user(Role.AGENT)
+    await _ask(client, agent.email)
+    token = await _link_token(agent.email)
+    await PasswordReset.raw("UPDATE password_reset SET expires_at = now() - interval '1 second'")
+
+    refused = await _confirm(client, token, NEW_PASSWORD)
+
+    assert refused.status_code == 410, refused.text
+    assert refused.json()["type"].endswith(":link-expired")
+    assert (await _token(client, agent.email, PASSWORD)).status_code == 200
+
+
+async def test_a_link_serves_once(client: httpx.AsyncClient) -> None:
+    agent = await make_user(Role.AGENT)
+    await _ask(client, agent.email)
+    token = await _link_token(agent.email)
+
+    first = await _confirm(client, token, NEW_PASSWORD)
+    again = await _confirm(client, token, "encore-un-autre-secret")
+
+    assert first.status_code == 204
+    assert again.status_code == 410
+    assert again.json()["type"].endswith(":link-used")
+    assert (await _token(client, agent.email, NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_new_password_spends_every_other_link_of_the_person(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await make_user(Role.AGENT)
+    await _ask(client, agent.email)
+    older = await _link_token(agent.email)
+    await Outbox.delete(force=True)
+    await _ask(client, agent.email)
+    newer = await _link_token(agent.email)
+
+    assert (await _confirm(client, newer, NEW_PASSWORD)).status_code == 204
+    assert (await _confirm(client, older, "encore-un-autre-secret")).status_code == 410
+
+
+async def test_a_tampered_or_foreign_token_is_refused(client: httpx.AsyncClient) -> None:
+    agent = await make_user(Role.AGENT)
+    await _ask(client, agent.email)
+    token = await _link_token(agent.email)
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    stored_hash = (await PasswordReset.select(PasswordReset.token_hash).first() or {})["token_hash"]
+
+    for candidate in (tampered, stored_hash, "x"):
+        refused = await _confirm(client, candidate, NEW_PASSWORD)
+        assert refused.status_code == 404, (candidate, refused.text)
+        assert refused.json()["type"].endswith(":link-invalid")
+    assert (await _confirm(client, token, NEW_PASSWORD)).status_code == 204
+
+
+async def test_a_weak_password_is_refused_and_the_link_still_serves(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await make_user(Role.AGENT)
+    await _ask(client, agent.email)
+    token = await _link_token(agent.email)
+
+    weak = await _confirm(client, token, "court")
+
+    assert weak.status_code == 422
+    assert weak.json()["field"] == "password"
+    assert (await _confirm(client, token, NEW_PASSWORD)).status_code == 204
+
+
+async def test_requests_are_counted_per_email_whoever_asks(client: httpx.AsyncClient) -> None:
+    agent = await make_user(Role.AGENT)
+    answers = [await _ask(client, agent.email) for _ in range(4)]
+    unknown = [await _ask(client, "personne@example.org") for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert [a.status_code for a in unknown] == [202, 202, 202, 429]
+    assert answers[3].json()["type"].endswith(":too-many-attempts")
+    assert int(answers[3].headers["Retry-After"]) > 3000
+    assert await Outbox.count() == 3
+
+
+async def test_requests_are_counted_per_address_across_emails(client: httpx.AsyncClient) -> None:
+    statuses = [(await _ask(client, f"quelquun{n}@example.org")).status_code for n in range(21)]
+
+    assert statuses == [202] * 20 + [429]
+
+
+async def test_bad_bodies_are_refused(client: httpx.AsyncClient) -> None:
+    empty = await client.post("/api/v1/auth/password-reset", json={})
+    extra = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": "t", "password": "p", "x": 1}
+    )
+    no_token = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": "", "password": NEW_PASSWORD}
+    )
+
+    assert empty.status_code in (400, 422)
+    assert extra.status_code in (400, 422)
+    assert no_token.status_code in (400, 422)
+    assert await PasswordReset.count() == 0
