@@ -131,6 +131,11 @@ class Settings:
                 raise SettingsError("REDIS_URL must be set in production.")
             if self.oidc_client_id and not self.oidc_issuer.startswith("https://"):
                 raise SettingsError("OIDC_ISSUER must be an https:// URL in production.")
+            if self.oidc_client_id and not self.oidc_client_secret:
+                raise SettingsError(
+                    "OIDC_CLIENT_SECRET must be set in production when OIDC_CLIENT_ID is: the "
+                    "provider refuses a token request without it (docs/configuration.md)."
+                )
             if not self.pass_signing_keys:
                 raise SettingsError(
                     "PASS_SIGNING_KEYS must be set in production: generate an entry with "

@@ -59,6 +59,15 @@ def _refused(result: subprocess.CompletedProcess[str], setting: str) -> None:
         ({"PASS_SIGNING_KEYS": ""}, "PASS_SIGNING_KEYS"),
         ({"STRIPE_API_KEY": "sk_live_abc"}, "STRIPE_WEBHOOK_SECRET"),
         ({"TRUSTED_PROXIES": ""}, "TRUSTED_PROXIES"),
+        ({"OIDC_CLIENT_ID": "pass-tiers-lieux"}, "OIDC_CLIENT_SECRET"),
+        (
+            {
+                "OIDC_CLIENT_ID": "pass-tiers-lieux",
+                "OIDC_CLIENT_SECRET": "s",
+                "OIDC_ISSUER": "http://op.example",
+            },
+            "OIDC_ISSUER",
+        ),
     ],
 )
 def test_an_unsafe_setting_stops_the_process_with_one_line_naming_it(
