@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -253,6 +253,9 @@ async def book(
         allowance = allowance_units(
             agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
         )
+        if workspace["kind"] == "meeting_room" and not organisation["meeting_hours_use_allowance"]:
+            # The organisation's policy: team meetings do not use the holder's allowance.
+            placement = replace(placement, allowance_units=0)
         used = await units_used(agent_id, placement.local_date, organisation)
         if used + placement.allowance_units > allowance:
             raise AllowanceExceeded(
