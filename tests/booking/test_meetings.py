@@ -390,7 +390,8 @@ async def test_the_organiser_role_can_be_handed_to_a_colleague(
     assert roles[colleague.email] == "organiser"
     # The booking stays its holder's: billed to the organisation that booked it.
     booking = await Booking.select().where(Booking.id == uuid.UUID(meeting.booking_id)).first()
-    assert booking is not None and booking["agent"] == meeting.holder.id
+    assert booking is not None
+    assert booking["agent"] == meeting.holder.id
     [request] = [
         m
         for m in await mails(meeting.booking_id, "meeting_request")
