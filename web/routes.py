@@ -11,6 +11,7 @@ from service.kernel.auth import PUBLIC
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
+from web.controllers.meetings import AgentMeetingController, MeetingInvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_money import NetworkMoneyController
@@ -34,6 +35,8 @@ PAGE_CONTROLLERS: list[type] = [
     InvitationController,
     PrivacyController,
     AgentController,
+    AgentMeetingController,
+    MeetingInvitationController,
     VenueWorkspacesController,
     VenueHoursController,
     VenueDevicesController,

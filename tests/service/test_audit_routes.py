@@ -234,9 +234,7 @@ async def _meeting(w: World) -> tuple[uuid.UUID, uuid.UUID, Principal]:
     """A room booked by one of the organisation's agents, with a guest invited by them."""
     room = await make_workspace(w.venue, kind="meeting_room", booking_unit="hour", capacity=4)
     agent = await w.another_agent()
-    starts = datetime.combine(next_weekday(2), datetime.min.time(), tzinfo=UTC) + timedelta(
-        hours=9
-    )
+    starts = datetime.combine(next_weekday(2), datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
     booking = Booking(
         agent=agent.id,
         organisation=w.organisation_id,

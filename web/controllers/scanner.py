@@ -132,6 +132,16 @@ async def _verdict(lang: str, outcome: verdicts.ScanOutcome, zone: ZoneInfo) -> 
         "starts": _clock(lang, booking["starts_at"], zone) if booking else None,
         "ends": _clock(lang, booking["ends_at"], zone) if booking else None,
         "walk_in": outcome.walk_in,
+        "meeting_text": (
+            translate(
+                lang,
+                N_("Meeting: room %(room)s, guest of %(host)s"),
+                room=outcome.meeting_room,
+                host=outcome.meeting_host or "?",
+            )
+            if outcome.meeting_room
+            else None
+        ),
         "replayed": outcome.replayed,
         "offline": False,
     }

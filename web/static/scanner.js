@@ -161,6 +161,7 @@
     inner.appendChild(title);
     line(inner, v.agent_name, "verdict-name");
     line(inner, v.organisation_name);
+    if (v.meeting_text) line(inner, v.meeting_text);
     if (v.workspace_name) line(inner, v.workspace_name + " · " + v.starts + " – " + v.ends);
     if (v.admitted && v.walk_in) line(inner, say("scan.js.walk_in", {}));
     if (v.admitted && v.offline && !v.workspace_name) {

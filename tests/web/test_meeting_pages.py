@@ -1,0 +1,90 @@
+"""Team meeting pages over HTTP: the organiser invites from their booking, guests answer by link."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from booking.tables import MeetingAttendee, Outbox
+from passes.tables import Pass
+from service.kernel.identity import Role
+from service.kernel.settings import Settings
+from tests.booking.test_meetings import book_meeting
+from tests.factories import make_user
+from tests.web.test_pages import post_form, sign_in
+
+
+def _link(mail: dict[str, object]) -> str:
+    found = re.search(r"https?://\S+(/reunion/\S+)", str(mail["body"]))
+    assert found, mail["body"]
+    return found.group(1)
+
+
+async def test_the_organiser_invites_a_colleague_found_by_name_and_a_guest(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    meeting = await book_meeting(client, settings)
+    await make_user(Role.AGENT, organisation=meeting.organisation, display_name="Bruno Leroy")
+    assert (await sign_in(client, meeting.holder)).status_code == 303
+    url = f"/agent/bookings/{meeting.booking_id}/meeting"
+
+    bookings = await client.get("/agent/bookings")
+    search = await client.get(url, params={"q": "Bru"})
+    [colleague_id] = re.findall(r'name="user_id" value="([0-9a-f-]+)"', search.text)
+    invited = await post_form(client, f"{url}/invite", {"user_id": colleague_id})
+    guest = await post_form(
+        client, f"{url}/invite", {"email": "claire@partenaire.example", "name": "Claire Dupont"}
+    )
+    bad = await post_form(client, f"{url}/invite", {"email": "claire at example", "name": "C"})
+    listing = await client.get(url)
+
+    assert url in bookings.text
+    assert search.status_code == 200
+    assert "Bruno Leroy" in search.text
+    assert invited.status_code == 303
+    assert guest.status_code == 303
+    assert bad.status_code == 422
+    assert "adresse" in bad.text.lower() or "email" in bad.text.lower()
+    assert listing.text.count('class="card attendee"') == 3
+    assert "Claire Dupont" in listing.text
+    assert "Pas encore de réponse" in listing.text or "No answer yet" in listing.text
+
+
+async def test_a_guest_answers_and_sees_a_guest_pass_whose_qr_decodes(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    meeting = await book_meeting(client, settings)
+    invited = await client.post(
+        meeting.attendees_url,
+        json={"email": "claire@partenaire.example", "name": "Claire Dupont"},
+        headers=meeting.headers,
+    )
+    assert invited.status_code == 201
+    [mail] = await Outbox.select().where(Outbox.kind == "meeting_request")
+    link = _link(mail)
+
+    shown = await client.get(link)
+    accepted = await post_form(client, link, {"partstat": "accepted"})
+    after = await client.get(link)
+    qr = await client.get(f"{link}/pass.svg")
+    tampered = await client.get(link[:-3] + "abc")
+
+    assert shown.status_code == 200, shown.text
+    assert "Claire Dupont" in shown.text
+    assert accepted.status_code == 303
+    assert (
+        "accepted"
+        in (
+            await MeetingAttendee.select(MeetingAttendee.partstat).where(
+                MeetingAttendee.id == uuid.UUID(invited.json()["id"])
+            )
+        )[0]["partstat"]
+    )
+    assert f"{link}/pass.svg" in after.text
+    assert qr.status_code == 200
+    assert qr.headers["content-type"].startswith("image/svg+xml")
+    [guest_pass] = await Pass.select().where(Pass.attendee == uuid.UUID(invited.json()["id"]))
+    assert guest_pass["status"] == "active"
+    assert tampered.status_code == 404
