@@ -308,6 +308,33 @@ async def erase(
         await pass_services.revoke_for_agent(user_id, "erased")
         pseudonym = user["pseudonym"]
         new_email = f"{pseudonym.lower()}@{ERASED_DOMAIN}"
+        # Invitations to others' meetings: the person leaves those still to come (an
+        # organiser's role goes back to the booking's holder) and no row names them any more.
+        await User.raw(
+            """
+            UPDATE meeting_attendee a
+               SET email = {}, display_name = {}, role = 'attendee',
+                   removed_at = CASE WHEN a.removed_at IS NULL AND b.ends_at > {} THEN {}
+                                     ELSE a.removed_at END
+              FROM booking b WHERE b.id = a.booking AND a.person = {}
+            """,
+            new_email,
+            pseudonym,
+            now,
+            now,
+            user_id,
+        )
+        await User.raw(
+            """
+            UPDATE meeting_attendee a SET role = 'organiser'
+              FROM booking b
+             WHERE b.id = a.booking AND a.person = b.agent AND a.removed_at IS NULL
+               AND a.booking IN (SELECT booking FROM meeting_attendee WHERE person = {})
+               AND NOT EXISTS (SELECT 1 FROM meeting_attendee o WHERE o.booking = a.booking
+                                  AND o.role = 'organiser' AND o.removed_at IS NULL)
+            """,
+            user_id,
+        )
         # Messages to the person: a sent one is a record that it was sent (kind, dates stay),
         # its address and words go; an unsent one is withdrawn, never to be delivered.
         await User.raw(

@@ -16,16 +16,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from billing import retention
 from billing.close import close_period
 from billing.tables import UsageLine
 from booking.errors import AnswerLinkInvalid
 from booking.services import meetings
 from booking.tables import Booking, MeetingAttendee, Outbox, SeatOccupancy
-from passes import attendance, guest_passes
+from passes import attendance, guest_passes, personal_data
 from passes import keys as pass_keys
 from passes.tables import Pass, Visit
 from passes.verify import verify
-from service.kernel.identity import Role
+from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
 from tests.billing.factories import NETWORK, make_visit
 from tests.factories import (
@@ -320,3 +321,46 @@ async def test_a_guest_pass_page_link_that_is_wrong_or_withdrawn_shows_no_pass(
     assert issued is None
     assert not invitation.open
     assert await Outbox.count().where(Outbox.kind == "meeting_cancelled") == 2
+
+
+async def test_erasing_a_colleague_takes_them_out_of_meetings_and_guests_are_forgotten(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    world = await meeting_now(settings, client, starts_in=timedelta(hours=30))
+    network = await make_user(Role.NETWORK_ADMIN)
+    await client.post(
+        f"{world['url']}/{world['colleague_attendee']}/organiser", headers=world["headers"]
+    )
+
+    await personal_data.erase(
+        Principal(Role.NETWORK_ADMIN, user_id=network.id),
+        world["colleague"].id,
+        None,
+        base_url="http://test",
+    )
+    await Booking.update(
+        {
+            Booking.starts_at: datetime.now(UTC) - timedelta(days=100),
+            Booking.ends_at: datetime.now(UTC) - timedelta(days=100) + timedelta(hours=1),
+        }
+    ).where(Booking.id == world["booking"].id)
+    forgotten = await retention.forget_guests({})
+    again = await retention.forget_guests({})
+
+    rows = {
+        r["kind"]: r
+        for r in await MeetingAttendee.select().where(
+            MeetingAttendee.booking == world["booking"].id
+        )
+        if r["person"] != world["holder"].id
+    }
+    assert rows["colleague"]["email"].endswith("@erased.invalid")
+    assert rows["colleague"]["removed_at"] is not None
+    assert rows["colleague"]["role"] == "attendee"
+    organiser = await MeetingAttendee.select(MeetingAttendee.person).where(
+        (MeetingAttendee.booking == world["booking"].id) & (MeetingAttendee.role == "organiser")
+    )
+    assert organiser == [{"person": world["holder"].id}]  # back to the booking's holder
+    assert (forgotten, again) == (1, 0)
+    assert rows["guest"]["email"].endswith("@erased.invalid")
+    assert "Claire" not in rows["guest"]["display_name"]
