@@ -88,3 +88,15 @@ async def test_a_guest_answers_and_sees_a_guest_pass_whose_qr_decodes(
     [guest_pass] = await Pass.select().where(Pass.attendee == uuid.UUID(invited.json()["id"]))
     assert guest_pass["status"] == "active"
     assert tampered.status_code == 404
+
+
+def test_the_signed_links_of_meetings_are_logged_without_their_token() -> None:
+    from service.kernel.observability import _loggable
+
+    assert _loggable("/reunion/abc.def.ghi") == "/reunion/***"
+    assert _loggable("/reunion/abc.def.ghi/pass.svg") == "/reunion/***/pass.svg"
+    assert _loggable("/api/v1/meeting-answers/abc.def") == "/api/v1/meeting-answers/***"
+    assert _loggable("/invitation/xyz") == "/invitation/***"
+    assert (
+        _loggable("/calendars/workspaces/1/freebusy.ics") == "/calendars/workspaces/1/freebusy.ics"
+    )
