@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
 
-from booking.schemas.meetings import Answer, AttendeeOut, ColleagueOut, NewAttendee
+from booking.schemas.meetings import Answer, AttendeeOut, ColleagueOut, MoveMeeting, NewAttendee
 from booking.services import meetings
 from service.kernel.auth import PUBLIC, CurrentPrincipal, allow
 from service.kernel.errors import InvalidValue
@@ -88,6 +88,31 @@ class MeetingAttendeesController(Controller):
         self, principal: CurrentPrincipal, booking_id: uuid.UUID, attendee_id: uuid.UUID
     ) -> AttendeeOut:
         return _out(await meetings.hand_over(principal, booking_id, attendee_id))
+
+    @post(
+        "/meeting-time",
+        opt=ORGANISERS,
+        status_code=200,
+        summary="Move the meeting (time, room): a new SEQUENCE is sent to every attendee",
+    )
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        booking_id: uuid.UUID,
+        data: JSONBody[MoveMeeting],
+    ) -> list[AttendeeOut]:
+        settings = _settings(request)
+        await meetings.move(
+            principal,
+            booking_id,
+            start=data.start,
+            end=data.end,
+            workspace_id=data.workspace_id,
+            base_url=str(settings.base_url),
+            secret=settings.secret_key,
+        )
+        return [_out(a) for a in await meetings.attendees(principal, booking_id)]
 
     @get(
         "/colleagues",

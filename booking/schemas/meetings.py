@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.kernel.dates import DatedInput
+
 
 class NewAttendee(msgspec.Struct, forbid_unknown_fields=True):
     """A colleague by `user_id` or by `email`; an outside guest by `email` and `name`."""
@@ -39,3 +41,11 @@ class ColleagueOut(msgspec.Struct):
 
 class Answer(msgspec.Struct, forbid_unknown_fields=True):
     partstat: Literal["accepted", "declined"]
+
+
+class MoveMeeting(DatedInput, forbid_unknown_fields=True):
+    """A new local `start` and `end` (the venue's time), and another room if `workspace_id`."""
+
+    start: datetime
+    end: datetime
+    workspace_id: uuid.UUID | None = None

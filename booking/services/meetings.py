@@ -26,17 +26,23 @@ import jwt
 
 from booking import calendars
 from booking.errors import (
+    AgentAlreadyBooked,
+    AllowanceExceeded,
     AlreadyInvited,
     AnswerLinkInvalid,
     Inactive,
+    InThePast,
     MeetingClosed,
     MeetingFull,
     NotAMeeting,
+    RoomTaken,
+    WorkspaceUnavailable,
 )
-from booking.services import announcements
+from booking.services import announcements, placement
 from booking.services.accounts import ERASED_DOMAIN, normalise_email
+from booking.services.allowance import allowance_units, units_used
 from booking.services.booking_lists import BookingParties, may_see
-from booking.tables import MeetingAttendee, Outbox, User
+from booking.tables import MeetingAttendee, Organisation, Outbox, User, Venue, Workspace
 from service.kernel import audit
 from service.kernel.errors import Conflict, Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
@@ -667,3 +673,119 @@ async def answer_with_reply(
         raise AnswerLinkInvalid()
     partstat = partstat_of_reply(document, Attendee.of_row(found[0]))
     return await answer(secret, token, partstat, now=now)
+
+
+# --- a changed time or room ---------------------------------------------------------------
+
+
+async def move(
+    principal: Principal,
+    booking_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    workspace_id: uuid.UUID | None = None,
+    base_url: str,
+    secret: str,
+    now: datetime | None = None,
+) -> None:
+    """Move the meeting to another time or room: a new SEQUENCE and a REQUEST to everyone.
+
+    The same rules as booking (placement): opening hours, closures, the horizon, the holder's
+    allowance, and the exclusion constraints that refuse an overlapping booking of the room or
+    of the holder; the new room must hold everyone still invited. Guest passes were signed for
+    the old window: the database revokes them (trigger pass_revoked_with_booking) and the
+    invitation link issues a new one.
+    """
+    now = now or datetime.now(UTC)
+    async with MeetingAttendee._meta.db.transaction():
+        meeting = await _lock(booking_id)
+        rows = await _ensure_organiser(meeting)
+        _authorise(principal, meeting, rows)
+        _open(meeting, now)
+        if meeting["status"] != "confirmed" or meeting["starts_at"] <= now:
+            raise MeetingClosed(N_("A meeting that has started cannot move."))
+        room = (
+            await Workspace.select()
+            .where(Workspace.id == (workspace_id or meeting["workspace"]))
+            .first()
+        )
+        if room is None:
+            raise NotFound(N_("No such workspace."), field="workspace_id")
+        venue = await Venue.select().where(Venue.id == room["venue"]).first()
+        assert venue is not None
+        if room["kind"] != "meeting_room" or room["booking_unit"] != "hour":
+            raise NotAMeeting(field="workspace_id")
+        if not room["active"] or venue["status"] != "approved":
+            raise WorkspaceUnavailable(field="workspace_id")
+        placed = placement.place(
+            venue,
+            room,
+            placement.BookingRequest(workspace_id=room["id"], start=start, end=end),
+        )
+        if placed.starts_at <= now:
+            raise InThePast(field="start")
+        await placement.check_opening(venue, placed, True)
+        if len(rows) > room["capacity"]:
+            raise MeetingFull(capacity=room["capacity"], field="workspace_id")
+        holder = await User.raw(
+            "SELECT id, monthly_allowance_units FROM app_user WHERE id = {} FOR NO KEY UPDATE",
+            meeting["agent"],
+        )
+        organisation = (
+            await Organisation.select().where(Organisation.id == meeting["organisation"]).first()
+        )
+        assert organisation is not None
+        units = placed.allowance_units if organisation["meeting_hours_use_allowance"] else 0
+        used = await units_used(meeting["agent"], placed.local_date, organisation)
+        if placed.local_date.replace(day=1) == meeting["local_date"].replace(day=1):
+            used -= meeting["allowance_units"]
+        allowed = allowance_units(
+            holder[0]["monthly_allowance_units"], organisation["monthly_allowance_units"]
+        )
+        if used + units > allowed:
+            raise AllowanceExceeded()
+        try:
+            await MeetingAttendee.raw(
+                """
+                UPDATE booking SET workspace = {}, venue = {}, starts_at = {}, ends_at = {},
+                       local_date = {}, quantity = {}, seats = {}, allowance_units = {},
+                       sequence = sequence + 1, updated_at = {}
+                 WHERE id = {}
+                """,
+                room["id"],
+                venue["id"],
+                placed.starts_at,
+                placed.ends_at,
+                placed.local_date,
+                placed.quantity,
+                room["capacity"],
+                units,
+                now,
+                booking_id,
+            )
+        except asyncpg.ExclusionViolationError as error:
+            if error.constraint_name == "booking_room_no_overlap":
+                raise RoomTaken() from None
+            raise AgentAlreadyBooked() from None
+        await announcements.announce(booking_id, cancel=False, base_url=base_url)
+        moved = await _lock(booking_id)
+        for row in rows:
+            if row["person"] is None or row["person"] != meeting["agent"]:
+                await _send_request(moved, row["id"], base_url=base_url, secret=secret)
+        if audit.administrative(principal):
+            await audit.act(
+                "meeting.move",
+                "booking",
+                booking_id,
+                before={
+                    "workspace": meeting["workspace"],
+                    "starts_at": meeting["starts_at"],
+                    "ends_at": meeting["ends_at"],
+                },
+                after={
+                    "workspace": room["id"],
+                    "starts_at": placed.starts_at,
+                    "ends_at": placed.ends_at,
+                },
+            )

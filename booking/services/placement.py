@@ -153,7 +153,7 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
+async def check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
     zone = _zone(venue)
     start = placement.starts_at.astimezone(zone)
     end = placement.ends_at.astimezone(zone)
@@ -225,7 +225,7 @@ async def book(
     placement = place(venue, workspace, request)
     if placement.starts_at <= now:
         raise InThePast(field="start" if hourly else "date")
-    await _check_opening(venue, placement, hourly)
+    await check_opening(venue, placement, hourly)
 
     async with Booking._meta.db.transaction():
         # Serialises this agent's bookings: the allowance sum below cannot be raced.

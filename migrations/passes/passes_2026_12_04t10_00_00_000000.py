@@ -29,8 +29,8 @@ ALTER TABLE visit
         CHECK (agent IS NOT NULL OR agent_pseudonym IS NOT NULL OR attendee IS NOT NULL);
 CREATE UNIQUE INDEX visit_one_per_attendee ON visit (attendee) WHERE attendee IS NOT NULL;
 
--- A guest pass dies with its invitation: removing the guest or cancelling the meeting (by
--- whoever: organiser, venue, closure, erasure) revokes it in the same transaction, and the
+-- A guest pass dies with its invitation: removing the guest, cancelling the meeting (by
+-- whoever: organiser, venue, closure, erasure) or moving it revokes it in the same transaction, and the
 -- revocation feed carries it to offline scanners like any other.
 CREATE FUNCTION revoke_guest_passes(attendees uuid[]) RETURNS void LANGUAGE sql AS $$
     WITH revoked AS (
@@ -51,12 +51,17 @@ CREATE TRIGGER pass_revoked_with_attendee AFTER UPDATE OF removed_at ON meeting_
     FOR EACH ROW EXECUTE FUNCTION pass_revoked_with_attendee();
 CREATE FUNCTION pass_revoked_with_booking() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.status IN ('cancelled', 'late_cancelled') AND OLD.status NOT IN ('cancelled', 'late_cancelled') THEN
+    -- Cancelled, or moved: a guest pass was signed for the old window (a new one is issued).
+    IF (NEW.status IN ('cancelled', 'late_cancelled')
+            AND OLD.status NOT IN ('cancelled', 'late_cancelled'))
+       OR NEW.starts_at <> OLD.starts_at OR NEW.ends_at <> OLD.ends_at
+       OR NEW.venue <> OLD.venue THEN
         PERFORM revoke_guest_passes(ARRAY(SELECT id FROM meeting_attendee WHERE booking = NEW.id));
     END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER pass_revoked_with_booking AFTER UPDATE OF status ON booking
+CREATE TRIGGER pass_revoked_with_booking AFTER UPDATE OF status, starts_at, ends_at, venue
+    ON booking
     FOR EACH ROW EXECUTE FUNCTION pass_revoked_with_booking();
 """
 

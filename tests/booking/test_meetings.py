@@ -16,7 +16,15 @@ import icalendar
 from ical.calendar_stream import IcsCalendarStream
 
 from booking.services import meetings
-from booking.tables import Booking, MeetingAttendee, Organisation, Outbox, User, Workspace
+from booking.tables import (
+    Booking,
+    MeetingAttendee,
+    Organisation,
+    Outbox,
+    User,
+    Venue,
+    Workspace,
+)
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
 from service.kernel.tables import AuditEntry
@@ -562,3 +570,71 @@ async def test_the_policy_says_whether_meeting_hours_use_the_allowance(
         Organisation.id == counted.organisation.id
     )
     assert stored[0]["meeting_hours_use_allowance"] is False
+
+
+async def test_moving_the_meeting_sends_a_new_sequence_to_everyone(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    meeting = await book_meeting(client, settings, capacity=3)
+    colleague = await make_user(Role.AGENT, organisation=meeting.organisation)
+    await client.post(
+        meeting.attendees_url, json={"user_id": str(colleague.id)}, headers=meeting.headers
+    )
+    await client.post(
+        meeting.attendees_url,
+        json={"email": "guest@example.org", "name": "Guest"},
+        headers=meeting.headers,
+    )
+    venue = await Venue.objects().where(Venue.id == meeting.room.venue).first()
+    assert venue is not None
+    small = await make_workspace(venue, kind="meeting_room", booking_unit="hour", capacity=2)
+    other = await make_workspace(venue, kind="meeting_room", booking_unit="hour", capacity=8)
+    booking = await Booking.objects().where(Booking.id == uuid.UUID(meeting.booking_id)).first()
+    assert booking is not None
+    day = booking.local_date
+    url = f"/api/v1/bookings/{meeting.booking_id}/meeting-time"
+    before = await Outbox.count().where(Outbox.booking == booking.id)
+
+    too_small = await client.post(
+        url,
+        json={"start": f"{day}T14:00:00", "end": f"{day}T15:00:00", "workspace_id": str(small.id)},
+        headers=meeting.headers,
+    )
+    closed = await client.post(
+        url, json={"start": f"{day}T20:00:00", "end": f"{day}T21:00:00"}, headers=meeting.headers
+    )
+    by_colleague = await client.post(
+        url,
+        json={"start": f"{day}T14:00:00", "end": f"{day}T15:00:00"},
+        headers=auth(settings, colleague),
+    )
+    unchanged = await Outbox.count().where(Outbox.booking == booking.id)
+    moved = await client.post(
+        url,
+        json={"start": f"{day}T14:00:00", "end": f"{day}T15:30:00", "workspace_id": str(other.id)},
+        headers=meeting.headers,
+    )
+
+    assert (too_small.status_code, too_small.json()["type"]) == (409, P + "meeting-full")
+    assert (closed.status_code, closed.json()["type"]) == (422, P + "outside-opening-hours")
+    assert by_colleague.status_code == 403
+    assert unchanged == before
+    assert moved.status_code == 200, moved.text
+    after = await Booking.objects().where(Booking.id == booking.id).first()
+    assert after is not None
+    assert after.workspace == other.id
+    assert after.sequence == booking.sequence + 1
+    assert after.quantity == 2
+    requests = await Outbox.select().where(
+        (Outbox.booking == booking.id) & (Outbox.created_at > booking.created_at)
+    )
+    latest: dict[str, dict[str, object]] = {}
+    for mail in sorted(requests, key=lambda m: m["created_at"]):
+        latest[str(mail["recipient"])] = mail
+    assert set(latest) == {meeting.holder.email, colleague.email, "guest@example.org"}
+    for email in (colleague.email, "guest@example.org"):
+        calendar, event = strict_event(str(latest[email]["calendar"]))
+        assert str(calendar["method"]) == "REQUEST"
+        assert event["sequence"] == booking.sequence + 1
+        assert event["dtstart"].dt.hour == 14
+        assert attendee_params(event)[email]["RSVP"] == "TRUE"

@@ -38,6 +38,7 @@ from tests.factories import (
     make_user,
     make_venue,
     make_workspace,
+    next_weekday,
 )
 from tests.passes.test_scans import body, post_scan
 
@@ -364,3 +365,31 @@ async def test_erasing_a_colleague_takes_them_out_of_meetings_and_guests_are_for
     assert (forgotten, again) == (1, 0)
     assert rows["guest"]["email"].endswith("@erased.invalid")
     assert "Claire" not in rows["guest"]["display_name"]
+
+
+async def test_moving_the_meeting_replaces_the_guest_pass_with_one_for_the_new_window(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    world = await meeting_now(settings, client, starts_in=timedelta(hours=30))
+    _, first = await guest_passes.guest_pass(
+        settings.secret_key, world["guest_token"], world["keyring"]
+    )
+    assert first is not None
+    day = next_weekday(2)
+
+    moved = await client.post(
+        f"/api/v1/bookings/{world['booking'].id}/meeting-time",
+        json={"start": f"{day}T16:00:00", "end": f"{day}T17:00:00"},
+        headers=world["headers"],
+    )
+    _, second = await guest_passes.guest_pass(
+        settings.secret_key, world["guest_token"], world["keyring"]
+    )
+
+    assert moved.status_code == 200, moved.text
+    stored = await Pass.select(Pass.status).where(Pass.serial == first.serial)
+    assert stored[0]["status"] == "revoked"
+    assert second is not None
+    assert second.serial != first.serial
+    local_start = second.not_before.astimezone(PARIS) + meetings.DOOR_MARGIN
+    assert (local_start.hour, local_start.minute) == (16, 0)

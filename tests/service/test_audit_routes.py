@@ -274,6 +274,18 @@ async def _uninvite(w: World) -> Ask:
     return Ask(f"/api/v1/bookings/{booking_id}/attendees/{guest_id}")
 
 
+@calls("POST", "/api/v1/bookings/{booking_id:uuid}/meeting-time")
+async def _move_meeting(w: World) -> Ask:
+    booking_id, _, _ = await _meeting(w)
+    booking = await Booking.objects().where(Booking.id == booking_id).first()
+    assert booking is not None
+    day = booking.local_date.isoformat()
+    return Ask(
+        f"/api/v1/bookings/{booking_id}/meeting-time",
+        {"start": f"{day}T15:00:00", "end": f"{day}T16:00:00"},
+    )
+
+
 @calls("POST", "/api/v1/bookings/{booking_id:uuid}/attendees/{attendee_id:uuid}/organiser")
 async def _hand_over(w: World) -> Ask:
     booking_id, _, principal = await _meeting(w)
