@@ -149,6 +149,19 @@ async def test_the_demo_agent_holds_a_meeting_with_a_colleague_and_a_guest(
             await check_accessibility(door, f"meeting-door-{name.split()[0].lower()}")
             await shown.get_by_role("button", name="Scanner le suivant").click()
             await expect(shown).to_have_class("verdict")
+        # Offline, the page judges the guest pass like any pass and still names the guest.
+        await door.wait_for_function(
+            "caches.open('tl-scan-v1').then(c => c.match('/scan')).then(r => !!r)"
+        )
+        await door.reload()
+        await door_context.set_offline(True)
+        await door.get_by_label("Code du pass").fill(guest_token)
+        await door.get_by_role("button", name="Vérifier le pass").click()
+        await expect(shown).to_have_class("verdict shown admitted")
+        await expect(shown).to_contain_text("vérifié hors ligne")
+        await expect(shown).to_contain_text("Claire Dupont")
+        await expect(shown).to_contain_text(expected)
+        await door_context.set_offline(False)
     finally:
         await door_context.close()
     visits = await Visit.select(Visit.agent, Visit.billable).where(Visit.attendee.is_not_null())

@@ -164,6 +164,24 @@ async def _state(request: Request[Any, Any, Any], venue_id: uuid.UUID) -> dict[s
         "keys": await door.verification_keys(),
         **await door.refused_serials(),
         "arrivals": [_arrival(lang, row, zone) for row in day.bookings],
+        # Meeting attendees by the serial they show, so that an offline verdict names them.
+        "meeting_guests": [
+            {
+                "serial": row["serial"],
+                "agent_name": row["agent_name"],
+                "organisation_name": None,
+                "meeting_text": translate(
+                    lang,
+                    N_("Meeting: room %(room)s, guest of %(host)s"),
+                    room=row["workspace_name"],
+                    host=row["host"] or "?",
+                ),
+                "workspace_name": row["workspace_name"],
+                "starts": _clock(lang, row["starts_at"], zone),
+                "ends": _clock(lang, row["ends_at"], zone),
+            }
+            for row in await door.meeting_attendees_on(venue_id, day.local_date)
+        ],
         "fetched_at": datetime.now(UTC).isoformat(),
     }
 

@@ -132,7 +132,11 @@
 
   function bookingOf(serial) {
     if (state.venue.local_date !== localDate(state.venue.timezone)) return null;
-    return state.arrivals.find((a) => a.serial === serial) || null;
+    return (
+      state.arrivals.find((a) => a.serial === serial) ||
+      (state.meeting_guests || []).find((a) => a.serial === serial) ||
+      null
+    );
   }
 
   // ---- showing things ----
@@ -394,7 +398,7 @@
       direction: "in",
       local_verdict: { admitted: local.admitted, reason: local.reason },
       label: booking ? booking.agent_name : null,
-      booking_id: booking ? booking.booking_id : null,
+      booking_id: booking && booking.booking_id ? booking.booking_id : null,
     };
     queue = load("queue", []);
     queue.push(item);
@@ -408,6 +412,7 @@
       reason: local.reason,
       agent_name: booking ? booking.agent_name : null,
       organisation_name: booking ? booking.organisation_name : null,
+      meeting_text: booking ? booking.meeting_text : null,
       workspace_name: booking ? booking.workspace_name : null,
       starts: booking ? booking.starts : null,
       ends: booking ? booking.ends : null,
