@@ -121,6 +121,16 @@ SECTIONS = [
         """,
     ),
     Section(
+        "meetings",
+        """
+        SELECT a.booking, b.starts_at, b.ends_at, v.name AS venue, w.name AS room, a.role,
+               a.partstat, a.invited_at, a.answered_at, a.removed_at, a.email, a.display_name
+          FROM meeting_attendee a JOIN booking b ON b.id = a.booking
+          JOIN venue v ON v.id = b.venue JOIN workspace w ON w.id = b.workspace
+         WHERE a.person = {} ORDER BY b.starts_at
+        """,
+    ),
+    Section(
         "emails",
         """
         SELECT o.id, o.kind, o.created_at, o.sent_at, o.recipient, o.subject, o.body
@@ -171,7 +181,7 @@ ACCOUNT_FIELDS = (
 README = """Données personnelles détenues par le Pass Tiers-Lieux (RGPD, article 15)
 
 data.json : tout, en un fichier (compte, réservations, visites, passages aux portes, pass,
-courriels envoyés, sessions, politique de l'organisation, journal d'audit vous concernant).
+réunions auxquelles vous êtes invité(e), courriels envoyés, sessions, politique de l'organisation, journal d'audit vous concernant).
 Les fichiers .csv (séparateur ;) reprennent chaque partie pour un tableur.
 
 Les factures et relevés émis ne sont pas joints : ce sont des documents comptables de

@@ -393,3 +393,16 @@ async def test_moving_the_meeting_replaces_the_guest_pass_with_one_for_the_new_w
     assert second.serial != first.serial
     local_start = second.not_before.astimezone(PARIS) + meetings.DOOR_MARGIN
     assert (local_start.hour, local_start.minute) == (16, 0)
+
+
+async def test_a_colleagues_export_lists_their_meeting_invitations(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    world = await meeting_now(settings, client, starts_in=timedelta(hours=30))
+
+    data = await personal_data.collect(world["colleague"].id)
+
+    assert [(m["room"], m["role"], m["partstat"]) for m in data["meetings"]] == [
+        ("Salle Jaune", "attendee", "needs_action")
+    ]
+    assert data["meetings"][0]["booking"] == str(world["booking"].id)
