@@ -7,12 +7,12 @@ import uuid
 
 import httpx
 
-from booking.tables import MeetingAttendee, Outbox
+from booking.tables import MeetingAttendee, Organisation, Outbox
 from passes.tables import Pass
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
 from tests.booking.test_meetings import book_meeting
-from tests.factories import make_user
+from tests.factories import make_organisation, make_user
 from tests.web.test_pages import post_form, sign_in
 
 
@@ -100,3 +100,37 @@ def test_the_signed_links_of_meetings_are_logged_without_their_token() -> None:
     assert (
         _loggable("/calendars/workspaces/1/freebusy.ics") == "/calendars/workspaces/1/freebusy.ics"
     )
+
+
+async def test_the_policy_page_says_whether_meetings_use_the_allowance(
+    client: httpx.AsyncClient,
+) -> None:
+    organisation = await make_organisation()
+    admin = await make_user(Role.ORG_ADMIN, organisation=organisation)
+    assert (await sign_in(client, admin)).status_code == 303
+    form = {
+        "monthly_allowance_units": "8",
+        "booking_horizon_days": "30",
+        "cancellation_deadline_hours": "24",
+        "billing_address": "1 rue du Test, 59000 Lille",
+        "billing_email": "compta@example.org",
+        "chorus_service_code": "",
+        "chorus_engagement_number": "",
+    }
+
+    shown = await client.get("/organisation/policy")
+    unchecked = await post_form(client, "/organisation/policy", form)
+    stored_off = await Organisation.select(Organisation.meeting_hours_use_allowance).where(
+        Organisation.id == organisation.id
+    )
+    checked = await post_form(
+        client, "/organisation/policy", {**form, "meeting_hours_use_allowance": "1"}
+    )
+    stored_on = await Organisation.select(Organisation.meeting_hours_use_allowance).where(
+        Organisation.id == organisation.id
+    )
+
+    assert re.search(r'name="meeting_hours_use_allowance" value="1" checked', shown.text)
+    assert (unchecked.status_code, checked.status_code) == (303, 303)
+    assert stored_off[0]["meeting_hours_use_allowance"] is False
+    assert stored_on[0]["meeting_hours_use_allowance"] is True
