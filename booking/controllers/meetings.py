@@ -85,9 +85,21 @@ class MeetingAttendeesController(Controller):
         summary="Hand the organiser role to this colleague",
     )
     async def hand_over(
-        self, principal: CurrentPrincipal, booking_id: uuid.UUID, attendee_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        booking_id: uuid.UUID,
+        attendee_id: uuid.UUID,
     ) -> AttendeeOut:
-        return _out(await meetings.hand_over(principal, booking_id, attendee_id))
+        settings = _settings(request)
+        attendee = await meetings.hand_over(
+            principal,
+            booking_id,
+            attendee_id,
+            base_url=str(settings.base_url),
+            secret=settings.secret_key,
+        )
+        return _out(attendee)
 
     @post(
         "/meeting-time",

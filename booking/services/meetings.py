@@ -235,7 +235,13 @@ async def _resolve(invitee: Invitee) -> tuple[str, uuid.UUID | None, str, str]:
     if account["email"].lower().endswith("@" + ERASED_DOMAIN):
         raise NotFound(N_("No such person."), field=field)
     if account["role"] != Role.AGENT.value:
-        raise InvalidValue(N_("Only agents of the network are invited as colleagues."), field=field)
+        if invitee.user_id is not None:
+            raise InvalidValue(
+                N_("Only agents of the network are invited as colleagues."), field=field
+            )
+        # Someone of the network without a pass (an admin, venue staff): a guest like any.
+        name = _CONTROL.sub("", (invitee.name or "").strip())[:200] or account["display_name"]
+        return "guest", None, account["email"], name
     if not account["active"]:
         raise Inactive(N_("This person's account is deactivated."), field=field)
     return "colleague", account["id"], account["email"], account["display_name"]
@@ -357,9 +363,13 @@ async def hand_over(
     booking_id: uuid.UUID,
     attendee_id: uuid.UUID,
     *,
+    base_url: str | None = None,
+    secret: str | None = None,
     now: datetime | None = None,
 ) -> Attendee:
-    """Make another colleague the organiser; the previous organiser stays an attendee."""
+    """Make another colleague the organiser; the previous organiser stays an attendee.
+
+    Every attendee but the booking's holder gets a REQUEST naming the new ORGANIZER."""
     now = now or datetime.now(UTC)
     async with MeetingAttendee._meta.db.transaction():
         meeting = await _lock(booking_id)
@@ -384,6 +394,17 @@ async def hand_over(
         await MeetingAttendee.update(
             {MeetingAttendee.role: "organiser", MeetingAttendee.partstat: "accepted"}
         ).where(MeetingAttendee.id == attendee_id)
+        # A new ORGANIZER is a new version of the meeting (RFC 5546): everyone is told.
+        await MeetingAttendee.raw(
+            "UPDATE booking SET sequence = sequence + 1, updated_at = {} WHERE id = {}",
+            now,
+            booking_id,
+        )
+        if base_url is not None and secret is not None:
+            changed = await _lock(booking_id)
+            for row in await _live(booking_id):
+                if row["person"] is None or row["person"] != meeting["agent"]:
+                    await _send_request(changed, row["id"], base_url=base_url, secret=secret)
         if audit.administrative(principal):
             await audit.act(
                 "meeting.hand_over",

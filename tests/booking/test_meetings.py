@@ -407,6 +407,20 @@ async def test_the_organiser_role_can_be_handed_to_a_colleague(
     ]
     _, event = strict_event(str(request["calendar"]))
     assert str(event["organizer"]) == f"mailto:{colleague.email}"
+    # The guest invited before is told of the new organiser, with a new SEQUENCE.
+    to_guest = sorted(
+        [
+            m
+            for m in await mails(meeting.booking_id, "meeting_request")
+            if m["recipient"] == "guest@example.org"
+        ],
+        key=lambda m: m["created_at"],
+    )
+    assert len(to_guest) == 2
+    _, first = strict_event(str(to_guest[0]["calendar"]))
+    _, latest = strict_event(str(to_guest[1]["calendar"]))
+    assert str(latest["organizer"]) == f"mailto:{colleague.email}"
+    assert latest["sequence"] == first["sequence"] + 1
 
 
 async def test_an_org_admin_invites_and_is_audited(
@@ -429,6 +443,12 @@ async def test_an_org_admin_invites_and_is_audited(
 
     assert invited.status_code == 201
     assert foreign.status_code == 404
+    # Someone of the network without a pass (here an admin) comes as a guest.
+    as_guest = await client.post(
+        meeting.attendees_url, json={"email": other_admin.email}, headers=meeting.headers
+    )
+    assert as_guest.status_code == 201, as_guest.text
+    assert (as_guest.json()["kind"], as_guest.json()["person_id"]) == ("guest", None)
     rows = await AuditEntry.select().where(AuditEntry.action == "meeting.invite")
     assert len(rows) == 1
 

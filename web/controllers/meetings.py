@@ -180,7 +180,13 @@ class AgentMeetingController(Controller):
             principal,
             booking_id,
             "organiser",
-            meetings.hand_over(principal, booking_id, attendee_id),
+            meetings.hand_over(
+                principal,
+                booking_id,
+                attendee_id,
+                base_url=str(_settings(request).base_url),
+                secret=_settings(request).secret_key,
+            ),
         )
 
 
