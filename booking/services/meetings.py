@@ -318,6 +318,8 @@ async def remove(
         _open(meeting, now)
         if target["role"] == "organiser":
             raise Conflict(N_("Hand the organiser role to someone else before removing them."))
+        if target["person"] is not None and target["person"] == meeting["agent"]:
+            raise Conflict(N_("The booking's holder stays invited; cancel the booking instead."))
         # The pass_revoked_with_attendee trigger revokes a guest's pass in this transaction.
         await MeetingAttendee.update(
             {MeetingAttendee.removed_at: now, MeetingAttendee.removed_by: principal.user_id}

@@ -390,6 +390,13 @@ async def test_the_organiser_role_can_be_handed_to_a_colleague(
 
     assert to_guest.status_code == 409
     assert handed.status_code == 200, handed.text
+    holder_row = next(
+        a for a in await live_attendees(meeting.booking_id) if a["person"] == meeting.holder.id
+    )
+    holder_removed = await client.delete(
+        f"{meeting.attendees_url}/{holder_row['id']}", headers=auth(settings, colleague)
+    )
+    assert holder_removed.status_code == 409
     assert handed.json()["role"] == "organiser"
     assert by_old.status_code == 403
     assert by_new.status_code == 201
