@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from booking.services.meetings import DOOR_MARGIN, LIVE_BOOKING
@@ -123,3 +123,26 @@ async def record(attendance: Attendance, venue_id: uuid.UUID, at: datetime) -> u
         attendance.local_date,
     )
     return uuid.UUID(str(existing[0]["id"]))
+
+
+async def unbilled_in_month(venue_id: uuid.UUID, month: date) -> list[dict[str, Any]]:
+    """Meeting attendees the venue received in a month, per day and room: visits not billed.
+
+    For the venue's transparency: they count as visits (statistics) but the room was billed
+    once, through its booking; nobody is named.
+    """
+    first = month.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return await Visit.raw(
+        """
+        SELECT v.local_date, w.name AS workspace, count(*) AS attendees,
+               count(*) FILTER (WHERE v.agent IS NULL) AS guests
+          FROM visit v JOIN workspace w ON w.id = v.workspace
+         WHERE v.venue = {} AND v.attendee IS NOT NULL
+           AND v.local_date >= {} AND v.local_date < {}
+         GROUP BY v.local_date, w.name ORDER BY v.local_date, w.name
+        """,
+        venue_id,
+        first,
+        following,
+    )

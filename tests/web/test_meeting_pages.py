@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
-from booking.tables import MeetingAttendee, Organisation, Outbox
+from booking.tables import Booking, MeetingAttendee, Organisation, Outbox
+from passes import attendance
 from passes.tables import Pass
 from service.kernel.identity import Role
 from service.kernel.settings import Settings
 from tests.booking.test_meetings import book_meeting
-from tests.factories import make_organisation, make_user
+from tests.factories import make_organisation, make_user, make_venue, make_workspace
 from tests.web.test_pages import post_form, sign_in
+from tests.web.test_venue_pages import make_statement
 
 
 def _link(mail: dict[str, object]) -> str:
@@ -134,3 +137,62 @@ async def test_the_policy_page_says_whether_meetings_use_the_allowance(
     assert (unchecked.status_code, checked.status_code) == (303, 303)
     assert stored_off[0]["meeting_hours_use_allowance"] is False
     assert stored_on[0]["meeting_hours_use_allowance"] is True
+
+
+async def test_the_venues_statement_shows_the_meeting_attendees_it_received_unbilled(
+    client: httpx.AsyncClient,
+) -> None:
+    venue = await make_venue()
+    room = await make_workspace(
+        venue, kind="meeting_room", booking_unit="hour", capacity=6, name="Salle Verte"
+    )
+    organisation = await make_organisation()
+    holder = await make_user(Role.AGENT, organisation=organisation)
+    day = date(2026, 10, 14)
+    starts = datetime(2026, 10, 14, 8, tzinfo=UTC)
+    booking = Booking(
+        agent=holder.id,
+        organisation=organisation.id,
+        venue=venue.id,
+        workspace=room.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        local_date=day,
+        unit="hour",
+        seats=6,
+        exclusive=True,
+        status="completed",
+    )
+    await booking.save()
+    for n in range(3):
+        row = MeetingAttendee(
+            booking=booking.id, kind="guest", email=f"g{n}@example.org", display_name=f"G{n}"
+        )
+        await row.save()
+        await attendance.record(
+            attendance.Attendance(
+                attendee_id=row.id,
+                agent_id=None,
+                organisation_id=organisation.id,
+                venue_id=venue.id,
+                workspace_id=room.id,
+                booking_id=booking.id,
+                local_date=day,
+                quantity=1,
+                room="Salle Verte",
+                host=None,
+            ),
+            venue.id,
+            starts,
+        )
+    statement = await make_statement(venue)
+    admin = await make_user(Role.VENUE_ADMIN, venue=venue)
+    assert (await sign_in(client, admin)).status_code == 303
+
+    shown = await client.get(f"/venue/statements/{statement.id}")
+
+    assert shown.status_code == 200
+    section = shown.text[shown.text.index('id="meetings-title"') :]
+    assert "Salle Verte" in section
+    assert re.search(r'<td class="num">3</td>\s*<td class="num">3</td>', section)
+    assert "G0" not in shown.text  # nobody is named
