@@ -270,6 +270,32 @@ async def expire_invitations(ctx: dict[str, Any], now: datetime | None = None) -
     return len(expired)
 
 
+# Meeting guests
+
+
+async def forget_guests(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Remove the name and address of outside guests of meetings ended before the retention.
+
+    A guest has no account: their address and name only served to invite them and to name
+    them at the door, so they go with the door logs (three months); the row stays, without
+    anyone in it, so that the meeting's count of attendees and the visit it explains remain.
+    """
+    cutoff = _now(now) - timedelta(days=Periods.of(ctx).scan_days)
+    rows = await Booking.raw(
+        """
+        UPDATE meeting_attendee a
+           SET email = 'guest-' || left(a.id::text, 8) || '@erased.invalid', display_name = '—'
+          FROM booking b
+         WHERE b.id = a.booking AND a.kind = 'guest' AND b.ends_at < {}
+           AND a.email NOT LIKE '%@erased.invalid'
+        RETURNING 1
+        """,
+        cutoff,
+    )
+    log.info("retention.guests_forgotten", count=len(rows), cutoff=cutoff.isoformat())
+    return len(rows)
+
+
 def cron_jobs(settings: Any) -> list[CronJob]:
     """Every retention job, once a day at night (UTC), each at its own minute."""
     return [
@@ -277,4 +303,5 @@ def cron_jobs(settings: Any) -> list[CronJob]:
         once_cron(pseudonymise_visits, hour=1, minute=20),
         once_cron(purge_outbox, hour=1, minute=35),
         once_cron(expire_invitations, hour=1, minute=50),
+        once_cron(forget_guests, hour=1, minute=58),
     ]

@@ -1,6 +1,7 @@
 """Turning a month's billable facts into usage lines, with both prices copied.
 
-Billable: visits (billable, i.e. not waiting on or refused by an anomaly decision),
+Billable: visits (billable, i.e. not waiting on or refused by an anomaly decision, and not
+a meeting attendee's: the room is billed once, through the organiser's booking),
 no-shows and late cancellations when the organisation's policy bills them. A fact not
 billed yet whose local date is before the end of the month is billed in that month,
 including late arrivals from a month already closed (an offline scan synced late, an
@@ -93,7 +94,8 @@ async def collect(month: date) -> Collected:
               FROM visit v JOIN workspace w ON w.id = v.workspace
               JOIN venue vn ON vn.id = v.venue
               JOIN organisation o ON o.id = v.organisation
-             WHERE v.local_date < {} AND v.billable
+             -- A meeting attendee's visit is never billed: the room is, once, as its booking.
+             WHERE v.local_date < {} AND v.billable AND v.attendee IS NULL
             -- Visits billed before are skipped by the unique index usage_line_one_per_visit.
             -- (A NOT EXISTS here let the planner, trusting the statistics of a still empty
             -- usage_line, rescan the growing table for every row: quadratic.)

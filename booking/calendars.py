@@ -287,6 +287,46 @@ def invitation(entry: CalendarEntry, *, cancel: bool = False) -> bytes:
     return calendar.to_ical()
 
 
+@dataclass(frozen=True)
+class Participant:
+    """A person on a meeting's invitation: its ORGANIZER or one of its ATTENDEEs."""
+
+    email: str
+    name: str
+    partstat: str  # needs_action | accepted | declined
+    organiser: bool = False
+
+
+def _address(person: Participant) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params["cn"] = vText(person.name)
+    return address
+
+
+def meeting_invitation(
+    entry: CalendarEntry, organiser: Participant, attendees: list[Participant], *, method: str
+) -> bytes:
+    """An iTIP (RFC 5546) REQUEST or CANCEL of a team meeting, for the attendees it lists.
+
+    A REQUEST lists every attendee with their PARTSTAT; those who have to answer carry
+    RSVP=TRUE (the organiser is the CHAIR and answers nobody). A CANCEL lists the attendees
+    it is sent to: all of them when the meeting is cancelled, one when one is removed.
+    """
+    calendar = _calendar(method)
+    _add_timezones(calendar, [entry])
+    event = _event(entry, cancelled=method == "CANCEL", invitation=False)
+    event.add("organizer", _address(organiser))
+    for person in attendees:
+        attendee = _address(person)
+        attendee.params["cutype"] = vText("INDIVIDUAL")
+        attendee.params["role"] = vText("CHAIR" if person.organiser else "REQ-PARTICIPANT")
+        attendee.params["partstat"] = vText(person.partstat.upper().replace("_", "-"))
+        attendee.params["rsvp"] = vText("FALSE" if person.organiser else "TRUE")
+        event.add("attendee", attendee)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
 def feed(name: str, entries: list[CalendarEntry]) -> bytes:
     """A subscribable calendar of several bookings (cancelled ones stay, marked CANCELLED)."""
     calendar = _calendar(None, name)

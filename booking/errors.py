@@ -106,3 +106,30 @@ register(Inactive, "inactive", 409, "Agent or organisation inactive")
 register(WorkspaceUnavailable, "workspace-unavailable", 409, "Workspace unavailable")
 register(BookingNotCancellable, "booking-not-cancellable", 409, "Not cancellable")
 register(FeedAlreadyRevoked, "feed-already-revoked", 409, "Feed already revoked")
+
+
+class NotAMeeting(Conflict):
+    default_detail = N_("Only the booking of a meeting room has attendees.")
+
+
+class MeetingFull(Conflict):
+    default_detail = N_("The room holds %(capacity)s people; every place is taken.")
+
+
+class AlreadyInvited(Conflict):
+    default_detail = N_("This person is already invited to this meeting.")
+
+
+class MeetingClosed(Conflict):
+    default_detail = N_("This meeting is cancelled or over; its invitations cannot change.")
+
+
+class AnswerLinkInvalid(NotFound):
+    default_detail = N_("This invitation link is not valid.")
+
+
+register(NotAMeeting, "not-a-meeting", 409, "Not a meeting")
+register(MeetingFull, "meeting-full", 409, "Meeting full")
+register(AlreadyInvited, "already-invited", 409, "Already invited")
+register(MeetingClosed, "meeting-closed", 409, "Meeting cancelled or over")
+register(AnswerLinkInvalid, "invalid-answer-link", 404, "Invalid invitation link")

@@ -47,6 +47,8 @@ class Organisation(Table, tablename="organisation"):
     cancellation_deadline_hours = Integer(default=24)
     bill_no_shows = Boolean(default=True)
     bill_late_cancellations = Boolean(default=True)
+    # Whether a meeting room booked by one of its agents weighs on that agent's allowance.
+    meeting_hours_use_allowance = Boolean(default=True)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     # Agents whose identity provider names one of these SIRETs may join by themselves at
@@ -286,6 +288,28 @@ class Booking(Table, tablename="booking"):
     checked_in_at = Timestamptz(null=True, default=None)
     checked_out_at = Timestamptz(null=True, default=None)
     reminded_at = Timestamptz(null=True, default=None)
+
+
+class MeetingAttendee(Table, tablename="meeting_attendee"):
+    """A person invited to a meeting (a booked meeting room): a colleague with an account, or a guest.
+
+    The booking's holder is its first organiser; the role can be handed to another colleague.
+    `partstat` is the iCalendar participation status (RFC 5545), in snake case.
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    booking = ForeignKey(references=Booking, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=10)  # colleague | guest
+    person = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    email = Varchar(length=254)
+    display_name = Varchar(length=200)
+    role = Varchar(length=10, default="attendee")  # organiser | attendee
+    partstat = Varchar(length=12, default="needs_action")  # needs_action | accepted | declined
+    invited_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    invited_at = Timestamptz(default=TimestamptzNow())
+    answered_at = Timestamptz(null=True, default=None)
+    removed_at = Timestamptz(null=True, default=None)
+    removed_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
 
 
 class SeatOccupancy(Table, tablename="seat_occupancy"):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from booking.errors import AgentAlreadyBooked, AllowanceExceeded, CapacityExhausted
 from booking.services.walk_ins import book_walk_in
-from passes import visits
+from passes import attendance, visits
 from passes.tables import Scan
 from passes.verdicts import (
     ALLOWANCE_EXCEEDED,
@@ -78,6 +78,14 @@ async def check_in(
         work.anomaly_kinds.append(str(outcome.reason))
         return
     problems = [] if outcome.reason is None else [ANOMALY_KIND.get(outcome.reason, outcome.reason)]
+    if situation["agent_id"] is None:
+        # A meeting guest (trusted: their pass names their invitation). Admitted at the door,
+        # they have their visit (trust first), the anomaly says where the server disagrees.
+        meeting = attendance.guest_meeting(situation)
+        outcome.visit_id = await attendance.record(meeting, scanner.venue_id, at)
+        outcome.booking_id = meeting.booking_id
+        work.anomaly_kinds.extend(problems)
+        return
     if situation["visit_id"] is not None:
         # The same pass again today at this venue: the same visit.
         outcome.visit_id = situation["visit_id"]
@@ -109,6 +117,16 @@ async def check_in(
             walk_in=False,
             checked_in_at=at,
         )
+    elif outcome.admitted and (
+        attending := await attendance.colleague_meeting(
+            agent_id, situation["organisation_id"], scanner.venue_id, at
+        )
+    ):
+        # Invited to a meeting here now: admitted to the room, no desk, no allowance.
+        outcome.visit_id = await attendance.record(attending, scanner.venue_id, at)
+        outcome.booking_id = attending.booking_id
+        outcome.meeting_room, outcome.meeting_host = attending.room, attending.host
+        return
     elif outcome.admitted:
         try:
             walk_in = await book_walk_in(
@@ -186,6 +204,10 @@ async def check_out(
     outcome = work.outcome
     door_admitted = bool(outcome.local_admitted) if offline else outcome.admitted
     if not door_admitted or not trusted or situation is None:
+        return
+    if situation["agent_id"] is None and situation["guest_visit_id"] is not None:
+        outcome.visit_id = situation["guest_visit_id"]
+        await visits.check_out(situation["guest_visit_id"], at)
         return
     if situation["visit_id"] is None:
         outcome.admitted, outcome.reason = False, NOT_CHECKED_IN

@@ -78,6 +78,33 @@ async def day_at(venue_id: uuid.UUID, now: datetime | None = None) -> DoorDay:
     )
 
 
+async def meeting_attendees_on(venue_id: uuid.UUID, day: date) -> list[dict[str, Any]]:
+    """Today's meeting attendees at the venue with the serial they will show, to name offline.
+
+    A guest shows their guest pass, a colleague their own live pass; the organiser is among
+    the day's bookings already.
+    """
+    return await Pass.raw(
+        """
+        SELECT p.serial, a.display_name AS agent_name, w.name AS workspace_name,
+               b.starts_at, b.ends_at,
+               (SELECT o.display_name FROM meeting_attendee o WHERE o.booking = b.id
+                   AND o.role = 'organiser' AND o.removed_at IS NULL) AS host
+          FROM meeting_attendee a
+          JOIN booking b ON b.id = a.booking
+          JOIN workspace w ON w.id = b.workspace
+          JOIN pass p ON p.status <> 'revoked'
+                     AND (p.attendee = a.id OR (a.person IS NOT NULL AND p.agent = a.person))
+         WHERE b.venue = {} AND b.local_date = {} AND a.removed_at IS NULL
+           AND (a.person IS NULL OR a.person <> b.agent)
+           AND b.status IN ('confirmed', 'checked_in', 'completed')
+         ORDER BY b.starts_at, a.display_name
+        """,
+        venue_id,
+        day,
+    )
+
+
 async def venue_zone(venue_id: uuid.UUID) -> ZoneInfo:
     """The venue's time zone, in which the door shows times."""
     row = await Venue.select(Venue.timezone).where(Venue.id == venue_id).first()

@@ -121,6 +121,16 @@ SECTIONS = [
         """,
     ),
     Section(
+        "meetings",
+        """
+        SELECT a.booking, b.starts_at, b.ends_at, v.name AS venue, w.name AS room, a.role,
+               a.partstat, a.invited_at, a.answered_at, a.removed_at, a.email, a.display_name
+          FROM meeting_attendee a JOIN booking b ON b.id = a.booking
+          JOIN venue v ON v.id = b.venue JOIN workspace w ON w.id = b.workspace
+         WHERE a.person = {} ORDER BY b.starts_at
+        """,
+    ),
+    Section(
         "emails",
         """
         SELECT o.id, o.kind, o.created_at, o.sent_at, o.recipient, o.subject, o.body
@@ -189,7 +199,7 @@ ACCOUNT_FIELDS = (
 README = """Données personnelles détenues par le Pass Tiers-Lieux (RGPD, article 15)
 
 data.json : tout, en un fichier (compte, réservations, visites, passages aux portes, pass,
-courriels envoyés, sessions, politique de l'organisation, journal d'audit vous concernant).
+réunions auxquelles vous êtes invité(e), courriels envoyés, sessions, politique de l'organisation, journal d'audit vous concernant).
 Les fichiers .csv (séparateur ;) reprennent chaque partie pour un tableur.
 
 Les factures et relevés émis ne sont pas joints : ce sont des documents comptables de
@@ -326,6 +336,33 @@ async def erase(
         await pass_services.revoke_for_agent(user_id, "erased")
         pseudonym = user["pseudonym"]
         new_email = f"{pseudonym.lower()}@{ERASED_DOMAIN}"
+        # Invitations to others' meetings: the person leaves those still to come (an
+        # organiser's role goes back to the booking's holder) and no row names them any more.
+        await User.raw(
+            """
+            UPDATE meeting_attendee a
+               SET email = {}, display_name = {}, role = 'attendee',
+                   removed_at = CASE WHEN a.removed_at IS NULL AND b.ends_at > {} THEN {}
+                                     ELSE a.removed_at END
+              FROM booking b WHERE b.id = a.booking AND a.person = {}
+            """,
+            new_email,
+            pseudonym,
+            now,
+            now,
+            user_id,
+        )
+        await User.raw(
+            """
+            UPDATE meeting_attendee a SET role = 'organiser'
+              FROM booking b
+             WHERE b.id = a.booking AND a.person = b.agent AND a.removed_at IS NULL
+               AND a.booking IN (SELECT booking FROM meeting_attendee WHERE person = {})
+               AND NOT EXISTS (SELECT 1 FROM meeting_attendee o WHERE o.booking = a.booking
+                                  AND o.role = 'organiser' AND o.removed_at IS NULL)
+            """,
+            user_id,
+        )
         # Messages to the person: a sent one is a record that it was sent (kind, dates stay),
         # its address and words go; an unsent one is withdrawn, never to be delivered.
         await User.raw(

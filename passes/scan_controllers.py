@@ -72,6 +72,8 @@ def _scan_out(outcome: ScanOutcome) -> ScanOut:
         booking_id=outcome.booking_id,
         visit_id=outcome.visit_id,
         walk_in=outcome.walk_in,
+        meeting_room=outcome.meeting_room,
+        meeting_host=outcome.meeting_host,
     )
 
 

@@ -59,6 +59,9 @@ class ScanOut(msgspec.Struct):
     booking_id: uuid.UUID | None
     visit_id: uuid.UUID | None
     walk_in: bool
+    # A meeting attendee: the room and who invited them ("Réunion : salle X, invité(e) de …").
+    meeting_room: str | None = None
+    meeting_host: str | None = None
 
 
 class AnomalyRef(msgspec.Struct):

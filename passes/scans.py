@@ -52,7 +52,7 @@ WITH ve AS (
     SELECT id, timezone, status, afternoon_start,
            ({}::timestamptz AT TIME ZONE timezone)::date AS local_date
       FROM venue WHERE id = {})
-SELECT ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date,
+SELECT ve.id AS venue_id, ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date,
        EXISTS (SELECT 1 FROM closure c WHERE c.venue = ve.id
                   AND ve.local_date BETWEEN c.starts_on AND c.ends_on) AS closed,
        p.serial, p.status AS pass_status,
@@ -64,7 +64,13 @@ SELECT ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date
        vi.id AS visit_id, vi.booking AS visit_booking, vi.walk_in AS visit_walk_in,
        b.id AS booking_id, b.status AS booking_status, b.organisation AS booking_organisation,
        b.workspace AS booking_workspace, w.kind AS booking_workspace_kind, b.unit AS booking_unit,
-       b.quantity AS booking_quantity
+       b.quantity AS booking_quantity,
+       ga.id AS guest_id, ga.display_name AS guest_name, ga.removed_at AS guest_removed_at,
+       gb.id AS guest_booking, gb.venue AS guest_venue, gb.status AS guest_booking_status,
+       gb.organisation AS guest_organisation, gb.workspace AS guest_workspace,
+       gb.quantity AS guest_quantity, gw.name AS guest_room, gv.id AS guest_visit_id,
+       (SELECT o2.display_name FROM meeting_attendee o2 WHERE o2.booking = gb.id
+           AND o2.role = 'organiser' AND o2.removed_at IS NULL) AS guest_host
   FROM ve
   LEFT JOIN pass p ON p.serial = {}::int
   LEFT JOIN app_user u ON u.id = p.agent
@@ -79,6 +85,11 @@ SELECT ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date
                 b.starts_at
        LIMIT 1) b ON true
   LEFT JOIN workspace w ON w.id = b.workspace
+  -- A guest pass: its meeting (the attendee, the booking, the room) and the guest's visit.
+  LEFT JOIN meeting_attendee ga ON ga.id = p.attendee
+  LEFT JOIN booking gb ON gb.id = ga.booking
+  LEFT JOIN workspace gw ON gw.id = gb.workspace
+  LEFT JOIN visit gv ON gv.attendee = ga.id
 """
 
 
@@ -167,8 +178,11 @@ async def _process(
     if trusted:
         assert situation is not None
         outcome.agent_id = situation["agent_id"]
-        outcome.agent_name = situation["agent_name"]
+        outcome.agent_name = situation["agent_name"] or situation["guest_name"]
         outcome.organisation_name = situation["organisation_name"]
+        if situation["guest_id"] is not None:
+            outcome.meeting_room = situation["guest_room"]
+            outcome.meeting_host = situation["guest_host"]
     work = ScanWork(outcome)
     atomic = (
         Scan._meta.db.transaction()
@@ -208,7 +222,10 @@ async def stored_outcomes(scan_ids: list[uuid.UUID]) -> dict[uuid.UUID, ScanOutc
     rows = await Scan.raw(
         """
         SELECT s.scan_id, s.venue, s.direction, s.scanned_at, s.admitted, s.reason, s.serial,
-               s.agent, u.display_name AS agent_name, o.name AS organisation_name, s.booking,
+               s.agent, coalesce(u.display_name, ma.display_name) AS agent_name,
+               o.name AS organisation_name, s.booking, mw.name AS meeting_room,
+               (SELECT mo.display_name FROM meeting_attendee mo WHERE mo.booking = ma.booking
+                   AND mo.role = 'organiser' AND mo.removed_at IS NULL) AS meeting_host,
                s.visit, coalesce(vi.walk_in, false) AS walk_in, s.offline, s.local_admitted,
                coalesce((SELECT json_agg(json_build_array(a.id, a.kind) ORDER BY a.kind)
                            FROM anomaly a WHERE a.scan = s.scan_id), '[]') AS anomalies
@@ -216,6 +233,9 @@ async def stored_outcomes(scan_ids: list[uuid.UUID]) -> dict[uuid.UUID, ScanOutc
           LEFT JOIN app_user u ON u.id = s.agent
           LEFT JOIN organisation o ON o.id = u.organisation
           LEFT JOIN visit vi ON vi.id = s.visit
+          LEFT JOIN meeting_attendee ma ON ma.id = vi.attendee
+          LEFT JOIN booking mb ON mb.id = ma.booking
+          LEFT JOIN workspace mw ON mw.id = mb.workspace
          WHERE s.scan_id = ANY({}::uuid[])
         """,
         scan_ids,
@@ -237,6 +257,8 @@ async def stored_outcomes(scan_ids: list[uuid.UUID]) -> dict[uuid.UUID, ScanOutc
             walk_in=r["walk_in"],
             offline=r["offline"],
             local_admitted=r["local_admitted"],
+            meeting_room=r["meeting_room"],
+            meeting_host=r["meeting_host"],
             anomalies=[
                 AnomalyRef(uuid.UUID(a), k)
                 for a, k in (

@@ -30,7 +30,7 @@ class StatusChange:
     cursor: int
 
 
-def _sign(keyring: Keyring, serial: int, not_before: datetime, not_after: datetime) -> str:
+def sign(keyring: Keyring, serial: int, not_before: datetime, not_after: datetime) -> str:
     key = keyring.current
     header = HEADER.pack(
         VERSION, key.key_id, serial, int(not_before.timestamp()), int(not_after.timestamp())
@@ -68,7 +68,7 @@ async def issue(agent_id: uuid.UUID, keyring: Keyring, *, now: datetime | None =
             key_id=keyring.current.key_id,
             not_before=now,
             not_after=not_after,
-            token=_sign(keyring, serial, now, not_after),
+            token=sign(keyring, serial, now, not_after),
             issued_at=now,
             status_changed_at=now,
         )

@@ -24,7 +24,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from booking.tables import Booking, Organisation, User, Venue, Workspace
+from booking.tables import Booking, MeetingAttendee, Organisation, User, Venue, Workspace
 
 
 class DoorDevice(Table, tablename="door_device"):
@@ -53,11 +53,18 @@ class PassKey(Table, tablename="pass_key"):
 
 
 class Pass(Table, tablename="pass"):
-    """An agent's pass. One active (or suspended) pass per agent; reissue revokes the old one."""
+    """An agent's pass, or a meeting guest's pass; one live pass per agent or guest.
+
+    Reissue revokes the old one. A guest pass (`attendee`, no `agent`) is valid only for its
+    meeting's window and is revoked when the guest is removed or the meeting cancelled.
+    """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
     serial = Integer(unique=True)  # from the pass_serial sequence, see the migration
-    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=False)
+    agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    attendee = ForeignKey(
+        references=MeetingAttendee, on_delete=OnDelete.restrict, null=True, default=None
+    )
     status = Varchar(length=10, default="active")  # active | suspended | revoked
     key_id = Integer()
     not_before = Timestamptz()
@@ -100,6 +107,10 @@ class Visit(Table, tablename="visit"):
     organisation_vat_rate = Numeric(digits=(5, 4))
     # False while an anomaly on it waits for the network's decision, or after a rejection.
     billable = Boolean(default=True)
+    # A meeting attendee's visit: counted in the statistics, never billed (the room is).
+    attendee = ForeignKey(
+        references=MeetingAttendee, on_delete=OnDelete.restrict, null=True, default=None
+    )
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -43,6 +43,10 @@ BOOKED_ELSEWHERE = "booked_elsewhere"
 NOT_CHECKED_IN = "not_checked_in"
 
 
+# A guest pass shown at a venue, or for a meeting, it was not issued for (or withdrawn).
+NOT_INVITED = "not_invited"
+
+
 # Verdicts reached before the signature was found good: the token tells us nothing trustworthy.
 UNSIGNED = frozenset(
     {Reason.MALFORMED, Reason.UNSUPPORTED_VERSION, Reason.UNKNOWN_KEY, Reason.BAD_SIGNATURE}
@@ -90,6 +94,9 @@ class ScanOutcome:
     local_admitted: bool | None = None
     anomalies: list[AnomalyRef] = field(default_factory=list)
     replayed: bool = False
+    # A meeting attendee admitted: the room and who invited them (the door says both).
+    meeting_room: str | None = None
+    meeting_host: str | None = None
 
 
 def claimed_serial(token: str) -> tuple[int | None, int | None]:
@@ -126,9 +133,12 @@ def judge(
             suspended={serial} if status == "suspended" else set(),
             now=at,
         )
-    trusted = situation["agent_id"] is not None
+    guest = situation["agent_id"] is None and situation.get("guest_id") is not None
+    trusted = situation["agent_id"] is not None or guest
     if not verdict.admitted:
         return str(verdict.reason), trusted
+    if guest:
+        return _judge_guest(situation, at, as_of=as_of), True
     if situation["agent_id"] is None:
         return UNKNOWN_PASS, False
     deactivated = situation["deactivated_at"]
@@ -140,3 +150,23 @@ def judge(
     if situation["venue_status"] != "approved" or situation["closed"]:
         return VENUE_CLOSED, True
     return None, True
+
+
+def _judge_guest(situation: dict[str, Any], at: datetime, *, as_of: bool) -> str | None:
+    """A meeting guest's pass: admitted at the meeting's venue while still invited to it.
+
+    Its validity window (the meeting, with the door margin) was checked with the token; the
+    pass is revoked when the guest is removed or the meeting cancelled, and the server also
+    checks both here, so that a scanner whose revocation list is behind is corrected.
+    """
+    removed = situation["guest_removed_at"]
+    withdrawn = (removed is not None and removed <= at) if as_of else removed is not None
+    if (
+        withdrawn
+        or situation["guest_venue"] != situation["venue_id"]
+        or situation["guest_booking_status"] not in ("confirmed", "checked_in", "completed")
+    ):
+        return NOT_INVITED
+    if situation["venue_status"] != "approved" or situation["closed"]:
+        return VENUE_CLOSED
+    return None

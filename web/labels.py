@@ -209,6 +209,19 @@ SCAN_REASON: dict[str, Message] = {
     "allowance_exceeded": N_("Monthly allowance used up: no entry without a booking."),
     "booked_elsewhere": N_("This person is already booked elsewhere at that time."),
     "not_checked_in": N_("This person has not checked in."),
+    "not_invited": N_("Guest pass for another meeting or venue, or invitation withdrawn."),
+}
+PARTSTAT: dict[str, Message] = {
+    "needs_action": N_("No answer yet"),
+    "accepted": N_("Coming"),
+    "declined": N_("Not coming"),
+}
+MEETING_DONE: dict[str, Message] = {
+    "invited": N_("Invitation sent."),
+    "removed": N_("Attendee removed; they have been told."),
+    "organiser": N_("The organiser role has been handed over."),
+    "accepted": N_("Thank you: your answer is recorded (coming)."),
+    "declined": N_("Thank you: your answer is recorded (not coming)."),
 }
 SLOT: dict[str, Message] = {
     "morning": N_("Morning"),

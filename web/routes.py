@@ -16,6 +16,7 @@ from web.controllers.account import (
 from web.controllers.agent import AgentController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
+from web.controllers.meetings import AgentMeetingController, MeetingInvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_money import NetworkMoneyController
@@ -45,6 +46,8 @@ PAGE_CONTROLLERS: list[type] = [
     ProviderSignInController,
     PrivacyController,
     AgentController,
+    AgentMeetingController,
+    MeetingInvitationController,
     VenueWorkspacesController,
     VenueHoursController,
     VenueDevicesController,

@@ -14,6 +14,7 @@ from booking.controllers.feeds import (
     PublicCalendarsController,
     VenueCalendarFeedsController,
 )
+from booking.controllers.meetings import MeetingAnswersController, MeetingAttendeesController
 from booking.controllers.messages import MyMessagesController, OutboxController
 from booking.controllers.open_data import OpenDataController
 from booking.controllers.organisations import ORGANISATION_CONTROLLERS
@@ -31,6 +32,8 @@ API_CONTROLLERS: list[type] = [
     VenueCalendarFeedsController,
     AvailabilityController,
     SeriesController,
+    MeetingAttendeesController,
+    MeetingAnswersController,
     OutboxController,
     MyMessagesController,
     *CATALOGUE_CONTROLLERS,

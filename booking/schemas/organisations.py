@@ -31,6 +31,7 @@ class NewOrganisation(msgspec.Struct, forbid_unknown_fields=True):
     cancellation_deadline_hours: Annotated[int, msgspec.Meta(ge=0, le=720)] = 24
     bill_no_shows: bool = True
     bill_late_cancellations: bool = True
+    meeting_hours_use_allowance: bool = True
 
 
 class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,6 +58,7 @@ class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True):
     )
     bill_no_shows: bool | msgspec.UnsetType = msgspec.UNSET
     bill_late_cancellations: bool | msgspec.UnsetType = msgspec.UNSET
+    meeting_hours_use_allowance: bool | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
 
     def fields(self) -> dict[str, Any]:
@@ -78,6 +80,7 @@ class OrganisationOut(msgspec.Struct):
     cancellation_deadline_hours: int
     bill_no_shows: bool
     bill_late_cancellations: bool
+    meeting_hours_use_allowance: bool
     active: bool
     created_at: datetime
 

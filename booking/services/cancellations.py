@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from booking.errors import BookingNotCancellable
-from booking.services import announcements, seats
+from booking.services import announcements, meetings, seats
 from booking.services.booking_lists import BookingParties, may_see
 from booking.tables import (
     Booking,
@@ -76,6 +76,7 @@ async def cancel(
         ).where(Booking.id == booking_id)
         await seats.release_seats(booking)
         await announcements.announce(booking_id, cancel=True, base_url=base_url)
+        await meetings.announce_cancellation(booking_id, base_url)
         if audited and audit.administrative(principal):
             await audit.act(
                 "booking.cancel",
@@ -124,6 +125,7 @@ async def _cancel_all(
         ).where(Booking.id == booking["id"])
         await seats.release_seats(booking)
         await announcements.announce(booking["id"], cancel=True, base_url=base_url)
+        await meetings.announce_cancellation(booking["id"], base_url)
 
 
 async def cancel_for_erasure(

@@ -39,6 +39,7 @@ ORG_ADMIN_FIELDS = frozenset(
         "cancellation_deadline_hours",
         "bill_no_shows",
         "bill_late_cancellations",
+        "meeting_hours_use_allowance",
         "chorus_service_code",
         "chorus_engagement_number",
     }
@@ -98,6 +99,7 @@ class OrganisationRecord:
     cancellation_deadline_hours: int
     bill_no_shows: bool
     bill_late_cancellations: bool
+    meeting_hours_use_allowance: bool
     active: bool
     created_at: datetime
     # Self-enrolment by SIRET (booking.services.federation).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -153,7 +153,7 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-async def _check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
+async def check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
     zone = _zone(venue)
     start = placement.starts_at.astimezone(zone)
     end = placement.ends_at.astimezone(zone)
@@ -225,7 +225,7 @@ async def book(
     placement = place(venue, workspace, request)
     if placement.starts_at <= now:
         raise InThePast(field="start" if hourly else "date")
-    await _check_opening(venue, placement, hourly)
+    await check_opening(venue, placement, hourly)
 
     async with Booking._meta.db.transaction():
         # Serialises this agent's bookings: the allowance sum below cannot be raced.
@@ -253,6 +253,9 @@ async def book(
         allowance = allowance_units(
             agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
         )
+        if workspace["kind"] == "meeting_room" and not organisation["meeting_hours_use_allowance"]:
+            # The organisation's policy: team meetings do not use the holder's allowance.
+            placement = replace(placement, allowance_units=0)
         used = await units_used(agent_id, placement.local_date, organisation)
         if used + placement.allowance_units > allowance:
             raise AllowanceExceeded(

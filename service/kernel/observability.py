@@ -29,8 +29,12 @@ READY_CHECK_SECONDS = 1.0
 log = structlog.get_logger("tierslieux.access")
 
 
-# Paths that carry a secret (calendar feed tokens, invitation links) are logged without it.
-_SECRET_PATH = re.compile(r"^(/calendars/(?!workspaces/)|/invitation/)[^/]+$")
+# Paths that carry a secret (calendar feed tokens, invitation links, a meeting attendee's
+# signed link and its guest pass) are logged without it.
+_SECRET_PATH = re.compile(
+    r"^(/calendars/(?!workspaces/)|/invitation/|/reunion/|/api/v1/meeting-answers/)[^/]+"
+    r"(?=/pass\.svg$|$)"
+)
 
 
 def _loggable(path: str) -> str:

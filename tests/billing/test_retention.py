@@ -336,7 +336,13 @@ async def test_an_invitation_past_its_validity_is_refused_before_the_job_runs(
 
 
 def test_every_retention_job_is_a_nightly_cron_of_the_worker() -> None:
-    names = {"unlink_scans", "pseudonymise_visits", "purge_outbox", "expire_invitations"}
+    names = {
+        "unlink_scans",
+        "pseudonymise_visits",
+        "purge_outbox",
+        "expire_invitations",
+        "forget_guests",
+    }
     for crons in (WorkerSettings.cron_jobs, cron_jobs(load({}, mode="test"))):
         registered = {job.name: job for job in crons}
         for name in names:

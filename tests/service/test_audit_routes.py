@@ -23,10 +23,10 @@ from billing import payouts
 from billing.close import close_period
 from billing.jobs import close_month
 from billing.tables import Document, Payout, UsageLine
-from booking.services import feeds
+from booking.services import feeds, meetings
 from booking.services import series as series_service
 from booking.services.series import SeriesRequest
-from booking.tables import Closure, User, Venue, Workspace
+from booking.tables import Booking, Closure, User, Venue, Workspace
 from passes.tables import Anomaly, DoorDevice, Pass
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
@@ -229,6 +229,76 @@ async def _book(w: World) -> Ask:
 async def _cancel(w: World) -> Ask:
     booking = await make_booking(await w.another_agent(), w.workspace, next_weekday(3))
     return Ask(f"/api/v1/bookings/{booking.id}/cancel", {"reason": "Fuite d'eau"})
+
+
+async def _meeting(w: World) -> tuple[uuid.UUID, uuid.UUID, Principal]:
+    """A room booked by one of the organisation's agents, with a guest invited by them."""
+    room = await make_workspace(w.venue, kind="meeting_room", booking_unit="hour", capacity=4)
+    agent = await w.another_agent()
+    starts = datetime.combine(next_weekday(2), datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    booking = Booking(
+        agent=agent.id,
+        organisation=w.organisation_id,
+        venue=w.venue.id,
+        workspace=room.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        local_date=starts.date(),
+        unit="hour",
+        seats=4,
+        exclusive=True,
+    )
+    await booking.save()
+    principal = Principal(Role.AGENT, user_id=agent.id, organisation_id=w.organisation_id)
+    guest = await meetings.invite(
+        principal,
+        booking.id,
+        meetings.Invitee(email=f"guest-{uuid.uuid4().hex[:6]}@example.org", name="Guest"),
+        base_url="http://test",
+        secret=w.settings.secret_key,
+    )
+    return booking.id, guest.id, principal
+
+
+@calls("POST", "/api/v1/bookings/{booking_id:uuid}/attendees")
+async def _invite(w: World) -> Ask:
+    booking_id, _, _ = await _meeting(w)
+    return Ask(
+        f"/api/v1/bookings/{booking_id}/attendees",
+        {"email": "partner@example.org", "name": "Partner"},
+    )
+
+
+@calls("DELETE", "/api/v1/bookings/{booking_id:uuid}/attendees/{attendee_id:uuid}")
+async def _uninvite(w: World) -> Ask:
+    booking_id, guest_id, _ = await _meeting(w)
+    return Ask(f"/api/v1/bookings/{booking_id}/attendees/{guest_id}")
+
+
+@calls("POST", "/api/v1/bookings/{booking_id:uuid}/meeting-time")
+async def _move_meeting(w: World) -> Ask:
+    booking_id, _, _ = await _meeting(w)
+    booking = await Booking.objects().where(Booking.id == booking_id).first()
+    assert booking is not None
+    day = booking.local_date.isoformat()
+    return Ask(
+        f"/api/v1/bookings/{booking_id}/meeting-time",
+        {"start": f"{day}T15:00:00", "end": f"{day}T16:00:00"},
+    )
+
+
+@calls("POST", "/api/v1/bookings/{booking_id:uuid}/attendees/{attendee_id:uuid}/organiser")
+async def _hand_over(w: World) -> Ask:
+    booking_id, _, principal = await _meeting(w)
+    colleague = await w.another_agent()
+    invited = await meetings.invite(
+        principal,
+        booking_id,
+        meetings.Invitee(user_id=colleague.id),
+        base_url="http://test",
+        secret=w.settings.secret_key,
+    )
+    return Ask(f"/api/v1/bookings/{booking_id}/attendees/{invited.id}/organiser")
 
 
 @calls("POST", "/api/v1/booking-series")

@@ -132,6 +132,16 @@ async def _verdict(lang: str, outcome: verdicts.ScanOutcome, zone: ZoneInfo) -> 
         "starts": _clock(lang, booking["starts_at"], zone) if booking else None,
         "ends": _clock(lang, booking["ends_at"], zone) if booking else None,
         "walk_in": outcome.walk_in,
+        "meeting_text": (
+            translate(
+                lang,
+                N_("Meeting: room %(room)s, guest of %(host)s"),
+                room=outcome.meeting_room,
+                host=outcome.meeting_host or "?",
+            )
+            if outcome.meeting_room
+            else None
+        ),
         "replayed": outcome.replayed,
         "offline": False,
     }
@@ -154,6 +164,24 @@ async def _state(request: Request[Any, Any, Any], venue_id: uuid.UUID) -> dict[s
         "keys": await door.verification_keys(),
         **await door.refused_serials(),
         "arrivals": [_arrival(lang, row, zone) for row in day.bookings],
+        # Meeting attendees by the serial they show, so that an offline verdict names them.
+        "meeting_guests": [
+            {
+                "serial": row["serial"],
+                "agent_name": row["agent_name"],
+                "organisation_name": None,
+                "meeting_text": translate(
+                    lang,
+                    N_("Meeting: room %(room)s, guest of %(host)s"),
+                    room=row["workspace_name"],
+                    host=row["host"] or "?",
+                ),
+                "workspace_name": row["workspace_name"],
+                "starts": _clock(lang, row["starts_at"], zone),
+                "ends": _clock(lang, row["ends_at"], zone),
+            }
+            for row in await door.meeting_attendees_on(venue_id, day.local_date)
+        ],
         "fetched_at": datetime.now(UTC).isoformat(),
     }
 

@@ -132,7 +132,11 @@
 
   function bookingOf(serial) {
     if (state.venue.local_date !== localDate(state.venue.timezone)) return null;
-    return state.arrivals.find((a) => a.serial === serial) || null;
+    return (
+      state.arrivals.find((a) => a.serial === serial) ||
+      (state.meeting_guests || []).find((a) => a.serial === serial) ||
+      null
+    );
   }
 
   // ---- showing things ----
@@ -161,6 +165,7 @@
     inner.appendChild(title);
     line(inner, v.agent_name, "verdict-name");
     line(inner, v.organisation_name);
+    if (v.meeting_text) line(inner, v.meeting_text);
     if (v.workspace_name) line(inner, v.workspace_name + " · " + v.starts + " – " + v.ends);
     if (v.admitted && v.walk_in) line(inner, say("scan.js.walk_in", {}));
     if (v.admitted && v.offline && !v.workspace_name) {
@@ -393,7 +398,7 @@
       direction: "in",
       local_verdict: { admitted: local.admitted, reason: local.reason },
       label: booking ? booking.agent_name : null,
-      booking_id: booking ? booking.booking_id : null,
+      booking_id: booking && booking.booking_id ? booking.booking_id : null,
     };
     queue = load("queue", []);
     queue.push(item);
@@ -407,6 +412,7 @@
       reason: local.reason,
       agent_name: booking ? booking.agent_name : null,
       organisation_name: booking ? booking.organisation_name : null,
+      meeting_text: booking ? booking.meeting_text : null,
       workspace_name: booking ? booking.workspace_name : null,
       starts: booking ? booking.starts : null,
       ends: booking ? booking.ends : null,

@@ -22,7 +22,7 @@ TEXTS = {
     "chorus_service_code": (0, 100),
     "chorus_engagement_number": (0, 100),
 }
-FLAGS = ("bill_no_shows", "bill_late_cancellations")
+FLAGS = ("bill_no_shows", "bill_late_cancellations", "meeting_hours_use_allowance")
 
 
 def policy_form(lang: str, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from billing import payouts, rendering, services
+from passes import attendance
 from service.kernel.auth import CurrentPrincipal
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -73,6 +74,7 @@ class VenueStatementsController(Controller):
             title=N_("Statement"),
             document=document,
             usage=usage,
+            meetings=await attendance.unbilled_in_month(venue_of(principal), document["period"]),
             payout=await payouts.status_of_statement(statement_id),
             rendering=rendering_notice,
         )
