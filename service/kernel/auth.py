@@ -7,6 +7,7 @@ test walks the route table to make sure no route escapes this decision.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -144,8 +145,20 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth=token)
 
 
+# Tokens whose signature this process has checked, with their claims: a token is immutable,
+# so the same string signed by the same key always checks the same; only `exp` is checked
+# again on each use. Bounded: emptied when full (a new check costs ≈ 0.1 ms of CPU).
+_CHECKED: dict[tuple[str, str], dict[str, Any]] = {}
+_CHECKED_MAX = 20_000
+
+
 def token_claims(settings: Settings, token: str) -> dict[str, Any]:
     """The claims of a valid, unexpired access token; NotAuthorizedException otherwise."""
+    cached = _CHECKED.get((settings.secret_key, token))
+    if cached is not None:
+        if cached["exp"] > time.time():
+            return cached
+        raise NotAuthorizedException("The access token is invalid or expired.")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -156,6 +169,10 @@ def token_claims(settings: Settings, token: str) -> dict[str, Any]:
         uuid.UUID(claims["sub"])
     except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         raise NotAuthorizedException("The access token is invalid or expired.") from None
+    if isinstance(claims["exp"], int | float):
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[(settings.secret_key, token)] = claims
     return claims
 
 
