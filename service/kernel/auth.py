@@ -24,6 +24,7 @@ from litestar.types import ASGIApp
 
 from service.kernel import audit
 from service.kernel.identity import Principal, Role
+from service.kernel.principal_cache import PrincipalCache
 from service.kernel.settings import Settings
 from service.kernel.tokens import DEVICE_TOKEN_PREFIX, JWT_ALGORITHM
 
@@ -129,15 +130,26 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("Use an 'Authorization: Bearer <token>' header.")
+        cache: PrincipalCache | None = connection.app.state.get("principal_cache")
         if token.startswith(DEVICE_TOKEN_PREFIX):
-            device = await self.device_lookup(token)
+            device = await (
+                cache.get(token, lambda: self.device_lookup(token))
+                if cache is not None
+                else self.device_lookup(token)
+            )
             if device is None:
                 raise NotAuthorizedException("This door-device token is unknown or revoked.")
             return AuthenticationResult(user=device, auth=token)
         settings: Settings = connection.app.state.settings
-        # Looked up on every request so that sign-out, deactivation, a new password and role
-        # changes apply at once, on every process.
-        user = await self.user_lookup(token_claims(settings, token))
+        # Looked up on every request, or remembered until PostgreSQL says a person or session
+        # changed, so that sign-out, deactivation, a new password and role changes apply at
+        # once, on every process (service.kernel.principal_cache).
+        claims = token_claims(settings, token)
+        user = await (
+            cache.get(token, lambda: self.user_lookup(claims))
+            if cache is not None
+            else self.user_lookup(claims)
+        )
         if user is None:
             raise NotAuthorizedException(
                 "This session has ended (signed out, or the account changed): sign in again."
