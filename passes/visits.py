@@ -10,10 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from passes.pricing import prices_in_force
+from booking.services.rates import ORGANISATION_RATE_IN_FORCE, VENUE_RATE_IN_FORCE
 from passes.tables import Visit
 
 
@@ -41,23 +40,52 @@ class VisitRef:
     priced: bool  # False: a rate was missing and the visit is priced 0
 
 
-async def create(plan: VisitPlan, *, billable: bool) -> VisitRef:
-    """The day's visit for the plan: created and priced, or the one that already exists."""
-    prices = await prices_in_force(
-        plan.venue_id, plan.organisation_id, plan.workspace_kind, plan.unit, plan.local_date
-    )
-    priced = prices.venue is not None and prices.organisation is not None
+# One round trip for a first check-in: the booking checked in (when there is one to check
+# in), both rates in force read by the catalogue's rule, the visit written with them.
+_CREATE = f"""
+WITH checked_in AS (
+    UPDATE booking SET status = 'checked_in', checked_in_at = {{}}, updated_at = now()
+     WHERE id = {{}} AND status = 'confirmed'
+     RETURNING id),
+vr AS ({VENUE_RATE_IN_FORCE}),
+orr AS ({ORGANISATION_RATE_IN_FORCE}),
+priced AS (
+    SELECT EXISTS (SELECT 1 FROM vr) AND EXISTS (SELECT 1 FROM orr) AS priced)
+INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
+                   quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
+                   venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
+                   billable, created_at)
+SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, NULL,
+       coalesce((SELECT amount_cents FROM vr), 0), coalesce((SELECT vat_rate FROM vr), 0),
+       coalesce((SELECT amount_cents FROM orr), 0), coalesce((SELECT vat_rate FROM orr), 0),
+       {{}} AND priced.priced, now()
+  FROM priced
+ON CONFLICT DO NOTHING
+RETURNING id, (SELECT priced FROM priced) AS priced
+"""
+
+
+async def create(
+    plan: VisitPlan, *, billable: bool, check_in_booking: uuid.UUID | None = None
+) -> VisitRef:
+    """The day's visit for the plan: created and priced, or the one that already exists.
+
+    `check_in_booking`: a confirmed booking this visit checks in, in the same statement.
+    """
     visit_id = uuid.uuid4()
+    on = plan.local_date
     rows = await Visit.raw(
-        """
-        INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
-                           quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
-                           venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
-                           billable, created_at)
-        VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, {}, {}, {}, {}, now())
-        ON CONFLICT DO NOTHING
-        RETURNING id
-        """,
+        _CREATE,
+        plan.checked_in_at,
+        check_in_booking,
+        plan.venue_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
+        plan.organisation_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
         visit_id,
         plan.agent_id,
         plan.organisation_id,
@@ -69,14 +97,12 @@ async def create(plan: VisitPlan, *, billable: bool) -> VisitRef:
         plan.quantity,
         plan.walk_in,
         plan.checked_in_at,
-        prices.venue.amount_cents if prices.venue else 0,
-        prices.venue.vat_rate if prices.venue else Decimal(0),
-        prices.organisation.amount_cents if prices.organisation else 0,
-        prices.organisation.vat_rate if prices.organisation else Decimal(0),
-        billable and priced,
+        billable,
     )
     if rows:
-        return VisitRef(visit_id, plan.booking_id, plan.walk_in, created=True, priced=priced)
+        return VisitRef(
+            visit_id, plan.booking_id, plan.walk_in, created=True, priced=rows[0]["priced"]
+        )
     # A concurrent scan of the same agent created the day's visit first (we waited for it).
     existing = await day_visit(plan.agent_id, plan.venue_id, plan.local_date)
     assert existing is not None, "visit insert conflicted but no visit of the day exists"
