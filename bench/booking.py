@@ -42,7 +42,12 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--quick", action="store_true", help="under a minute: 6 s per loop (seed with --quick too)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = min(args.seconds, 6)
     secret = secrets.token_urlsafe(48)
     settings = Settings(secret_key=secret)
     connection = await asyncpg.connect(args.database_url)
@@ -141,6 +146,23 @@ async def main() -> None:
         f"booking {sum(booked.statuses.values()) / booked.seconds / bare_rate:.1%}"
     )
     print(f"command: {command_line('bench.booking')}")
+    print(
+        json.dumps(
+            {
+                "bench": "booking",
+                "quick": args.quick,
+                "bookings": bookings,
+                "bookings_per_s": round(bookings_per_s),
+                "booking_conflicts_per_s": round(booked.statuses[409] / booked.seconds),
+                "booking_cpu_ms": round(booked.cpu["server_cpu_ms_per_request"], 3),
+                "search_p95_ms_at_4": round(searched.percentile(95), 1),
+                f"search_p99_ms_at_{args.clients}": round(search_peak.percentile(99), 1),
+                "search_cpu_ms": round(search_peak.cpu["server_cpu_ms_per_request"], 3),
+                "bare_per_s": round(bare_rate),
+                "bare_cpu_ms": round(bare_run.cpu["server_cpu_ms_per_request"], 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

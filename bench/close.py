@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -230,7 +232,15 @@ async def main() -> None:
     parser.add_argument("--venues", type=int, default=3_500)
     parser.add_argument("--organisations", type=int, default=200)
     parser.add_argument("--agents", type=int, default=40_000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="under a minute: 100,000 visits, 500 venues, 50 organisations, 5,000 agents",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.visits, args.venues = min(args.visits, 100_000), min(args.venues, 500)
+        args.organisations, args.agents = min(args.organisations, 50), min(args.agents, 5_000)
     dsn = args.database_url
     name = dsn.rsplit("/", 1)[1]
     admin = await asyncpg.connect(with_database(dsn, "postgres"))
@@ -264,7 +274,9 @@ async def main() -> None:
         result.organisations_excl_cents - result.venues_excl_cents == result.network_share_cents
     )
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
-    print(f"command: python3 -m uv run --frozen python -m bench.close --database-url {dsn}")
+    print(
+        f"command: python3 -m uv run --frozen {' '.join(['python -m bench.close', *sys.argv[1:]])}"
+    )
     print(f"visits billed: {result.collected.visits:,}")
     print(f"invoices: {len(result.invoices)}, statements: {len(result.statements)}")
     print(
@@ -276,6 +288,20 @@ async def main() -> None:
     print("  by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k != "start"))
     print(f"bare GROUP BY (same rows, both totals, best of 3): {aggregate_seconds:.2f} s")
     print(f"ratio close / bare aggregate: {close_seconds / aggregate_seconds:.1f}x")
+    print(
+        json.dumps(
+            {
+                "bench": "close",
+                "quick": args.quick,
+                "visits": result.collected.visits,
+                "close_s": round(close_seconds, 2),
+                "steps_s": {k: round(v, 2) for k, v in steps.items() if k != "start"},
+                "bare_group_by_s": round(aggregate_seconds, 3),
+                "ratio": round(close_seconds / aggregate_seconds, 1),
+                "reconciles": reconciles,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

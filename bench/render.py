@@ -15,6 +15,7 @@ core's; add worker processes to use more cores.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 from datetime import date
@@ -90,7 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="time spent per size")
     parser.add_argument("--sizes", default="3,30,300,3000", help="lines per document")
+    parser.add_argument(
+        "--quick", action="store_true", help="under a minute: 2 s per size, up to 300 lines"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.sizes = min(args.seconds, 2.0), "3,30,300"
+    figures: dict[str, float] = {}
     print(f"bench/render.py on {platform.processor() or platform.machine()}, one process")
     print("lines  documents  seconds  docs/s  ms/doc  Factur-X KB")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -100,14 +107,16 @@ def main() -> None:
         while (elapsed := time.perf_counter() - started) < args.seconds or done < 3:
             files = render_files(document, lines, None)
             done += 1
+        figures[f"docs_per_s_{size}_lines"] = round(done / elapsed, 1)
         print(
             f"{size:>5}  {done:>9}  {elapsed:>7.1f}  {done / elapsed:>6.1f}  "
             f"{1000 * elapsed / done:>6.1f}  {len(files.facturx_pdf) / 1024:>11.0f}"
         )
     print(
         "reproduce: python3 -m uv run --frozen python -m bench.render "
-        + f"--seconds {args.seconds:g}"
+        + f"--seconds {args.seconds:g} --sizes {args.sizes}"
     )
+    print(json.dumps({"bench": "render", "quick": args.quick, **figures}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -261,7 +262,15 @@ async def main() -> None:
     parser.add_argument("--workspaces", type=int, default=20_000)
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--bookings", type=int, default=1_000_000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a twentieth of the data (50,000 bookings), for bench.booking --quick",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.venues, args.workspaces = args.venues // 20, args.workspaces // 20
+        args.agents, args.bookings = args.agents // 20, args.bookings // 20
     name = args.database_url.rsplit("/", 1)[1]
     admin = await asyncpg.connect(with_database(args.database_url, "postgres"))
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -277,7 +286,18 @@ async def main() -> None:
         bookings=args.bookings,
         today=datetime.now(PARIS).date(),
     )
-    print(f"seeded in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"seeded in {seconds:.0f} s")
+    print(
+        json.dumps(
+            {
+                "bench": "seed",
+                "quick": args.quick,
+                "bookings": args.bookings,
+                "seconds": round(seconds, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

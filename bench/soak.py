@@ -286,7 +286,14 @@ async def main() -> None:
     parser.add_argument("--scans", type=float, default=20)
     parser.add_argument("--pages", type=float, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="about a minute: 45 s of traffic, Redis frozen 5 s, the worker down 5 s",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.minutes, args.freeze_seconds, args.worker_down_seconds = 0.75, 5, 5
     dsn, name = args.database_url, args.database_url.rsplit("/", 1)[1]
     seconds = args.minutes * 60
     freeze_at, thaw_at = 0.4 * seconds, 0.4 * seconds + args.freeze_seconds
@@ -423,6 +430,27 @@ async def main() -> None:
     )
     for (label, status), body in sorted(ledger.samples.items()):
         print(f"  first {status} to a {label}: {body.decode(errors='replace')}")
+    p99s = {}
+    for label in ("search", "booking", "scan", "page"):
+        waits = sorted(o.answered - o.sent for o in ledger.outcomes if o.stream == label)
+        if waits:
+            p99s[label] = round(waits[int(0.99 * (len(waits) - 1))] * 1000, 1)
+    print(
+        json.dumps(
+            {
+                "bench": "soak",
+                "quick": args.quick,
+                "seconds": seconds,
+                "requests": len(ledger.outcomes),
+                "slow_or_none": len(slow),
+                "server_errors_outside_freeze": len(outside),
+                "server_errors_inside_freeze": len(inside),
+                "lost_bookings": lost_bookings,
+                "lost_scans": lost_scans,
+                "p99_ms": p99s,
+            }
+        )
+    )
     for label, (begin, *end) in memory.items():
         if end:
             growth = 100 * (end[-1] - begin) / begin

@@ -95,15 +95,12 @@ async def check_in(
         return
     agent_id = situation["agent_id"]
     plan: visits.VisitPlan | None = None
+    check_in_booking: uuid.UUID | None = None
     if situation["booking_id"] is not None:
         outcome.booking_id = situation["booking_id"]
         if situation["booking_status"] == "confirmed":
-            await Scan.raw(
-                "UPDATE booking SET status = 'checked_in', checked_in_at = {}, updated_at = now() "
-                "WHERE id = {} AND status = 'confirmed'",
-                at,
-                situation["booking_id"],
-            )
+            # Checked in by the statement that writes the visit (passes.visits.create).
+            check_in_booking = situation["booking_id"]
         plan = visits.VisitPlan(
             agent_id=agent_id,
             organisation_id=situation["booking_organisation"],
@@ -187,7 +184,7 @@ async def check_in(
         )
     if offline and await _half_day_elsewhere(situation, scanner.venue_id, at):
         problems.append("same_pass_two_venues")
-    visit = await visits.create(plan, billable=not problems)
+    visit = await visits.create(plan, billable=not problems, check_in_booking=check_in_booking)
     if visit.created and not visit.priced:
         problems.append("missing_rate")
     outcome.visit_id = visit.id

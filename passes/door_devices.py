@@ -12,6 +12,7 @@ from booking.services.accounts import hash_token
 from booking.tables import Venue
 from passes.tables import DoorDevice
 from service.kernel import audit
+from service.kernel.database import fetch_row
 from service.kernel.errors import InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal
@@ -142,10 +143,9 @@ async def whoami(device_id: uuid.UUID) -> DeviceIdentity:
 
 async def device_principal(token: str) -> Principal | None:
     """The door device a token names (API bearer or scanner-page cookie); None when unknown or revoked."""
-    device = (
-        await DoorDevice.select(DoorDevice.id, DoorDevice.venue, DoorDevice.name)
-        .where((DoorDevice.token_hash == hash_token(token)) & DoorDevice.revoked_at.is_null())
-        .first()
+    device = await fetch_row(
+        "SELECT id, venue, name FROM door_device WHERE token_hash = $1 AND revoked_at IS NULL",
+        hash_token(token),
     )
     if device is None:
         return None

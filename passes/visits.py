@@ -10,10 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from passes.pricing import prices_in_force
+from booking.services.rates import ORGANISATION_RATE_IN_FORCE, VENUE_RATE_IN_FORCE
 from passes.tables import Visit
 
 
@@ -41,23 +40,134 @@ class VisitRef:
     priced: bool  # False: a rate was missing and the visit is priced 0
 
 
-async def create(plan: VisitPlan, *, billable: bool) -> VisitRef:
-    """The day's visit for the plan: created and priced, or the one that already exists."""
-    prices = await prices_in_force(
-        plan.venue_id, plan.organisation_id, plan.workspace_kind, plan.unit, plan.local_date
-    )
-    priced = prices.venue is not None and prices.organisation is not None
+# One round trip for a first check-in: the booking checked in (when there is one to check
+# in), both rates in force read by the catalogue's rule, the visit written with them.
+_CREATE = f"""
+WITH checked_in AS (
+    UPDATE booking SET status = 'checked_in', checked_in_at = {{}}, updated_at = now()
+     WHERE id = {{}} AND status = 'confirmed'
+     RETURNING id),
+vr AS ({VENUE_RATE_IN_FORCE}),
+orr AS ({ORGANISATION_RATE_IN_FORCE}),
+priced AS (
+    SELECT EXISTS (SELECT 1 FROM vr) AND EXISTS (SELECT 1 FROM orr) AS priced)
+INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
+                   quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
+                   venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
+                   billable, created_at)
+SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, NULL,
+       coalesce((SELECT amount_cents FROM vr), 0), coalesce((SELECT vat_rate FROM vr), 0),
+       coalesce((SELECT amount_cents FROM orr), 0), coalesce((SELECT vat_rate FROM orr), 0),
+       {{}} AND priced.priced, now()
+  FROM priced
+ON CONFLICT DO NOTHING
+RETURNING id, (SELECT priced FROM priced) AS priced
+"""
+
+
+# A booked first check-in that needs nothing else, with its scan row, in one statement and
+# so without a transaction (passes.scans): the visit is written only when both rates are in
+# force and no visit of the day exists yet, the booking is checked in and the scan stored
+# only when the visit was; otherwise nothing is written and the caller takes the general
+# path. A replayed scan_id fails the whole statement on scan_pkey.
+_CREATE_WITH_SCAN = f"""
+WITH vr AS ({VENUE_RATE_IN_FORCE}),
+orr AS ({ORGANISATION_RATE_IN_FORCE}),
+v AS (
+    INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
+                       quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
+                       venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
+                       billable, created_at)
+    SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, false, {{}}, NULL,
+           vr.amount_cents, vr.vat_rate, orr.amount_cents, orr.vat_rate, true, now()
+      FROM vr, orr
+    ON CONFLICT DO NOTHING
+    RETURNING id),
+checked_in AS (
+    UPDATE booking SET status = 'checked_in', checked_in_at = {{}}, updated_at = now()
+     WHERE id = {{}} AND status = 'confirmed' AND EXISTS (SELECT 1 FROM v)
+     RETURNING id),
+s AS (
+    INSERT INTO scan (scan_id, venue, device, scanned_by, serial, agent, direction, scanned_at,
+                      received_at, offline, local_admitted, admitted, reason, booking, visit)
+    SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, 'in', {{}}, now(), false, NULL, true, NULL, {{}},
+           v.id
+      FROM v
+    RETURNING scan_id)
+SELECT (SELECT count(*) FROM s) AS stored
+"""
+
+
+async def create_with_scan(
+    plan: VisitPlan,
+    *,
+    check_in_booking: uuid.UUID | None,
+    scan_id: uuid.UUID,
+    device_id: uuid.UUID | None,
+    scanned_by: uuid.UUID | None,
+    serial: int | None,
+    scanned_at: datetime,
+) -> uuid.UUID | None:
+    """The visit of a booked first check-in and its scan, or None having written nothing."""
+    assert plan.booking_id is not None
+    assert not plan.walk_in
     visit_id = uuid.uuid4()
+    on = plan.local_date
     rows = await Visit.raw(
-        """
-        INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
-                           quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
-                           venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
-                           billable, created_at)
-        VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, {}, {}, {}, {}, now())
-        ON CONFLICT DO NOTHING
-        RETURNING id
-        """,
+        _CREATE_WITH_SCAN,
+        plan.venue_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
+        plan.organisation_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
+        visit_id,
+        plan.agent_id,
+        plan.organisation_id,
+        plan.venue_id,
+        plan.workspace_id,
+        plan.booking_id,
+        plan.local_date,
+        plan.unit,
+        plan.quantity,
+        plan.checked_in_at,
+        plan.checked_in_at,
+        check_in_booking,
+        scan_id,
+        plan.venue_id,
+        device_id,
+        scanned_by,
+        serial,
+        plan.agent_id,
+        scanned_at,
+        plan.booking_id,
+    )
+    return visit_id if rows and rows[0]["stored"] else None
+
+
+async def create(
+    plan: VisitPlan, *, billable: bool, check_in_booking: uuid.UUID | None = None
+) -> VisitRef:
+    """The day's visit for the plan: created and priced, or the one that already exists.
+
+    `check_in_booking`: a confirmed booking this visit checks in, in the same statement.
+    """
+    visit_id = uuid.uuid4()
+    on = plan.local_date
+    rows = await Visit.raw(
+        _CREATE,
+        plan.checked_in_at,
+        check_in_booking,
+        plan.venue_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
+        plan.organisation_id,
+        plan.workspace_kind,
+        plan.unit,
+        on,
         visit_id,
         plan.agent_id,
         plan.organisation_id,
@@ -69,14 +179,12 @@ async def create(plan: VisitPlan, *, billable: bool) -> VisitRef:
         plan.quantity,
         plan.walk_in,
         plan.checked_in_at,
-        prices.venue.amount_cents if prices.venue else 0,
-        prices.venue.vat_rate if prices.venue else Decimal(0),
-        prices.organisation.amount_cents if prices.organisation else 0,
-        prices.organisation.vat_rate if prices.organisation else Decimal(0),
-        billable and priced,
+        billable,
     )
     if rows:
-        return VisitRef(visit_id, plan.booking_id, plan.walk_in, created=True, priced=priced)
+        return VisitRef(
+            visit_id, plan.booking_id, plan.walk_in, created=True, priced=rows[0]["priced"]
+        )
     # A concurrent scan of the same agent created the day's visit first (we waited for it).
     existing = await day_visit(plan.agent_id, plan.venue_id, plan.local_date)
     assert existing is not None, "visit insert conflicted but no visit of the day exists"

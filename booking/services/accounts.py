@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from booking.errors import DuplicateEmail
 from booking.tables import EndedSession, Organisation, User, UserSession, Venue
+from service.kernel.database import fetch_row
 from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
@@ -269,19 +270,18 @@ async def user_principal(claims: dict[str, Any]) -> Principal | None:
         return None  # issued before sessions existed, or not by us
     if not isinstance(generation, int) or isinstance(generation, bool):
         return None
-    rows = await User.raw(
+    user = await fetch_row(
         """
         SELECT id, role, venue, organisation, display_name FROM app_user
-         WHERE id = {} AND active AND session_generation = {}
-           AND NOT EXISTS (SELECT 1 FROM ended_session WHERE ended_session.id = {})
+         WHERE id = $1 AND active AND session_generation = $2
+           AND NOT EXISTS (SELECT 1 FROM ended_session WHERE ended_session.id = $3)
         """,
         user_id,
         generation,
         session_id,
     )
-    if not rows:
+    if user is None:
         return None
-    user = rows[0]
     return Principal(
         role=Role(user["role"]),
         user_id=user["id"],

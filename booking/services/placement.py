@@ -10,6 +10,7 @@ checks before that only give friendlier messages; they are never what keeps the 
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass, replace
@@ -37,9 +38,7 @@ from booking.tables import (
     Booking,
     Closure,
     OpeningHours,
-    Organisation,
     User,
-    Venue,
     Workspace,
 )
 from service.kernel import audit
@@ -154,30 +153,83 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 async def check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
+    """The venue is open for this placement (its closures and opening hours, read now)."""
+    day = placement.local_date
+    closures = [
+        (row["starts_on"], row["ends_on"])
+        for row in await Closure.select(Closure.starts_on, Closure.ends_on).where(
+            (Closure.venue == venue["id"]) & (Closure.starts_on <= day) & (Closure.ends_on >= day)
+        )
+    ]
+    hours = [
+        (row["weekday"], row["opens"], row["closes"])
+        for row in await OpeningHours.select(
+            OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes
+        ).where((OpeningHours.venue == venue["id"]) & (OpeningHours.weekday == day.weekday()))
+    ]
+    _check_opening(venue, placement, hourly, closures, hours)
+
+
+# The workspace, its venue, the venue's closures around the requested day and its opening
+# hours, in one round trip (the checks below are made on them in Python).
+_WHERE = """
+SELECT to_jsonb(w) AS workspace, to_jsonb(v) AS venue,
+       coalesce((SELECT jsonb_agg(jsonb_build_array(c.starts_on, c.ends_on)) FROM closure c
+                  WHERE c.venue = v.id AND c.ends_on >= {}::date - 1
+                    AND c.starts_on <= {}::date + 1), '[]') AS closures,
+       coalesce((SELECT jsonb_agg(jsonb_build_array(h.weekday, h.opens, h.closes))
+                   FROM opening_hours h WHERE h.venue = v.id), '[]') AS hours
+  FROM workspace w JOIN venue v ON v.id = w.venue
+ WHERE w.id = {}
+"""
+
+
+def _check_opening(
+    venue: dict[str, Any],
+    placement: Placement,
+    hourly: bool,
+    closures: list[tuple[date, date]],
+    hours: list[tuple[int, time, time]],
+) -> None:
     zone = _zone(venue)
     start = placement.starts_at.astimezone(zone)
     end = placement.ends_at.astimezone(zone)
-    closed = await Closure.exists().where(
-        (Closure.venue == venue["id"])
-        & (Closure.starts_on <= placement.local_date)
-        & (Closure.ends_on >= placement.local_date)
-    )
-    if closed:
-        raise VenueClosed(
-            N_("The venue is closed on %(date)s."), date=placement.local_date.isoformat()
-        )
-    ranges = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
-        (OpeningHours.venue == venue["id"])
-        & (OpeningHours.weekday == placement.local_date.weekday())
-    )
+    day = placement.local_date
+    if any(starts_on <= day <= ends_on for starts_on, ends_on in closures):
+        raise VenueClosed(N_("The venue is closed on %(date)s."), date=day.isoformat())
+    ranges = [(opens, closes) for weekday, opens, closes in hours if weekday == day.weekday()]
     if hourly:
         # A room must be inside one opening range.
-        fits = any(r["opens"] <= start.time() and end.time() <= r["closes"] for r in ranges)
+        fits = any(opens <= start.time() and end.time() <= closes for opens, closes in ranges)
     else:
         # A half-day slot needs the venue open during part of it (a lunch break is fine).
-        fits = any(r["opens"] < end.time() and start.time() < r["closes"] for r in ranges)
+        fits = any(opens < end.time() and start.time() < closes for opens, closes in ranges)
     if not fits:
         raise OutsideOpeningHours(field="start" if hourly else "slot")
+
+
+async def _where(request: BookingRequest) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
+    """The workspace and venue rows (as Piccolo's select gives them), closures, opening hours."""
+    around = request.date or (request.start.date() if request.start is not None else None)
+    rows = await Workspace.raw(_WHERE, around, around, request.workspace_id)
+    if not rows:
+        raise NotFound(N_("No such workspace."), field="workspace_id")
+    row = rows[0]
+    workspace, venue = _loads(row["workspace"]), _loads(row["venue"])
+    workspace["id"] = uuid.UUID(workspace["id"])
+    workspace["venue"] = uuid.UUID(workspace["venue"])
+    venue["id"] = uuid.UUID(venue["id"])
+    for name in ("morning_start", "morning_end", "afternoon_start", "afternoon_end"):
+        venue[name] = time.fromisoformat(venue[name])
+    closures = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in _loads(row["closures"])]
+    hours = [
+        (int(d), time.fromisoformat(a), time.fromisoformat(b)) for d, a, b in _loads(row["hours"])
+    ]
+    return workspace, venue, closures, hours
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def resolve_agent(principal: Principal, agent_id: uuid.UUID | None) -> uuid.UUID:
@@ -214,33 +266,30 @@ async def book(
     one row for all its occurrences)."""
     now = now or datetime.now(UTC)
     agent_id = await resolve_agent(principal, request.agent_id)
-    workspace = await Workspace.select().where(Workspace.id == request.workspace_id).first()
-    if workspace is None:
-        raise NotFound(N_("No such workspace."), field="workspace_id")
-    venue = await Venue.select().where(Venue.id == workspace["venue"]).first()
-    assert venue is not None
+    workspace, venue, closures, hours = await _where(request)
     if not workspace["active"] or venue["status"] != "approved":
         raise WorkspaceUnavailable()
     hourly = workspace["booking_unit"] == "hour"
     placement = place(venue, workspace, request)
     if placement.starts_at <= now:
         raise InThePast(field="start" if hourly else "date")
-    await check_opening(venue, placement, hourly)
+    _check_opening(venue, placement, hourly, closures, hours)
 
     async with Booking._meta.db.transaction():
         # Serialises this agent's bookings: the allowance sum below cannot be raced.
+        # (Only the agent's row is locked; the organisation's is read with it.)
         agents = await User.raw(
-            "SELECT id, organisation, active, monthly_allowance_units, email, display_name "
-            "FROM app_user WHERE id = {} FOR NO KEY UPDATE",
+            "SELECT u.id, u.organisation, u.active, u.monthly_allowance_units, u.email,"
+            " u.display_name, to_jsonb(o) AS organisation_row"
+            " FROM app_user u JOIN organisation o ON o.id = u.organisation"
+            " WHERE u.id = {} FOR NO KEY UPDATE OF u",
             agent_id,
         )
         if not agents:
             raise NotFound(N_("No such agent."), field="agent_id")
         agent = agents[0]
-        organisation = (
-            await Organisation.select().where(Organisation.id == agent["organisation"]).first()
-        )
-        assert organisation is not None
+        organisation = _loads(agent["organisation_row"])
+        organisation["id"] = uuid.UUID(organisation["id"])
         if not agent["active"] or not organisation["active"]:
             raise Inactive()
         today = now.astimezone(_zone(venue)).date()

@@ -163,21 +163,27 @@ async def organisation_rates(organisation_id: uuid.UUID | None) -> list[Rate]:
     return [_rate(r) for r in rows]
 
 
+# The rule, in SQL, so that a statement can price what it writes in the same round trip
+# (passes.visits): the latest start on or before the date; for the organisation, its own card
+# before the network's default. Placeholders: owner, workspace kind, unit, date.
+VENUE_RATE_IN_FORCE = """
+SELECT * FROM venue_rate
+ WHERE venue = {} AND workspace_kind = {} AND unit = {} AND effective_from <= {}
+ ORDER BY effective_from DESC LIMIT 1
+"""
+ORGANISATION_RATE_IN_FORCE = """
+SELECT * FROM organisation_rate
+ WHERE (organisation = {} OR organisation IS NULL)
+   AND workspace_kind = {} AND unit = {} AND effective_from <= {}
+ ORDER BY (organisation IS NULL), effective_from DESC LIMIT 1
+"""
+
+
 async def venue_rate_in_force(
     venue_id: uuid.UUID, workspace_kind: str, unit: str, on: date
 ) -> Rate | None:
-    row = (
-        await VenueRate.select()
-        .where(
-            (VenueRate.venue == venue_id)
-            & (VenueRate.workspace_kind == workspace_kind)
-            & (VenueRate.unit == unit)
-            & (VenueRate.effective_from <= on)
-        )
-        .order_by(VenueRate.effective_from, ascending=False)
-        .first()
-    )
-    return None if row is None else _rate(row)
+    rows = await VenueRate.raw(VENUE_RATE_IN_FORCE, venue_id, workspace_kind, unit, on)
+    return _rate(rows[0]) if rows else None
 
 
 async def organisation_rate_in_force(
@@ -185,15 +191,6 @@ async def organisation_rate_in_force(
 ) -> Rate | None:
     """The organisation's own card wins over the network default; latest start on or before `on`."""
     rows = await OrganisationRate.raw(
-        """
-        SELECT * FROM organisation_rate
-         WHERE (organisation = {} OR organisation IS NULL)
-           AND workspace_kind = {} AND unit = {} AND effective_from <= {}
-         ORDER BY (organisation IS NULL), effective_from DESC LIMIT 1
-        """,
-        organisation_id,
-        workspace_kind,
-        unit,
-        on,
+        ORGANISATION_RATE_IN_FORCE, organisation_id, workspace_kind, unit, on
     )
     return _rate(rows[0]) if rows else None

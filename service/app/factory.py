@@ -37,6 +37,7 @@ from service.kernel.logs import configure as configure_logs
 from service.kernel.observability import HealthController, RequestContextMiddleware
 from service.kernel.openapi import document_problems
 from service.kernel.outages import redis_client
+from service.kernel.principal_cache import PrincipalCache
 from service.kernel.replica import close_replica_pool, start_replica_pool, use_read_replica
 from service.kernel.security_headers import SecurityHeaders
 from service.kernel.settings import Settings, load
@@ -125,9 +126,14 @@ def app_resources(settings: Settings) -> Callable[[Litestar], AbstractAsyncConte
         if keyring.keys:
             await publish(keyring)
         app.state.keyring = keyring
+        # Who tokens name, remembered until PostgreSQL notifies a change (off at 0).
+        principal_cache = PrincipalCache(settings.auth_cache_ms / 1000)
+        principal_cache.start(DB.get_new_connection)
+        app.state.principal_cache = principal_cache
         try:
             yield
         finally:
+            await principal_cache.stop()
             await redis.aclose()
             await close_replica_pool()
             await DB.close_connection_pool()

@@ -53,6 +53,10 @@ class Settings:
     worker_statement_timeout_ms: int = 10 * 60 * 1000
     redis_timeout_ms: int = 500
     access_token_minutes: int = 12 * 60
+    # How long an API process may remember who a token names (service.kernel.principal_cache):
+    # a revocation empties it on every process as soon as PostgreSQL notifies. Settings built
+    # in code (the in-process tests) leave it off; the environment's default is 30 s.
+    auth_cache_ms: int = 0
     # Failed sign-ins for one account from one client address before growing delays; a client
     # address gets ten times as many across all accounts (see service.kernel.throttle).
     login_free_attempts: int = 10
@@ -264,6 +268,7 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         worker_statement_timeout_ms=_positive(env, "WORKER_STATEMENT_TIMEOUT_MS", 600_000),
         redis_timeout_ms=_positive(env, "REDIS_TIMEOUT_MS", 500),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 12 * 60),
+        auth_cache_ms=_int(env, "AUTH_CACHE_MS", 30_000),
         login_free_attempts=_int(env, "LOGIN_FREE_ATTEMPTS", 10),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         pass_signing_keys=env.get("PASS_SIGNING_KEYS") or None,
