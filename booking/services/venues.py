@@ -126,10 +126,10 @@ class VenueRecord:
     id: uuid.UUID
     name: str
     legal_name: str
-    siret: str
+    siret: str | None
     vat_number: str | None
     charges_vat: bool
-    iban: str
+    iban: str | None
     bic: str | None
     address: str
     postcode: str
@@ -150,6 +150,8 @@ class VenueRecord:
     afternoon_end: time
     created_at: datetime
     status_changed_at: datetime
+    reference: str | None
+    slug: str
 
 
 def may_see_venue(principal: Principal | None, venue: VenueRecord) -> bool:
