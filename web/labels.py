@@ -149,6 +149,12 @@ NW_VENUE_STATUS: dict[str, Message] = {
     "suspended": N_("Suspended"),
     "closed": N_("Closed or rejected"),
 }
+IMPORT_ACTIONS: dict[str, Message] = {
+    "create": N_("New venue"),
+    "update": N_("Updated"),
+    "unchanged": N_("Unchanged"),
+    "refuse": N_("Refused"),
+}
 ORG_DONE: dict[str, Message] = {
     "deactivated": N_("Agent deactivated: their pass is revoked, their history is kept."),
     "reactivated": N_("Agent reactivated."),

@@ -13,6 +13,7 @@ from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
+from web.controllers.network_import import NetworkImportController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation.agents import OrganisationAgentsController
 from web.controllers.organisation.invoices import OrganisationInvoicesController
@@ -46,6 +47,7 @@ PAGE_CONTROLLERS: list[type] = [
     NetworkController,
     NetworkMoneyController,
     NetworkAuditController,
+    NetworkImportController,
     NetworkAdminController,
 ]
 
