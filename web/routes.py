@@ -9,6 +9,7 @@ from litestar.static_files import create_static_files_router
 
 from service.kernel.auth import PUBLIC
 from web.controllers.agent import AgentController
+from web.controllers.directory import DirectoryController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
 from web.controllers.network import NetworkController
@@ -44,6 +45,7 @@ PAGE_CONTROLLERS: list[type] = [
     OrganisationUsageController,
     OrganisationInvoicesController,
     ScannerController,
+    DirectoryController,
     NetworkController,
     NetworkMoneyController,
     NetworkAuditController,

@@ -12,10 +12,10 @@ from tests.factories import make_user
 from tests.web.test_pages import sign_in
 
 FILE = (
-    "name,postcode,commune,insee_code,latitude,longitude,services,opening_hours\n"
-    "La Ruche,59100,Roubaix,59512,50.6901,3.1817,wifi,Mo-Fr 09:00-18:00\n"
-    "Nulle part,59100,Roubaix,59512,0,0,wifi,\n"
-).encode()
+    b"name,postcode,commune,insee_code,latitude,longitude,services,opening_hours\n"
+    b"La Ruche,59100,Roubaix,59512,50.6901,3.1817,wifi,Mo-Fr 09:00-18:00\n"
+    b"Nulle part,59100,Roubaix,59512,0,0,wifi,\n"
+)
 
 
 async def _admin(client: httpx.AsyncClient) -> User:
