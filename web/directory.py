@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from litestar import Request, Response
 
 from booking.services.directory import PublicVenue
-from web.i18n import Message
-from web.pages import current, page
+from web.i18n import LOCALE_DIR, Message
+from web.pages import TEMPLATES, current, language, page
 
 SCHEMA_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -63,32 +64,58 @@ def json_ld(venue: PublicVenue, url: str) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+@lru_cache(maxsize=1)
+def render_version() -> str:
+    """A digest of the templates and catalogues: a new release never reuses an old ETag."""
+    digest = hashlib.sha256()
+    for path in sorted([*TEMPLATES.rglob("*.html"), *LOCALE_DIR.rglob("*.po")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
+    sent = request.headers.get("if-none-match", "")
+    return etag in [tag.strip().removeprefix("W/") for tag in sent.split(",")]
+
+
 def cached_page(
-    request: Request[Any, Any, Any], template: str, *, title: Message, **context: Any
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    title: Message,
+    fingerprint: object = None,
+    **context: Any,
 ) -> Response[Any]:
     """The page rendered here, with an ETag; `If-None-Match` with it answers 304.
 
-    A visitor who is not signed in gets a page any cache may keep a few minutes; a signed-in
-    person's page (their menu) only their own browser, revalidated each time.
+    A visitor who is not signed in gets a page any cache may keep a few minutes; its ETag is
+    a digest of what the page shows (`fingerprint`: the rows read), the language and the
+    release, so a revalidation answers 304 without rendering. A signed-in person's page
+    (their menu, their form token) is only for their own browser, its ETag the page's digest.
     """
+    anonymous = current(request) is None
+    status_code = int(context.get("status_code", 200))
+    etag = None
+    if anonymous and fingerprint is not None:
+        key = repr((render_version(), language(request), template, status_code, fingerprint))
+        etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    headers = {
+        "Cache-Control": "public, max-age=300"
+        if anonymous and status_code == 200
+        else "private, no-cache",
+        "Vary": "Cookie",
+    }
+    if etag is not None and status_code == 200 and _matches(request, etag):
+        return Response(b"", status_code=304, headers={**headers, "ETag": etag})
     rendered = page(request, template, title=title, **context)
     engine = request.app.template_engine
     assert engine is not None
     body = (
         engine.get_template(template).render(**rendered.create_template_context(request)).encode()
     )
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "public, max-age=300"
-        if current(request) is None and rendered.status_code == 200
-        else "private, no-cache",
-        "Vary": "Cookie",
-    }
-    sent = request.headers.get("if-none-match", "")
-    if rendered.status_code == 200 and etag in [
-        tag.strip().removeprefix("W/") for tag in sent.split(",")
-    ]:
+    etag = etag or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers["ETag"] = etag
+    if rendered.status_code == 200 and _matches(request, etag):
         return Response(b"", status_code=304, headers=headers)
     return Response(
         body,

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from booking.services.open_data import KINDS
@@ -20,11 +21,13 @@ from service.kernel.identity import Principal, Role
 
 PAGE_SIZE = 50
 
+# `{chosen}` picks the venues (a page of the list, or one slug) before anything is aggregated,
+# so a page costs the same with 100 venues or 3,500.
 _SELECT = """
-WITH v AS (
+WITH chosen AS ({chosen}),
+v AS (
     SELECT v.*, (now() AT TIME ZONE v.timezone)::date AS local_today
-      FROM venue v
-     WHERE {where}
+      FROM venue v JOIN chosen USING (id)
 )
 SELECT v.id, v.slug, v.name, v.address, v.postcode, v.commune, v.latitude, v.longitude,
        v.services, v.website, v.description, v.status, v.local_today,
@@ -42,6 +45,7 @@ SELECT v.id, v.slug, v.name, v.address, v.postcode, v.commune, v.latitude, v.lon
                    FROM workspace w
                   WHERE w.venue = v.id AND w.active AND w.kind = 'desk'), 0) AS desk_seats_free
   FROM v
+ ORDER BY v.commune, v.name, v.id
 """
 
 
@@ -66,21 +70,18 @@ class PublicVenue:
     closed_today: bool
     desk_seats_free: int
 
-    @property
-    def by_day(self) -> list[list[tuple[time, time]]]:
-        """The week's ranges, Monday first."""
-        days: list[list[tuple[time, time]]] = [[] for _ in range(7)]
+    @cached_property
+    def by_day(self) -> tuple[str, ...]:
+        """Each day's ranges as read, Monday first: « 08:30–12:30, 13:30–18:00 », "" when closed."""
+        days: list[list[str]] = [[] for _ in range(7)]
         for day, opens, closes in self.week:
-            days[day].append((opens, closes))
-        return days
+            days[day].append(f"{opens:%H:%M}–{closes:%H:%M}")
+        return tuple(", ".join(ranges) for ranges in days)
 
-    @property
-    def today(self) -> list[tuple[time, time]]:
-        """Today's opening ranges; none on a closure day."""
-        if self.closed_today:
-            return []
-        weekday = self.local_today.weekday()
-        return [(opens, closes) for day, opens, closes in self.week if day == weekday]
+    @cached_property
+    def today(self) -> str:
+        """Today's ranges as read; "" on a closure day or a day it does not open."""
+        return "" if self.closed_today else self.by_day[self.local_today.weekday()]
 
     @property
     def free_seats_today(self) -> int:
@@ -132,12 +133,11 @@ async def approved(
         args.append(kind)
     where = " AND ".join(conditions)
     total = await Venue.raw(f"SELECT count(*) AS n FROM venue v WHERE {where}", *args)
-    rows = await Venue.raw(
-        _SELECT.replace("{where}", where) + " ORDER BY v.commune, v.name, v.id LIMIT {} OFFSET {}",
-        *args,
-        limit,
-        offset,
+    chosen = (
+        f"SELECT v.id FROM venue v WHERE {where} ORDER BY v.commune, v.name, v.id"
+        " LIMIT {} OFFSET {}"
     )
+    rows = await Venue.raw(_SELECT.replace("{chosen}", chosen), *args, limit, offset)
     return [_venue(r) for r in rows], int(total[0]["n"])
 
 
@@ -155,7 +155,9 @@ async def by_slug(slug: str, principal: Principal | None) -> tuple[PublicVenue, 
     Anyone reads an approved venue; a venue that is not (applied, suspended, closed) is
     shown only to its own admins and to the network, as a preview that is never public.
     """
-    rows = await Venue.raw(_SELECT.replace("{where}", "v.slug = {}") + " LIMIT 1", slug)
+    rows = await Venue.raw(
+        _SELECT.replace("{chosen}", "SELECT id FROM venue WHERE slug = {}"), slug
+    )
     if not rows:
         return None
     venue = _venue(rows[0])

@@ -70,6 +70,9 @@ ALTER TABLE venue
     ALTER COLUMN slug DROP DEFAULT,
     ADD CONSTRAINT venue_slug_key UNIQUE (slug),
     ADD CONSTRAINT venue_slug_shape CHECK (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$');
+
+-- The public directory's order: a page of /lieux reads 50 entries of this index.
+CREATE INDEX venue_directory_idx ON venue (commune, name, id) WHERE status = 'approved';
 """
 
 

@@ -14,9 +14,18 @@ from service.kernel.i18n import N_
 from web import charts
 from web.directory import cached_page, json_ld
 from web.i18n import translate
+from web.labels import VENUE_WEEKDAY
 from web.pages import current, language
 
 MOST_PAGES = 200
+
+
+def _week_words(lang: str) -> dict[str, Any]:
+    """The words of every venue's week table, translated once per page rather than per venue."""
+    return {
+        "week_days": [translate(lang, VENUE_WEEKDAY[str(day)]) for day in range(7)],
+        "closed_word": translate(lang, N_("closed")),
+    }
 
 
 class DirectoryController(Controller):
@@ -46,6 +55,7 @@ class DirectoryController(Controller):
             offset=(page - 1) * directory.PAGE_SIZE,
         )
         first = (page - 1) * directory.PAGE_SIZE + 1
+        communes = await directory.communes()
         return cached_page(
             request,
             "directory/list.html",
@@ -57,7 +67,8 @@ class DirectoryController(Controller):
             first=first,
             page=page,
             pages=max(1, -(-total // directory.PAGE_SIZE)),
-            communes=await directory.communes(),
+            fingerprint=(commune, kind, page, venues, total, communes, error),
+            communes=communes,
             kinds=KINDS,
             commune=commune or "",
             kind=kind or "",
@@ -74,6 +85,7 @@ class DirectoryController(Controller):
                 ]
             ),
             signed_in=current(request) is not None,
+            **_week_words(lang),
         )
 
     @get("/{slug:str}", opt=PUBLIC)
@@ -88,10 +100,12 @@ class DirectoryController(Controller):
             request,
             "directory/venue.html",
             title=N_("Third places near you"),
+            fingerprint=(venue, preview),
             venue=venue,
             preview=preview,
             json_ld=json_ld(venue, url),
             signed_in=current(request) is not None,
+            **_week_words(language(request)),
         )
         response.headers["Content-Language"] = language(request)
         return response
