@@ -12,6 +12,7 @@ from web.controllers.agent import AgentController
 from web.controllers.directory import DirectoryController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
+from web.controllers.map_assets import MapAssetsController
 from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
 from web.controllers.network_import import NetworkImportController
@@ -46,6 +47,7 @@ PAGE_CONTROLLERS: list[type] = [
     OrganisationInvoicesController,
     ScannerController,
     DirectoryController,
+    MapAssetsController,
     NetworkController,
     NetworkMoneyController,
     NetworkAuditController,

@@ -173,3 +173,14 @@ async def by_slug(slug: str, principal: Principal | None) -> tuple[PublicVenue, 
 async def slug_of(venue_id: uuid.UUID) -> str | None:
     row = await Venue.select(Venue.slug).where(Venue.id == venue_id).first()
     return None if row is None else str(row["slug"])
+
+
+async def by_ids(venue_ids: list[uuid.UUID]) -> dict[uuid.UUID, PublicVenue]:
+    """Today's hours and free seats of these venues, whatever their status, for a map's popups."""
+    if not venue_ids:
+        return {}
+    rows = await Venue.raw(
+        _SELECT.replace("{chosen}", "SELECT id FROM venue WHERE id = ANY({}::uuid[])"),
+        list(venue_ids),
+    )
+    return {row["id"]: _venue(row) for row in rows}

@@ -11,7 +11,7 @@ from booking.services import directory
 from booking.services.open_data import KINDS
 from service.kernel.auth import PUBLIC
 from service.kernel.i18n import N_
-from web import charts
+from web import charts, maps
 from web.directory import cached_page, json_ld
 from web.i18n import translate
 from web.labels import VENUE_WEEKDAY
@@ -56,6 +56,17 @@ class DirectoryController(Controller):
         )
         first = (page - 1) * directory.PAGE_SIZE + 1
         communes = await directory.communes()
+        points = [
+            {
+                "id": v.id,
+                "slug": v.slug,
+                "name": v.name,
+                "commune": v.commune,
+                "latitude": v.latitude,
+                "longitude": v.longitude,
+            }
+            for v in venues
+        ]
         return cached_page(
             request,
             "directory/list.html",
@@ -72,17 +83,15 @@ class DirectoryController(Controller):
             kinds=KINDS,
             commune=commune or "",
             kind=kind or "",
-            venue_map=charts.venue_map(
-                [
-                    {
-                        "id": v.id,
-                        "name": v.name,
-                        "commune": v.commune,
-                        "latitude": v.latitude,
-                        "longitude": v.longitude,
-                    }
-                    for v in venues
-                ]
+            venue_map=charts.venue_map(points),
+            street_map=maps.tile_map(
+                request.app.state.settings,
+                lang,
+                "directory-street-map",
+                points,
+                {v.id: v for v in venues},
+                lambda v: f"/lieux/{v['slug']}",
+                first=first,
             ),
             signed_in=current(request) is not None,
             **_week_words(lang),
