@@ -39,7 +39,11 @@
       pin.setAttribute("tabindex", "-1");
     });
 
-    var map = L.map(container, { zoomControl: false, scrollWheelZoom: false });
+    var map = L.map(container, {
+      zoomControl: false, attributionControl: false, scrollWheelZoom: false
+    });
+    // Leaflet's own credit without its inline flag, which the page's image rules would blow up.
+    L.control.attribution({ prefix: '<a href="https://leafletjs.com">Leaflet</a>' }).addTo(map);
     L.control.zoom({ zoomInTitle: words.zoomIn, zoomOutTitle: words.zoomOut }).addTo(map);
     var tiles = L.tileLayer(container.dataset.tiles, {
       attribution: container.dataset.attribution,
