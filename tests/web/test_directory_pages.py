@@ -219,3 +219,32 @@ async def test_pages_are_cached_with_an_etag(client: httpx.AsyncClient) -> None:
     assert changed.status_code == 200
     assert "La Ruche Nouvelle" in changed.text
     assert re.fullmatch(r'"[0-9a-f]{32}"', changed.headers["etag"])
+
+
+async def test_map_assets_are_the_npm_packages_files_and_nothing_else(
+    client: httpx.AsyncClient,
+) -> None:
+    script = await client.get("/map-assets/leaflet.js")
+    style = await client.get("/map-assets/markercluster.css")
+
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert b"Leaflet" in script.content[:500]
+    assert style.headers["content-type"].startswith("text/css")
+    for name in ("package.json", "..%2Fpackage-lock.json", "leaflet.js.map"):
+        assert (await client.get(f"/map-assets/{name}")).status_code == 404, name
+
+
+async def test_an_imported_application_without_siret_shows_in_the_console(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_venue(name="Importé Sans Siret", siret=None, contact_email="", status="applied")
+    await sign_in(client, await make_user(Role.NETWORK_ADMIN))
+
+    page = await client.get("/network/venues")
+
+    assert page.status_code == 200
+    assert "Importé Sans Siret" in page.text
+    assert "pas encore de SIRET (importé)" in page.text
+    assert "SIRET None" not in page.text
+    assert 'href="mailto:"' not in page.text
