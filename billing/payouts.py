@@ -96,6 +96,8 @@ async def sepa_file(period: date, network: NetworkIdentity, execution_date: date
               FROM payout p JOIN document d ON d.id = p.statement JOIN venue v ON v.id = p.venue
              WHERE d.period = {} AND p.method = 'sepa' AND p.status IN ('pending', 'in_file')
                AND p.amount_cents > 0
+               -- A venue imported without its IBAN is paid once it has given it.
+               AND v.iban IS NOT NULL
              ORDER BY d.number
              FOR UPDATE OF p
             """,

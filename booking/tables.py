@@ -64,11 +64,12 @@ class Venue(Table, tablename="venue"):
     id = UUID(primary_key=True, default=uuid.uuid4)
     name = Varchar(length=200)
     legal_name = Varchar(length=200)
-    siret = Varchar(length=14)
+    # Missing only on a venue imported from an open-data file, until the venue gives it.
+    siret = Varchar(length=14, null=True, default=None)
     vat_number = Varchar(length=20, null=True, default=None)
     # Venues under the VAT franchise (art. 293 B du CGI) charge no VAT on their statements.
     charges_vat = Boolean(default=True)
-    iban = Varchar(length=34)
+    iban = Varchar(length=34, null=True, default=None)
     bic = Varchar(length=11, null=True, default=None)
     address = Text()
     postcode = Varchar(length=5)
@@ -89,6 +90,10 @@ class Venue(Table, tablename="venue"):
     afternoon_end = Time(default=time(18, 0))
     created_at = Timestamptz(default=TimestamptzNow())
     status_changed_at = Timestamptz(default=TimestamptzNow())
+    # The stable key of an imported venue that has no SIRET (booking/services/venue_import.py).
+    reference = Varchar(length=100, null=True, default=None)
+    # Its address in the public directory, /lieux/{slug}: given once by a database trigger.
+    slug = Varchar(length=120, default="")
 
 
 class OpeningHours(Table, tablename="opening_hours"):

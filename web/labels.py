@@ -149,6 +149,12 @@ NW_VENUE_STATUS: dict[str, Message] = {
     "suspended": N_("Suspended"),
     "closed": N_("Closed or rejected"),
 }
+IMPORT_ACTIONS: dict[str, Message] = {
+    "create": N_("New venue"),
+    "update": N_("Updated"),
+    "unchanged": N_("Unchanged"),
+    "refuse": N_("Refused"),
+}
 ORG_DONE: dict[str, Message] = {
     "deactivated": N_("Agent deactivated: their pass is revoked, their history is kept."),
     "reactivated": N_("Agent reactivated."),
@@ -272,6 +278,26 @@ WORKSPACE_KIND: dict[str, Message] = {
     "meeting_room": N_("Meeting room"),
     "private_office": N_("Private office"),
     "lab": N_("Lab"),
+}
+# Each service's words on the public pages.
+SERVICE_NAME: dict[str, Message] = {
+    "wifi": N_("Wi-Fi"),
+    "printer": N_("Printer"),
+    "cafe": N_("Café"),
+    "kitchen": N_("Kitchen"),
+    "accessibility": N_("Step-free access"),
+    "parking": N_("Car park"),
+    "bike_parking": N_("Bike parking"),
+    "phone_booth": N_("Phone booth"),
+    "showers": N_("Showers"),
+    "fablab": N_("Fablab"),
+    "digital_mediation": N_("Digital help"),
+    "childcare": N_("Childcare"),
+    "meeting_rooms": N_("Meeting rooms"),
+    "quiet_area": N_("Quiet area"),
+    "lockers": N_("Lockers"),
+    "garden": N_("Garden"),
+    "public_transport": N_("Public transport nearby"),
 }
 # The door scanner's script words, by their key (web/static/scanner.js).
 SCRIPT_WORDS: dict[str, Message] = {

@@ -14,11 +14,14 @@ from web.controllers.account import (
     PasswordResetController,
 )
 from web.controllers.agent import AgentController
+from web.controllers.directory import DirectoryController
 from web.controllers.home import HomeController
 from web.controllers.invitation import InvitationController
+from web.controllers.map_assets import MapAssetsController
 from web.controllers.meetings import AgentMeetingController, MeetingInvitationController
 from web.controllers.network import NetworkController
 from web.controllers.network_audit import NetworkAuditController
+from web.controllers.network_import import NetworkImportController
 from web.controllers.network_money import NetworkMoneyController
 from web.controllers.organisation.agents import OrganisationAgentsController
 from web.controllers.organisation.enrolment import OrganisationEnrolmentController
@@ -58,9 +61,12 @@ PAGE_CONTROLLERS: list[type] = [
     OrganisationUsageController,
     OrganisationInvoicesController,
     ScannerController,
+    DirectoryController,
+    MapAssetsController,
     NetworkController,
     NetworkMoneyController,
     NetworkAuditController,
+    NetworkImportController,
     NetworkAdminController,
 ]
 

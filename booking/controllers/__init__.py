@@ -19,6 +19,7 @@ from booking.controllers.messages import MyMessagesController, OutboxController
 from booking.controllers.open_data import OpenDataController
 from booking.controllers.organisations import ORGANISATION_CONTROLLERS
 from booking.controllers.series import SeriesController
+from booking.controllers.venue_import import VenueImportController
 
 # Mounted under /api/v1.
 API_CONTROLLERS: list[type] = [
@@ -36,6 +37,7 @@ API_CONTROLLERS: list[type] = [
     MeetingAnswersController,
     OutboxController,
     MyMessagesController,
+    VenueImportController,
     *CATALOGUE_CONTROLLERS,
     *ORGANISATION_CONTROLLERS,
 ]

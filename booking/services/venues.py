@@ -127,10 +127,10 @@ class VenueRecord:
     id: uuid.UUID
     name: str
     legal_name: str
-    siret: str
+    siret: str | None
     vat_number: str | None
     charges_vat: bool
-    iban: str
+    iban: str | None
     bic: str | None
     address: str
     postcode: str
@@ -151,6 +151,8 @@ class VenueRecord:
     afternoon_end: time
     created_at: datetime
     status_changed_at: datetime
+    reference: str | None
+    slug: str
 
 
 _VENUE_COLUMNS = ", ".join(f'"{column.name}"' for column in record_fields(VenueRecord))

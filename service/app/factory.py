@@ -40,7 +40,7 @@ from service.kernel.outages import redis_client
 from service.kernel.principal_cache import PrincipalCache
 from service.kernel.replica import close_replica_pool, start_replica_pool, use_read_replica
 from service.kernel.security_headers import SecurityHeaders
-from service.kernel.settings import Settings, load
+from service.kernel.settings import Settings, load, tile_origin
 from web.i18n import LOCALE_DIR
 from web.pages import template_config
 from web.routes import web_routers
@@ -217,6 +217,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         https=settings.base_url.startswith("https://"),
         api_prefix=API_PREFIX + "/",
         policies=_OWN_POLICIES,
+        # The street map's tiles come from the tile server the settings name.
+        image_origins=[o for o in (tile_origin(settings.map_tile_url),) if o],
     )
     document_problems(app)
     return app

@@ -32,6 +32,15 @@ PAGE_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def page_policy(image_origins: Sequence[str] = ()) -> str:
+    """The page policy, also loading images from these origins (the street map's tiles)."""
+    if not image_origins:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace("img-src 'self'", "img-src 'self' " + " ".join(image_origins))
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -42,17 +51,20 @@ class SecurityHeaders:
         https: bool,
         api_prefix: str = "/api/",
         policies: Sequence[tuple[str, str]] = (),
+        image_origins: Sequence[str] = (),
     ) -> None:
-        """`policies`: (path prefix, Content-Security-Policy) pairs that replace the page policy."""
+        """`policies`: (path prefix, Content-Security-Policy) pairs that replace the page policy;
+        `image_origins`: where pages may load images from besides the service (map tiles)."""
         self.https = https
         self.api_prefix = api_prefix
         self.policies = tuple(policies)
+        self.page_policy = page_policy(image_origins)
 
     def policy(self, path: str) -> str:
         for prefix, policy in self.policies:
             if path.startswith(prefix):
                 return policy
-        return API_POLICY if path.startswith(self.api_prefix) else PAGE_POLICY
+        return API_POLICY if path.startswith(self.api_prefix) else self.page_policy
 
     def wrap(self, scope: Scope, send: Send) -> Send:
         """`send`, adding the headers to the start of an HTTP response."""

@@ -92,6 +92,11 @@ class Settings:
     invitation_validity_days: int = 30
     # Where people write to exercise their rights (the /confidentialite page); unset: NETWORK_EMAIL.
     privacy_email: str | None = None
+    # The street map's raster tiles (docs/configuration.md); "" draws no tiles (SVG map only).
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tile_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
     # Stripe is off without a key: invoices are then emailed and paid by bank transfer.
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -233,6 +238,38 @@ def _day_of_month(env: dict[str, str], name: str, default: int) -> int:
     return day
 
 
+def _tile_url(env: dict[str, str]) -> str:
+    raw = env.get("MAP_TILE_URL")
+    if raw is None:
+        return Settings.map_tile_url
+    url = raw.strip()
+    if url and not (
+        url.startswith(("https://", "http://"))
+        and all(part in url for part in ("{z}", "{x}", "{y}"))
+        and tile_origin(url)
+    ):
+        raise SettingsError(
+            "MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y} "
+            f"(e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png), got {raw!r}"
+        )
+    return url
+
+
+def tile_origin(url: str) -> str:
+    """The origin a page's Content-Security-Policy must allow images from for these tiles.
+
+    `https://{s}.tile.example.org/{z}/{x}/{y}.png` (Leaflet's subdomains) allows
+    `https://*.tile.example.org`; "" when there are no tiles or the host is not plain.
+    """
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}.", "*.")
+    if not host or any(c in host for c in "{}'\" ;,") or scheme not in ("http", "https"):
+        return ""
+    return f"{scheme}://{host}"
+
+
 _NETWORK_VARIABLES = {
     "network_name": "NETWORK_NAME",
     "network_legal_form": "NETWORK_LEGAL_FORM",
@@ -292,6 +329,8 @@ def load(env: dict[str, str] | None = None, mode: Mode | None = None) -> Setting
         oidc_cache_seconds=_positive(env, "OIDC_CACHE_SECONDS", 3600),
         oidc_ca_file=env.get("OIDC_CA_FILE") or None,
         oidc_trust_email=(env.get("OIDC_TRUST_EMAIL") or "true").lower() in ("1", "true", "yes"),
+        map_tile_url=_tile_url(env),
+        map_tile_attribution=env.get("MAP_TILE_ATTRIBUTION") or Settings.map_tile_attribution,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_json=(env.get("LOG_FORMAT") or "json") == "json",
         **{

@@ -134,6 +134,18 @@ async def _edit_venue(w: World) -> Ask:
     return Ask(f"/api/v1/venues/{w.venue.id}", {"name": "Le Nouveau Lieu"})
 
 
+def _venue_file() -> bytes:
+    return (
+        "name,postcode,commune,insee_code,latitude,longitude\n"
+        f"Lieu importé {uuid.uuid4().hex[:8]},59000,Lille,59350,50.63,3.06\n"
+    ).encode()
+
+
+@calls("POST", "/api/v1/venues:import")
+async def _import_venues(w: World) -> Ask:
+    return Ask("/api/v1/venues:import", content=_venue_file(), content_type="text/csv")
+
+
 @calls("POST", "/api/v1/venues/{venue_id:uuid}/status")
 async def _venue_status(w: World) -> Ask:
     venue = await make_venue(status="applied")
@@ -734,6 +746,15 @@ async def _page_bank(w: World) -> Ask:
         "/network/bank-statements",
         form={},
         files={"file": ("releve.csv", csv.encode(), "text/csv")},
+    )
+
+
+@calls("POST", "/network/venues/import")
+async def _page_import_venues(w: World) -> Ask:
+    return Ask(
+        "/network/venues/import",
+        form={"status": "applied", "apply": "1"},
+        files={"file": ("lieux.csv", _venue_file(), "text/csv")},
     )
 
 

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from service.app.factory import app_resources, create_app
 from service.kernel.identity import Role
-from service.kernel.security_headers import API_POLICY, PAGE_POLICY
-from service.kernel.settings import Settings
+from service.kernel.security_headers import API_POLICY, PAGE_POLICY, page_policy
+from service.kernel.settings import Settings, SettingsError, load, tile_origin
 from tests.factories import auth, make_user
 from tests.web.test_pages import sign_in
 
@@ -53,7 +53,10 @@ async def test_pages_and_their_error_pages_send_the_page_policy(
     for path, status in (("/", 303), ("/agent", 200), ("/agent/pass", 200), ("/nowhere", 404)):
         response = await client.get(path)
         assert response.status_code == status, path
-        assert response.headers["content-security-policy"] == PAGE_POLICY, path
+        # The page policy, with images from the street map's tile server (the default, OSM).
+        assert response.headers["content-security-policy"] == page_policy(
+            ["https://tile.openstreetmap.org"]
+        ), path
         _common(response)
         # Served over http (BASE_URL http://): no HSTS, it would mean nothing.
         assert "strict-transport-security" not in response.headers
@@ -108,7 +111,10 @@ async def test_hsts_is_sent_when_the_service_is_served_over_https(
         )
 
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>")
+# Data blocks (JSON, schema.org JSON-LD) are never run: the policy does not apply to them.
+INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:ld\+)?json\")[^>]*>"
+)
 EVENT_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 
 
@@ -122,3 +128,24 @@ def test_no_template_has_what_the_page_policy_would_block(template: Path) -> Non
     assert re.findall(r"\sstyle\s*=", text) == []
     assert "<style" not in text
     assert "javascript:" not in text.lower()
+
+
+def test_the_tile_server_setting_decides_where_page_images_may_come_from() -> None:
+    assert tile_origin(load({}).map_tile_url) == "https://tile.openstreetmap.org"
+    own = load({"MAP_TILE_URL": "https://{s}.tuiles.example.org/osm/{z}/{x}/{y}.png"})
+    assert tile_origin(own.map_tile_url) == "https://*.tuiles.example.org"
+    assert directives(page_policy([tile_origin(own.map_tile_url)]))["img-src"] == [
+        "'self'",
+        "https://*.tuiles.example.org",
+    ]
+    # No tiles: the pages keep the SVG map and the strict policy.
+    assert load({"MAP_TILE_URL": ""}).map_tile_url == ""
+    assert page_policy([]) == PAGE_POLICY
+    for bad in (
+        "ftp://tiles.example.org/{z}/{x}/{y}.png",
+        "https://tiles.example.org/tile.png",
+        "https://tiles.example.org; script-src *; x/{z}/{x}/{y}.png",
+        "javascript:alert(1)//{z}{x}{y}",
+    ):
+        with pytest.raises(SettingsError):
+            load({"MAP_TILE_URL": bad})

@@ -8,12 +8,14 @@ root, which is how both this machine and CI run).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright
 
 from service.app.seed import DEMO_PASSWORD
 
@@ -85,3 +87,47 @@ async def sign_in(page: Page, email: str) -> None:
     await page.get_by_label("Adresse e-mail").fill(email)
     await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
+
+
+async def block_tiles(context: BrowserContext) -> None:
+    """No map tiles in the tests (no internet, and OSM's servers are not a test fixture)."""
+    await context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda r: r.abort())
+
+
+async def street_map(page: Page, map_id: str) -> dict[str, Any]:
+    """What the street map holds once drawn: every marker's number and name, in order, and
+    what the first view shows (single markers and the venues inside clusters)."""
+    await page.wait_for_function(
+        "id => window.tileMaps && window.tileMaps[id]", arg=map_id, timeout=15_000
+    )
+    return await page.evaluate(
+        """id => {
+            const t = window.tileMaps[id];
+            const layers = t.markers.getLayers();
+            const root = document.getElementById(id);
+            const clustered = [...root.querySelectorAll(".marker-cluster")]
+                .reduce((n, c) => n + Number(c.textContent.trim()), 0);
+            return {
+                // Numbered as the list: sorted by number (the cluster tree keeps its own order).
+                labels: layers.map(l => l.options.title)
+                    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10)),
+                shown: root.querySelectorAll(".tile-pin").length,
+                clustered: clustered,
+            };
+        }""",
+        map_id,
+    )
+
+
+async def show_marker(page: Page, map_id: str, number: int) -> Locator:
+    """Zoom (or spread a cluster) until marker `number` is on screen; its element."""
+    await page.evaluate(
+        """([id, n]) => new Promise(done => {
+            const t = window.tileMaps[id];
+            const marker = t.markers.getLayers()
+                .find(l => l.options.title.startsWith(n + ". "));
+            t.markers.zoomToShowLayer(marker, () => setTimeout(done, 400));
+        })""",
+        [map_id, number],
+    )
+    return page.locator(f'#{map_id} .tile-pin[data-number="{number}"]')

@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from service.app.seed import seed
-from tests.web.browser import PHONE, launch
+from tests.web.browser import PHONE, block_tiles, launch
 from web.assets import ensure_frontend
 
 
@@ -36,6 +36,7 @@ async def phone(browser: Browser, live_server: str) -> AsyncIterator[BrowserCont
         base_url=live_server, viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris"
     )
     context.set_default_timeout(15_000)
+    await block_tiles(context)
     try:
         yield context
     finally:

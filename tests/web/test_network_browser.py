@@ -27,6 +27,7 @@ from tests.web.browser import (
     PHONE,
     VENUE_ADMIN,
     artifact,
+    block_tiles,
     check_accessibility,
     sign_in,
 )
@@ -54,6 +55,7 @@ async def desktop(browser: Browser, live_server: str) -> AsyncIterator[BrowserCo
         accept_downloads=True,
     )
     context.set_default_timeout(15_000)
+    await block_tiles(context)
     try:
         yield context
     finally:

@@ -21,6 +21,7 @@ from booking.services import (
     availability,
     booking_lists,
     cancellations,
+    directory,
     feeds,
     placement,
     venues,
@@ -32,7 +33,7 @@ from service.kernel.dates import DateOutOfRange, within_range
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Role
-from web import charts
+from web import charts, maps
 from web.consoles import refusal, today
 from web.i18n import format_distance, translate
 from web.labels import BOOKINGS_DONE
@@ -213,6 +214,14 @@ class AgentController(Controller):
             errors={k: translate(lang, v) if v else v for k, v in errors.items()},
             results=results,
             results_map=charts.venue_map(results, centre=centre, width=360, height=300),
+            street_map=maps.tile_map(
+                request.app.state.settings,
+                lang,
+                "results-street-map",
+                results,
+                await directory.by_ids([r["id"] for r in results]),
+                lambda v: f"#venue-{v['id']}",
+            ),
             centre_name=near.name if centre and near else None,
             hourly=form["kind"] in HOURLY_KINDS,
             communes=[c.name for c in communes.values()],

@@ -14,14 +14,14 @@ from litestar.response import Template
 from billing.close import paris_today
 from billing.payouts import NothingToPay
 from billing.services import parse_period
-from booking.services import organisations, rates, venues, workspaces
+from booking.services import directory, organisations, rates, venues, workspaces
 from passes import anomalies, indicators
 from service.kernel.auth import CurrentPrincipal, allow
 from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from service.kernel.problems import problem_for
-from web import charts
+from web import charts, maps
 from web.console_flow import Refused, done_message, done_redirect, submit
 from web.consoles import Form, not_found, previous_month
 from web.controllers.network_forms import day_of, owner_of, parse_euros, parse_vat_percent
@@ -122,6 +122,14 @@ class NetworkController(Controller):
                 d: charts.bar_chart(rows, label="label", value="visits") for d, rows in by.items()
             },
             venue_map=charts.venue_map(venues),
+            street_map=maps.tile_map(
+                request.app.state.settings,
+                lang,
+                "network-street-map",
+                venues,
+                await directory.by_ids([v["id"] for v in venues]),
+                lambda v: f"/network/venues#venue-{v['id']}",
+            ),
         )
 
     # Venue applications
