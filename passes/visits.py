@@ -98,23 +98,11 @@ SELECT (SELECT count(*) FROM s) AS stored
 """
 
 
-async def create_with_scan(
-    plan: VisitPlan,
-    *,
-    check_in_booking: uuid.UUID | None,
-    scan_id: uuid.UUID,
-    device_id: uuid.UUID | None,
-    scanned_by: uuid.UUID | None,
-    serial: int | None,
-    scanned_at: datetime,
-) -> uuid.UUID | None:
-    """The visit of a booked first check-in and its scan, or None having written nothing."""
-    assert plan.booking_id is not None
-    assert not plan.walk_in
-    visit_id = uuid.uuid4()
+def _priced_visit(plan: VisitPlan, visit_id: uuid.UUID) -> tuple[Any, ...]:
+    """The parameters both visit statements share, in their order: the venue's rate look-up,
+    the organisation's, then the visit's own columns."""
     on = plan.local_date
-    rows = await Visit.raw(
-        _CREATE_WITH_SCAN,
+    return (
         plan.venue_id,
         plan.workspace_kind,
         plan.unit,
@@ -132,6 +120,26 @@ async def create_with_scan(
         plan.local_date,
         plan.unit,
         plan.quantity,
+    )
+
+
+async def create_with_scan(
+    plan: VisitPlan,
+    *,
+    check_in_booking: uuid.UUID | None,
+    scan_id: uuid.UUID,
+    device_id: uuid.UUID | None,
+    scanned_by: uuid.UUID | None,
+    serial: int | None,
+    scanned_at: datetime,
+) -> uuid.UUID | None:
+    """The visit of a booked first check-in and its scan, or None having written nothing."""
+    assert plan.booking_id is not None
+    assert not plan.walk_in
+    visit_id = uuid.uuid4()
+    rows = await Visit.raw(
+        _CREATE_WITH_SCAN,
+        *_priced_visit(plan, visit_id),
         plan.checked_in_at,
         plan.checked_in_at,
         check_in_booking,
@@ -155,28 +163,11 @@ async def create(
     `check_in_booking`: a confirmed booking this visit checks in, in the same statement.
     """
     visit_id = uuid.uuid4()
-    on = plan.local_date
     rows = await Visit.raw(
         _CREATE,
         plan.checked_in_at,
         check_in_booking,
-        plan.venue_id,
-        plan.workspace_kind,
-        plan.unit,
-        on,
-        plan.organisation_id,
-        plan.workspace_kind,
-        plan.unit,
-        on,
-        visit_id,
-        plan.agent_id,
-        plan.organisation_id,
-        plan.venue_id,
-        plan.workspace_id,
-        plan.booking_id,
-        plan.local_date,
-        plan.unit,
-        plan.quantity,
+        *_priced_visit(plan, visit_id),
         plan.walk_in,
         plan.checked_in_at,
         billable,
