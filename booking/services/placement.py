@@ -152,6 +152,9 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
+_DEADLOCK_ATTEMPTS = 5
+
+
 async def check_opening(venue: dict[str, Any], placement: Placement, hourly: bool) -> None:
     """The venue is open for this placement (its closures and opening hours, read now)."""
     day = placement.local_date
@@ -275,89 +278,105 @@ async def book(
         raise InThePast(field="start" if hourly else "date")
     _check_opening(venue, placement, hourly, closures, hours)
 
-    async with Booking._meta.db.transaction():
-        # Serialises this agent's bookings: the allowance sum below cannot be raced.
-        # (Only the agent's row is locked; the organisation's is read with it.)
-        agents = await User.raw(
-            "SELECT u.id, u.organisation, u.active, u.monthly_allowance_units, u.email,"
-            " u.display_name, to_jsonb(o) AS organisation_row"
-            " FROM app_user u JOIN organisation o ON o.id = u.organisation"
-            " WHERE u.id = {} FOR NO KEY UPDATE OF u",
-            agent_id,
-        )
-        if not agents:
-            raise NotFound(N_("No such agent."), field="agent_id")
-        agent = agents[0]
-        organisation = _loads(agent["organisation_row"])
-        organisation["id"] = uuid.UUID(organisation["id"])
-        if not agent["active"] or not organisation["active"]:
-            raise Inactive()
-        today = now.astimezone(_zone(venue)).date()
-        if placement.local_date > today + timedelta(days=organisation["booking_horizon_days"]):
-            raise BeyondHorizon(
-                N_("Your organisation allows booking %(days)s days ahead."),
-                days=organisation["booking_horizon_days"],
-                field="date" if not hourly else "start",
-            )
-        allowance = allowance_units(
-            agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
-        )
-        if workspace["kind"] == "meeting_room" and not organisation["meeting_hours_use_allowance"]:
-            # The organisation's policy: team meetings do not use the holder's allowance.
-            placement = replace(placement, allowance_units=0)
-        used = await units_used(agent_id, placement.local_date, organisation)
-        if used + placement.allowance_units > allowance:
-            raise AllowanceExceeded(
-                N_(
-                    "This needs %(units)s half-day(s); %(used)s of %(allowance)s are already used this month."
-                ),
-                units=placement.allowance_units,
-                used=used,
-                allowance=allowance,
-            )
-        shared = workspace["kind"] in SHARED_KINDS
-        booking = Booking(
-            agent=agent_id,
-            organisation=organisation["id"],
-            venue=venue["id"],
-            workspace=workspace["id"],
-            starts_at=placement.starts_at,
-            ends_at=placement.ends_at,
-            local_date=placement.local_date,
-            slot=placement.slot,
-            unit=placement.unit,
-            quantity=placement.quantity,
-            seats=1 if shared else workspace["capacity"],
-            exclusive=not shared,
-            allowance_units=placement.allowance_units,
-            created_by=principal.user_id,
-            series=request.series_id,
-        )
+    # Overlapping inserts into an exclusion-constrained table can deadlock each other (each
+    # waits for the other's uncommitted row); PostgreSQL aborts one, which is then tried again
+    # from the start and meets the survivor's row as an ordinary conflict (room taken).
+    # (Inside a caller's transaction, the abort is the caller's: no retry.)
+    attempts = 1 if Booking._meta.db.transaction_exists() else _DEADLOCK_ATTEMPTS
+    for attempt in range(attempts):
         try:
-            await booking.save()
-            for half in placement.halves if shared else ():
-                await seats.take_seat(
-                    workspace["id"], placement.local_date, half, workspace["capacity"]
+            async with Booking._meta.db.transaction():
+                # Serialises this agent's bookings: the allowance sum below cannot be raced.
+                # (Only the agent's row is locked; the organisation's is read with it.)
+                agents = await User.raw(
+                    "SELECT u.id, u.organisation, u.active, u.monthly_allowance_units, u.email,"
+                    " u.display_name, to_jsonb(o) AS organisation_row"
+                    " FROM app_user u JOIN organisation o ON o.id = u.organisation"
+                    " WHERE u.id = {} FOR NO KEY UPDATE OF u",
+                    agent_id,
                 )
-        except asyncpg.ExclusionViolationError as error:
-            if error.constraint_name == "booking_room_no_overlap":
-                raise RoomTaken() from None
-            raise AgentAlreadyBooked() from None
-        except asyncpg.CheckViolationError as error:
-            if error.constraint_name == "seat_occupancy_within_capacity":
-                raise CapacityExhausted() from None
-            raise
-        await announcements.announce(booking.id, cancel=False, base_url=base_url)
-        if audited and audit.administrative(principal):
-            await audit.act(
-                "booking.create",
-                "booking",
-                booking.id,
-                after={
-                    "agent": agent_id,
-                    "workspace": workspace["id"],
-                    "starts_at": placement.starts_at,
-                    "ends_at": placement.ends_at,
-                },
-            )
-        return booking.id
+                if not agents:
+                    raise NotFound(N_("No such agent."), field="agent_id")
+                agent = agents[0]
+                organisation = _loads(agent["organisation_row"])
+                organisation["id"] = uuid.UUID(organisation["id"])
+                if not agent["active"] or not organisation["active"]:
+                    raise Inactive()
+                today = now.astimezone(_zone(venue)).date()
+                if placement.local_date > today + timedelta(
+                    days=organisation["booking_horizon_days"]
+                ):
+                    raise BeyondHorizon(
+                        N_("Your organisation allows booking %(days)s days ahead."),
+                        days=organisation["booking_horizon_days"],
+                        field="date" if not hourly else "start",
+                    )
+                allowance = allowance_units(
+                    agent["monthly_allowance_units"], organisation["monthly_allowance_units"]
+                )
+                if (
+                    workspace["kind"] == "meeting_room"
+                    and not organisation["meeting_hours_use_allowance"]
+                ):
+                    # The organisation's policy: team meetings do not use the holder's allowance.
+                    placement = replace(placement, allowance_units=0)
+                used = await units_used(agent_id, placement.local_date, organisation)
+                if used + placement.allowance_units > allowance:
+                    raise AllowanceExceeded(
+                        N_(
+                            "This needs %(units)s half-day(s); %(used)s of %(allowance)s are already used this month."
+                        ),
+                        units=placement.allowance_units,
+                        used=used,
+                        allowance=allowance,
+                    )
+                shared = workspace["kind"] in SHARED_KINDS
+                booking = Booking(
+                    agent=agent_id,
+                    organisation=organisation["id"],
+                    venue=venue["id"],
+                    workspace=workspace["id"],
+                    starts_at=placement.starts_at,
+                    ends_at=placement.ends_at,
+                    local_date=placement.local_date,
+                    slot=placement.slot,
+                    unit=placement.unit,
+                    quantity=placement.quantity,
+                    seats=1 if shared else workspace["capacity"],
+                    exclusive=not shared,
+                    allowance_units=placement.allowance_units,
+                    created_by=principal.user_id,
+                    series=request.series_id,
+                )
+                try:
+                    await booking.save()
+                    for half in placement.halves if shared else ():
+                        await seats.take_seat(
+                            workspace["id"], placement.local_date, half, workspace["capacity"]
+                        )
+                except asyncpg.ExclusionViolationError as error:
+                    if error.constraint_name == "booking_room_no_overlap":
+                        raise RoomTaken() from None
+                    raise AgentAlreadyBooked() from None
+                except asyncpg.CheckViolationError as error:
+                    if error.constraint_name == "seat_occupancy_within_capacity":
+                        raise CapacityExhausted() from None
+                    raise
+                await announcements.announce(booking.id, cancel=False, base_url=base_url)
+                if audited and audit.administrative(principal):
+                    await audit.act(
+                        "booking.create",
+                        "booking",
+                        booking.id,
+                        after={
+                            "agent": agent_id,
+                            "workspace": workspace["id"],
+                            "starts_at": placement.starts_at,
+                            "ends_at": placement.ends_at,
+                        },
+                    )
+                return booking.id
+        except asyncpg.DeadlockDetectedError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
