@@ -296,3 +296,27 @@ def with_params(location: str, **params: str) -> str:
     values = {k: v[0] for k, v in parse_qs(query).items()}
     values.update(params)
     return f"{base}?{urlencode(values)}"
+
+
+def main() -> None:
+    """`python -m tests.oidc_provider FOLDER REDIRECT_URI POST_LOGOUT_URI`: the provider in a
+    process of its own (that a test can freeze with SIGSTOP), with Camille as its one person.
+    Prints its issuer and certificate file on one line, then serves until it is terminated."""
+    import signal
+    import sys
+
+    folder, redirect_uri, post_logout = sys.argv[1:4]
+    with running_provider(Path(folder), [redirect_uri], [post_logout]) as provider:
+        provider.people["camille"] = {
+            "given_name": "Camille",
+            "usual_name": "Martin",
+            "email": "camille.martin@lille.example.fr",
+            "uid": "agent-123",
+            "siret": "21590350100017",
+        }
+        print(provider.issuer, provider.ca_file, flush=True)
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+if __name__ == "__main__":
+    main()
