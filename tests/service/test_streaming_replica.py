@@ -28,7 +28,7 @@ from service.kernel.outages import FALLBACKS
 from service.kernel.replica import REPLICA
 from service.kernel.settings import Settings
 from tests.factories import make_venue
-from tests.faults import migrated_database
+from tests.faults import Frozen, migrated_database
 
 pytestmark = pytest.mark.slow
 
@@ -141,3 +141,68 @@ async def test_reporting_reads_follow_the_streaming_replica_and_fall_back_when_i
         replica.start()
     after = FALLBACKS.labels(dependency=REPLICA, call_site="open_data.approved_venues")._value.get()
     assert after == before + 1
+
+
+async def test_a_frozen_replica_costs_a_bounded_wait_and_the_primary_answers(
+    pair: tuple[EmbeddedPostgres, EmbeddedPostgres], redis_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP on the replica's postmaster and backends, as a stuck host: the pool's open
+    connection and a new one both hang; each read costs at most its bound and is answered by
+    the primary; thawed, the same app reads from the replica again."""
+    primary, replica = pair
+    dsn = await migrated_database(primary, f"{DATABASE}_frozen")
+    replica_dsn = with_database(replica.url(), f"{DATABASE}_frozen")
+    use_database(dsn)
+    settings = Settings(
+        mode="test",
+        database_url=dsn,
+        redis_url=redis_url,
+        read_replica_url=replica_dsn,
+        secret_key="streaming-replica-test-secret-long-enough",
+        data_dir=tmp_path,
+        log_level="WARNING",
+        database_connect_timeout_ms=500,
+        database_statement_timeout_ms=1000,
+        database_acquire_timeout_ms=1000,
+    )
+    await make_venue(name="Gelée")
+    await _replica_has(replica_dsn, 1)
+    call_site = "open_data.approved_venues"
+    app = create_app(settings)
+    async with app_resources(settings)(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+
+            async def names() -> tuple[list[str], float]:
+                started = time.monotonic()
+                answer = await http.get("/opendata/venues.geojson")
+                assert answer.status_code == 200, answer.text
+                found = sorted(f["properties"]["name"] for f in answer.json()["features"])
+                return found, time.monotonic() - started
+
+            expected, _ = await names()  # the replica's pool now holds a connection
+            assert "Gelée" in expected
+            before = FALLBACKS.labels(dependency=REPLICA, call_site=call_site)._value.get()
+            with Frozen(replica):
+                # The replica frozen: the primary takes a venue the replica cannot replay.
+                await make_venue(name="Pendant le gel")
+                for _ in range(3):
+                    found, took = await names()
+                    assert "Pendant le gel" in found  # answered by the primary
+                    # statement bound (1 s) + asyncpg's margin (0.5 s) or connect (0.5 s)
+                    assert took < 4.0, f"a frozen replica held the read {took:.1f} s"
+            fallbacks = FALLBACKS.labels(dependency=REPLICA, call_site=call_site)
+            assert fallbacks._value.get() == before + 3
+            await _replica_has(replica_dsn, 2)  # thawed, it replays what it missed
+            # The pool's connections broken by the freeze are replaced: within a few reads
+            # the same app reads from the replica again, without falling back.
+            for _ in range(10):
+                counted = fallbacks._value.get()
+                found, took = await names()
+                if fallbacks._value.get() == counted:
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                raise AssertionError("the app never read from the thawed replica again")
+            assert "Pendant le gel" in found
+            assert took < 1.0
