@@ -326,6 +326,55 @@ async def test_with_postgresql_stopped_requests_answer_503_in_time_and_recover(
         await _works_again(http, world)
 
 
+async def _remembered_again(http: httpx.AsyncClient, world: World, within: float) -> User:
+    """A person whose deactivation, made with the announcing trigger off, is not seen: the
+    server remembers who a token names again, so its listening connection is back."""
+    deadline = time.monotonic() + within
+    while True:
+        agent = await make_user(Role.AGENT)
+        headers = auth(world.settings, agent)
+        assert (await http.get("/api/v1/me", headers=headers)).status_code == 200
+        await User.raw("ALTER TABLE app_user DISABLE TRIGGER app_user_principals_changed")
+        try:
+            await User.update({User.active: False}).where(User.id == agent.id)
+        finally:
+            await User.raw("ALTER TABLE app_user ENABLE TRIGGER app_user_principals_changed")
+        if (await http.get("/api/v1/me", headers=headers)).status_code == 200:
+            return agent
+        assert time.monotonic() < deadline, "the server never remembered a principal again"
+        await asyncio.sleep(0.5)
+
+
+async def test_after_a_frozen_postgresql_revocations_still_reach_the_remembered_principals(
+    world: World,
+) -> None:
+    """The server runs with AUTH_CACHE_MS at its default (on). A freeze longer than the
+    listener's health check (5 s + 1 s) loses the listening connection; thawed, the server
+    listens again by itself, and a revocation announced then is refused at once."""
+    async with httpx.AsyncClient(base_url=world.url, timeout=30) as http:
+        agent = await make_user(Role.AGENT)
+        headers = auth(world.settings, agent)
+        assert (await http.get("/api/v1/me", headers=headers)).status_code == 200
+        with Frozen(world.postgres):
+            await asyncio.sleep(8)
+        await assert_ready(http)
+        # Right after the thaw, listening or not, a deactivation is refused at once.
+        await User.update({User.active: False}).where(User.id == agent.id)
+        started = time.monotonic()
+        while (await http.get("/api/v1/me", headers=headers)).status_code != 401:
+            assert time.monotonic() - started < 1.0, "a deactivated person still answered"
+            await asyncio.sleep(0.02)
+        # Listening again (the test proves it: an unannounced change is not seen) ...
+        remembered = await _remembered_again(http, world, within=30)
+        # ... and an announced change reaches it at once.
+        await User.update({User.display_name: "Après le gel"}).where(User.id == remembered.id)
+        remembered_headers = auth(world.settings, remembered)
+        started = time.monotonic()
+        while (await http.get("/api/v1/me", headers=remembered_headers)).status_code != 401:
+            assert time.monotonic() - started < 1.0, "a revocation did not reach the cache"
+            await asyncio.sleep(0.02)
+
+
 async def test_the_worker_rides_out_a_frozen_redis_and_runs_jobs_after(world: World) -> None:
     """Its Redis calls time out like the API's; it must wait for Redis, not exit."""
     ran: list[str] = []
