@@ -18,7 +18,7 @@ from piccolo.columns.combination import WhereRaw
 from redis.asyncio import Redis
 
 from booking.errors import DuplicateEmail, LinkExpired, LinkInvalid, LinkUsed, WrongCurrentPassword
-from booking.services import accounts
+from booking.services import accounts, feeds
 from booking.services.accounts import hash_token, now
 from booking.tables import EmailChange, Outbox, PasswordReset, User, UserSession
 from service.kernel import audit
@@ -123,7 +123,9 @@ async def reset_password(token: str, password: str) -> uuid.UUID:
         await PasswordReset.update({PasswordReset.used_at: now()}).where(
             (PasswordReset.account == user_id) & PasswordReset.used_at.is_null()
         )
-        await audit.record(audit.Actor("person", user_id, None), "password.reset", "user", user_id)
+        person = audit.Actor("person", user_id, None)
+        await audit.record(person, "password.reset", "user", user_id)
+        await feeds.revoke_all_created_by(user_id, person)
     return user_id
 
 
@@ -287,6 +289,7 @@ async def sign_out_everywhere(user_id: uuid.UUID) -> None:
     async with User._meta.db.transaction():
         await accounts.end_sessions(user_id)
         await audit.act("session.end_all", "user", user_id)
+        await feeds.revoke_all_created_by(user_id)
 
 
 async def set_language(user_id: uuid.UUID, language: str) -> None:

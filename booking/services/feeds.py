@@ -181,6 +181,29 @@ async def revoke(
     return await _one(feed_id)
 
 
+async def revoke_all_created_by(user_id: uuid.UUID, actor: audit.Actor | None = None) -> int:
+    """Revoke every feed this person created (call inside the caller's transaction).
+
+    A password reset and "sign out everywhere" are what a person does when they fear someone
+    else used their account; a secret URL made meanwhile would otherwise keep showing their
+    bookings (or their venue's) after every session has ended. Returns how many were revoked.
+    """
+    rows = await CalendarFeed.raw(
+        "UPDATE calendar_feed SET revoked_at = now() WHERE created_by = {} AND revoked_at IS NULL"
+        " RETURNING id",
+        user_id,
+    )
+    if rows:
+        await audit.record(
+            actor or audit.CURRENT.get() or audit.SYSTEM,
+            "calendar_feed.revoke_all",
+            "user",
+            user_id,
+            after={"calendar_feeds": sorted(str(row["id"]) for row in rows)},
+        )
+    return len(rows)
+
+
 def token_from_file_name(feed_file: str) -> str:
     """`<token>.ics` → token; anything else is simply not a feed."""
     match = _FEED_FILE.match(feed_file)

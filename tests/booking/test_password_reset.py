@@ -3,14 +3,17 @@ session ended, requests counted per email and per address."""
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import urlsplit
 
 import httpx
 
 from booking.tables import Outbox, PasswordReset, User
 from service.kernel.identity import Role
+from service.kernel.settings import Settings
 from service.kernel.tables import AuditEntry
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, auth, make_user
 
 NEW_PASSWORD = "un-tout-nouveau-secret"
 
@@ -188,3 +191,45 @@ async def test_bad_bodies_are_refused(client: httpx.AsyncClient) -> None:
     assert extra.status_code in (400, 422)
     assert no_token.status_code in (400, 422)
     assert await PasswordReset.count() == 0
+
+
+async def test_a_reset_revokes_the_calendar_feeds_the_person_created(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Someone who used the account may have made a secret calendar URL: it dies with the
+    sessions. Another person's feed stays."""
+    agent = await make_user(Role.AGENT)
+    other = await make_user(Role.AGENT)
+    mine = await client.post("/api/v1/me/calendar-feeds", headers=auth(settings, agent))
+    theirs = await client.post("/api/v1/me/calendar-feeds", headers=auth(settings, other))
+    assert mine.status_code == theirs.status_code == 201, mine.text
+    path = urlsplit(mine.json()["url"]).path
+    assert (await client.get(path)).status_code == 200
+
+    await _ask(client, agent.email)
+    confirmed = await _confirm(client, await _link_token(agent.email), NEW_PASSWORD)
+
+    assert confirmed.status_code == 204, confirmed.text
+    assert (await client.get(path)).status_code == 404
+    assert (await client.get(urlsplit(theirs.json()["url"]).path)).status_code == 200
+    entry = (
+        await AuditEntry.objects().where(AuditEntry.action == "calendar_feed.revoke_all").first()
+    )
+    assert entry is not None
+    assert (entry.actor_kind, entry.actor, entry.object_id) == ("person", agent.id, str(agent.id))
+    assert json.loads(entry.changes) == {"calendar_feeds": [None, [mine.json()["id"]]]}
+
+
+async def test_signing_out_everywhere_revokes_the_calendar_feeds_too(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    agent = await make_user(Role.AGENT)
+    token = (await _token(client, agent.email, PASSWORD)).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    feed = await client.post("/api/v1/me/calendar-feeds", headers=headers)
+    assert feed.status_code == 201, feed.text
+
+    ended = await client.post("/api/v1/me/sessions/end-all", headers=headers)
+
+    assert ended.status_code == 204, ended.text
+    assert (await client.get(urlsplit(feed.json()["url"]).path)).status_code == 404
