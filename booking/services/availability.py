@@ -64,33 +64,26 @@ def check(search: Search, today: date) -> Search:
     return Search(**{**search.__dict__, "kind": kind})
 
 
-_QUERY = """
+_TEMPLATE = """
 WITH params AS (
-    SELECT {}::date AS day, {}::text AS slot, {}::time AS start_time, {}::time AS end_time,
-           {}::text AS q_kind, {}::int AS seats, {}::text[] AS q_services, {}::text AS q_commune,
-           {}::float8 AS lat, {}::float8 AS lon, {}::float8 AS radius_km
+    SELECT {{}}::date AS day, {{}}::text AS slot, {{}}::time AS start_time, {{}}::time AS end_time,
+           {{}}::text AS q_kind, {{}}::int AS seats, {{}}::text[] AS q_services, {{}}::text AS q_commune,
+           {{}}::float8 AS lat, {{}}::float8 AS lon, {{}}::float8 AS radius_km
 ),
 venues AS (
-    SELECT v.*, p.*,
+    -- Only the columns the answer shows: the rows are kept and sorted twice below.
+    SELECT v.id, v.name, v.address, v.postcode, v.commune, v.latitude, v.longitude,
+           v.timezone, v.services, p.*,
            CASE WHEN p.slot IS NULL THEN p.start_time
                 WHEN p.slot = 'afternoon' THEN v.afternoon_start ELSE v.morning_start END AS from_time,
            CASE WHEN p.slot IS NULL THEN p.end_time
                 WHEN p.slot = 'morning' THEN v.morning_end ELSE v.afternoon_end END AS to_time,
-           CASE WHEN p.lat IS NULL THEN NULL ELSE
-               -- haversine, km
-               2 * 6371 * asin(sqrt(
-                   power(sin(radians((v.latitude::float8 - p.lat) / 2)), 2)
-                   + cos(radians(p.lat)) * cos(radians(v.latitude::float8))
-                     * power(sin(radians((v.longitude::float8 - p.lon) / 2)), 2)))
-           END AS distance_km
+           {distance} AS distance_km
       FROM venue v, params p
      WHERE v.status = 'approved'
        AND (p.q_services IS NULL OR v.services @> p.q_services::varchar[])
        AND (p.q_commune IS NULL OR lower(v.commune) = lower(p.q_commune))
-       -- a cheap box before the exact distance
-       AND (p.lat IS NULL OR (v.latitude::float8 BETWEEN p.lat - p.radius_km / 111.0
-                                                    AND p.lat + p.radius_km / 111.0))
-       AND NOT EXISTS (SELECT 1 FROM closure c
+{box}       AND NOT EXISTS (SELECT 1 FROM closure c
                         WHERE c.venue = v.id AND p.day BETWEEN c.starts_on AND c.ends_on)
 ),
 open_venues AS (
@@ -98,7 +91,7 @@ open_venues AS (
            (vv.day + vv.from_time) AT TIME ZONE vv.timezone AS starts_at,
            (vv.day + vv.to_time) AT TIME ZONE vv.timezone AS ends_at
       FROM venues vv
-     WHERE (vv.distance_km IS NULL OR vv.distance_km <= vv.radius_km)
+     WHERE {within}
        AND EXISTS (SELECT 1 FROM opening_hours h
                     WHERE h.venue = vv.id AND h.weekday = extract(isodow FROM vv.day)::int - 1
                       AND CASE WHEN vv.slot IS NULL
@@ -108,14 +101,15 @@ open_venues AS (
 free AS (
     SELECT o.id AS venue_id, w.id AS workspace_id, w.name, w.kind, w.capacity, w.booking_unit,
            w.equipment,
-           CASE WHEN w.kind = 'desk' THEN w.capacity - coalesce((
-                    SELECT max(s.seats_taken) FROM seat_occupancy s
-                     WHERE s.workspace = w.id AND s.local_date = o.day
-                       AND s.half = ANY(CASE o.slot WHEN 'morning' THEN ARRAY['am']
-                                                   WHEN 'afternoon' THEN ARRAY['pm']
-                                                   ELSE ARRAY['am', 'pm'] END)), 0)
+           CASE WHEN w.kind = 'desk' THEN w.capacity - coalesce(taken.seats, 0)
                 ELSE w.capacity END AS free_seats
       FROM open_venues o JOIN workspace w ON w.venue = o.id
+      LEFT JOIN LATERAL (
+          SELECT max(s.seats_taken) AS seats FROM seat_occupancy s
+           WHERE w.kind = 'desk' AND s.workspace = w.id AND s.local_date = o.day
+             AND s.half = ANY(CASE o.slot WHEN 'morning' THEN ARRAY['am']
+                                         WHEN 'afternoon' THEN ARRAY['pm']
+                                         ELSE ARRAY['am', 'pm'] END)) taken ON true
      WHERE w.active AND w.kind = o.q_kind
        AND (o.slot IS NOT NULL OR w.booking_unit = 'hour')
        AND (o.slot IS NULL OR w.booking_unit <> 'hour')
@@ -139,12 +133,32 @@ SELECT o.id, o.name, o.address, o.postcode, o.commune, o.latitude, o.longitude, 
  GROUP BY o.id, o.name, o.address, o.postcode, o.commune, o.latitude, o.longitude, o.timezone,
           o.services, o.starts_at, o.ends_at, o.distance_km
  ORDER BY o.distance_km NULLS LAST, o.name
- LIMIT {} OFFSET {}
+ LIMIT {{}} OFFSET {{}}
 """
+
+# A search around a point: a box on both coordinates (the latitude's through the partial
+# index venue_approved_latitude_idx), then the exact great-circle distance. Its own text, not
+# `lat IS NULL OR …` in one statement: a prepared statement's generic plan could not use the
+# index behind such an OR, and replanning each search cost more than running it.
+_LOCATED = _TEMPLATE.format(
+    distance="""2 * 6371 * asin(sqrt(
+                   power(sin(radians((v.latitude::float8 - p.lat) / 2)), 2)
+                   + cos(radians(p.lat)) * cos(radians(v.latitude::float8))
+                     * power(sin(radians((v.longitude::float8 - p.lon) / 2)), 2)))""",
+    box="""       AND v.latitude::float8 BETWEEN p.lat - p.radius_km / 111.0
+                                  AND p.lat + p.radius_km / 111.0
+       AND v.longitude::float8
+           BETWEEN p.lon - p.radius_km / (111.0 * greatest(cos(radians(p.lat)), 0.01))
+               AND p.lon + p.radius_km / (111.0 * greatest(cos(radians(p.lat)), 0.01))
+""",
+    within="vv.distance_km <= vv.radius_km",
+)
+_ANYWHERE = _TEMPLATE.format(distance="NULL::float8", box="", within="true")
 
 
 async def search(query: Search, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    rows = await Venue.raw(_QUERY, *_args(query), limit, offset)
+    statement = _ANYWHERE if query.lat is None else _LOCATED
+    rows = await Venue.raw(statement, *_args(query), limit, offset)
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
         zone = ZoneInfo(row["timezone"])
@@ -156,7 +170,7 @@ async def search(query: Search, limit: int, offset: int) -> tuple[list[dict[str,
             row["distance_km"] = round(float(row["distance_km"]), 2)
     if not rows and offset:
         # A page past the end still says how many there are.
-        probe = await Venue.raw(_QUERY, *_args(query), 1, 0)
+        probe = await Venue.raw(statement, *_args(query), 1, 0)
         total = int(probe[0]["total"]) if probe else 0
     return rows, total
 

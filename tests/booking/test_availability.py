@@ -232,3 +232,65 @@ async def test_services_filter_bad_inputs_and_roles(
     assert (bad_time.status_code, bad_time.json()["field"]) == (422, "start")
     assert as_staff.status_code == 403
     assert anonymous.status_code == 401
+
+
+async def test_the_radius_is_a_circle_in_every_direction_and_optional(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The search boxes venues on both coordinates before the exact distance: the box must
+    never cut a venue inside the circle, north, south, east or west, here or overseas."""
+    import math
+
+    headers = await _agent(settings)
+    km_per_degree = 6371 * math.pi / 180
+    places = {
+        "Lille": (50.6372, 3.0633),
+        "Saint-Denis de La Réunion": (-20.8789, 55.4481),
+    }
+    expected: dict[str, set[str]] = {}
+    for town, (lat, lon) in places.items():
+        inside = set()
+        for distance in (9.8, 10.2):
+            for direction, (dlat, dlon) in {
+                "nord": (1, 0),
+                "sud": (-1, 0),
+                "est": (0, 1),
+                "ouest": (0, -1),
+            }.items():
+                name = f"{town} {direction} {distance}"
+                venue = await make_venue(
+                    name=name,
+                    latitude=Decimal(f"{lat + dlat * distance / km_per_degree:.6f}"),
+                    longitude=Decimal(
+                        f"{lon + dlon * distance / (km_per_degree * math.cos(math.radians(lat))):.6f}"
+                    ),
+                    timezone="Indian/Reunion" if "Réunion" in town else "Europe/Paris",
+                )
+                await make_workspace(venue, capacity=2)
+                if distance < 10:
+                    inside.add(name)
+        expected[town] = inside
+    day = next_weekday(2).isoformat()
+
+    for town, (lat, lon) in places.items():
+        found = await client.get(
+            "/api/v1/availability",
+            params={
+                "date": day,
+                "slot": "day",
+                "lat": str(lat),
+                "lon": str(lon),
+                "radius_km": "10",
+            },
+            headers=headers,
+        )
+        assert found.status_code == 200, found.text
+        assert {v["name"] for v in found.json()["items"]} == expected[town], town
+        assert all(9.7 < v["distance_km"] < 9.9 for v in found.json()["items"])
+
+    anywhere = await client.get(
+        "/api/v1/availability", params={"date": day, "slot": "day", "limit": "50"}, headers=headers
+    )
+    assert anywhere.status_code == 200, anywhere.text
+    assert anywhere.json()["total"] == 16
+    assert all(v["distance_km"] is None for v in anywhere.json()["items"])
