@@ -98,12 +98,17 @@ async def _replica_has(replica_dsn: str, count: int) -> None:
     raise AssertionError(f"the replica never had {count} venue(s)")
 
 
-async def test_reporting_reads_follow_the_streaming_replica_and_fall_back_when_it_stops(
-    pair: tuple[EmbeddedPostgres, EmbeddedPostgres], redis_url: str, tmp_path: Path
-) -> None:
+async def _on_the_pair(
+    pair: tuple[EmbeddedPostgres, EmbeddedPostgres],
+    database: str,
+    redis_url: str,
+    tmp_path: Path,
+    **bounds: int,
+) -> tuple[Settings, str]:
+    """A migrated database on the primary (the test's own), settings reading the replica's copy."""
     primary, replica = pair
-    dsn = await migrated_database(primary, DATABASE)
-    replica_dsn = with_database(replica.url(), DATABASE)
+    dsn = await migrated_database(primary, database)
+    replica_dsn = with_database(replica.url(), database)
     use_database(dsn)
     settings = Settings(
         mode="test",
@@ -113,7 +118,16 @@ async def test_reporting_reads_follow_the_streaming_replica_and_fall_back_when_i
         secret_key="streaming-replica-test-secret-long-enough",
         data_dir=tmp_path,
         log_level="WARNING",
+        **bounds,  # type: ignore[arg-type]
     )
+    return settings, replica_dsn
+
+
+async def test_reporting_reads_follow_the_streaming_replica_and_fall_back_when_it_stops(
+    pair: tuple[EmbeddedPostgres, EmbeddedPostgres], redis_url: str, tmp_path: Path
+) -> None:
+    settings, replica_dsn = await _on_the_pair(pair, DATABASE, redis_url, tmp_path)
+    replica = pair[1]
     await make_venue(name="Première")
     await _replica_has(replica_dsn, 1)
     assert await _names(settings) == ["Première"]
@@ -149,22 +163,16 @@ async def test_a_frozen_replica_costs_a_bounded_wait_and_the_primary_answers(
     """SIGSTOP on the replica's postmaster and backends, as a stuck host: the pool's open
     connection and a new one both hang; each read costs at most its bound and is answered by
     the primary; thawed, the same app reads from the replica again."""
-    primary, replica = pair
-    dsn = await migrated_database(primary, f"{DATABASE}_frozen")
-    replica_dsn = with_database(replica.url(), f"{DATABASE}_frozen")
-    use_database(dsn)
-    settings = Settings(
-        mode="test",
-        database_url=dsn,
-        redis_url=redis_url,
-        read_replica_url=replica_dsn,
-        secret_key="streaming-replica-test-secret-long-enough",
-        data_dir=tmp_path,
-        log_level="WARNING",
+    settings, replica_dsn = await _on_the_pair(
+        pair,
+        f"{DATABASE}_frozen",
+        redis_url,
+        tmp_path,
         database_connect_timeout_ms=500,
         database_statement_timeout_ms=1000,
         database_acquire_timeout_ms=1000,
     )
+    replica = pair[1]
     await make_venue(name="Gelée")
     await _replica_has(replica_dsn, 1)
     call_site = "open_data.approved_venues"

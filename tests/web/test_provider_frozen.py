@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ import pytest
 
 from booking.tables import User, UserSession
 from service.kernel.settings import Settings
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET
+from tests.oidc_provider import signing_in_with
 from web.controllers.provider_sign_in import CALLBACK_PATH
 
 pytestmark = pytest.mark.faults
@@ -74,14 +74,7 @@ def op(tmp_path: Path) -> Iterator[ProviderProcess]:
 
 @pytest.fixture
 def settings(settings: Settings, op: ProviderProcess) -> Settings:
-    return replace(
-        settings,
-        oidc_issuer=op.issuer,
-        oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_timeout_ms=1500,
-        oidc_ca_file=op.ca_file,
-    )
+    return signing_in_with(settings, op.issuer, op.ca_file)
 
 
 async def _timed_start(client: httpx.AsyncClient) -> tuple[httpx.Response, float]:

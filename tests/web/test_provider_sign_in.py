@@ -8,7 +8,6 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -23,12 +22,11 @@ from service.kernel.settings import Settings
 from service.kernel.tables import AuditEntry
 from tests.factories import make_organisation, make_user
 from tests.oidc_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     OTHER_CLIENT_ID,
     OTHER_CLIENT_SECRET,
     LocalProvider,
     running_provider,
+    signing_in_with,
     with_params,
 )
 from tests.web.test_pages import post_form
@@ -57,14 +55,7 @@ def op(tmp_path: Path) -> Iterator[LocalProvider]:
 
 @pytest.fixture
 def settings(settings: Settings, op: LocalProvider) -> Settings:
-    return replace(
-        settings,
-        oidc_issuer=op.issuer,
-        oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_timeout_ms=1500,
-        oidc_ca_file=str(op.ca_file),
-    )
+    return signing_in_with(settings, op.issuer, str(op.ca_file))
 
 
 async def _enrolling_organisation() -> Organisation:
