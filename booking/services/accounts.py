@@ -299,3 +299,10 @@ async def provider_id_token(claims: dict[str, Any]) -> str | None:
         return None
     row = await UserSession.select(UserSession.id_token).where(UserSession.id == session_id).first()
     return row["id_token"] if row else None
+
+
+async def party_exists(kind: str, party_id: uuid.UUID) -> bool:
+    """Whether the venue or organisation a network admin's scoped request names exists."""
+    table = {"venue": "venue", "organisation": "organisation"}[kind]
+    row = await fetch_row(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1) AS found", party_id)
+    return bool(row and row["found"])

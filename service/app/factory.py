@@ -20,7 +20,7 @@ from litestar.types import Receive, Scope, Send
 from billing.controllers import BILLING_API_CONTROLLERS
 from billing.stripe_controllers import STRIPE_API_CONTROLLERS
 from booking import controllers as booking_controllers
-from booking.services.accounts import user_principal
+from booking.services.accounts import party_exists, user_principal
 from passes.controllers import PASS_API_CONTROLLERS
 from passes.door_device_controllers import DOOR_DEVICE_API_CONTROLLERS
 from passes.door_devices import device_principal
@@ -213,6 +213,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    app.state.party_exists = party_exists
     app.security_headers = SecurityHeaders(
         https=settings.base_url.startswith("https://"),
         api_prefix=API_PREFIX + "/",

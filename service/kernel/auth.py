@@ -23,6 +23,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp
 
 from service.kernel import audit
+from service.kernel.errors import NotFound
+from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
 from service.kernel.principal_cache import PrincipalCache
 from service.kernel.settings import Settings
@@ -36,6 +38,9 @@ CurrentPrincipal = NamedDependency[Principal]
 # knows no table. None means unknown, inactive, revoked or a session that has ended.
 UserLookup = Callable[[dict[str, Any]], Awaitable[Principal | None]]
 DeviceLookup = Callable[[str], Awaitable[Principal | None]]
+# Whether the venue or organisation a scoped path names exists ("venue" | "organisation", id);
+# set on `app.state.party_exists` by the composition root.
+PartyExists = Callable[[str, uuid.UUID], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,25 @@ async def authorize(
             organisation_id
         ):
             raise PermissionDeniedException("You may only act for your own organisation.")
+    if principal.role is Role.NETWORK_ADMIN and (access.venue_scope or access.organisation_scope):
+        # Network admins pass every scope, so the id they name may name nothing: say so (404)
+        # rather than answer an empty list for a venue or organisation that does not exist.
+        await _scoped_parties_exist(connection, access)
     audit.acting(principal)
+
+
+async def _scoped_parties_exist(
+    connection: ASGIConnection[Any, Any, Any, Any], access: Access
+) -> None:
+    exists: PartyExists | None = connection.app.state.get("party_exists")
+    if exists is None:
+        return
+    for kind, parameter in (
+        ("venue", access.venue_scope),
+        ("organisation", access.organisation_scope),
+    ):
+        if parameter and not await exists(kind, connection.path_params[parameter]):
+            raise NotFound(N_("No such venue.") if kind == "venue" else N_("No such organisation."))
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

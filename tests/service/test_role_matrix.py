@@ -141,3 +141,41 @@ async def test_roles_outside_a_route_are_refused(
                 )
     assert failures == [], "\n".join(failures)
     assert checked > 0
+
+
+async def test_allowed_callers_naming_unknown_ids_get_404_never_success_or_500(
+    app: Litestar, client: httpx.AsyncClient, callers: dict[str, dict[str, str]]
+) -> None:
+    """Every API route with an id in its path, called by each caller it admits with ids that
+    name nothing: a read or a delete answers 404; a write with an empty body is refused
+    (400/404/409/422); nothing succeeds and nothing fails with 500."""
+    failures: list[str] = []
+    checked = 0
+    for route in app_routes(app):
+        access = route.access
+        assert access is not None
+        if not route.path.startswith("/api/") or ":uuid}" not in route.path:
+            continue
+        admitted = [r.value for r in access.roles] + (["device"] if access.devices else [])
+        if access.public:
+            admitted.append("anonymous")
+        path = concrete(route.path, {})
+        for caller in admitted:
+            scoped = (access.venue_scope or access.organisation_scope) and caller not in (
+                Role.NETWORK_ADMIN.value,
+                "anonymous",
+            )
+            response = await client.request(route.method, path, headers=callers[caller], json={})
+            checked += 1
+            if route.method in ("GET", "DELETE"):
+                # A scoped caller naming another venue or organisation is refused first.
+                expected = {403, 404} if scoped else {404}
+            else:
+                expected = {400, 403, 404, 409, 422} if scoped else {400, 404, 409, 422}
+            if response.status_code not in expected:
+                failures.append(
+                    f"{route.method} {path} as {caller}: {response.status_code} "
+                    f"(expected {sorted(expected)}) {response.text[:160]}"
+                )
+    assert failures == [], "\n".join(failures)
+    assert checked > 50
