@@ -3,10 +3,12 @@ session ended, requests counted per email and per address."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 
 from booking.tables import Outbox, PasswordReset, User
@@ -233,3 +235,37 @@ async def test_signing_out_everywhere_revokes_the_calendar_feeds_too(
 
     assert ended.status_code == 204, ended.text
     assert (await client.get(urlsplit(feed.json()["url"]).path)).status_code == 404
+
+
+async def test_the_answer_leaves_before_the_account_is_looked_up(
+    live_server: str, settings: Settings
+) -> None:
+    """Not a stopwatch: the accounts table is locked while a known and an unknown email ask
+    for a link through a real uvicorn. Had the look-up run before the answer, the answer
+    would wait on the lock (and fail at the statement bound); both answer 202, the same bytes,
+    and the known person's mail goes out once the lock is released."""
+    agent = await make_user(Role.AGENT)
+    holder = await asyncpg.connect(settings.database_url)
+    try:
+        locked = holder.transaction()
+        await locked.start()
+        await holder.execute("LOCK TABLE app_user IN ACCESS EXCLUSIVE MODE")
+        try:
+            async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+                known = await http.post("/api/v1/auth/password-reset", json={"email": agent.email})
+                unknown = await http.post(
+                    "/api/v1/auth/password-reset", json={"email": "personne@nulle-part.example"}
+                )
+            assert known.status_code == unknown.status_code == 202, known.text
+            assert known.content == unknown.content
+            assert await PasswordReset.count() == 0  # the look-up still waits on the lock
+        finally:
+            await locked.rollback()
+    finally:
+        await holder.close()
+    for _ in range(100):
+        if await PasswordReset.count() == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await PasswordReset.count() == 1
+    assert await _link_token(agent.email)
