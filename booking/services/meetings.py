@@ -516,7 +516,34 @@ async def answer(
         await MeetingAttendee.update(
             {MeetingAttendee.partstat: partstat, MeetingAttendee.answered_at: now}
         ).where(MeetingAttendee.id == attendee_id)
+        if row.partstat != partstat and row.role != "organiser":
+            await _tell_the_organiser(meeting, row, partstat)
     return await _one(attendee_id)
+
+
+async def _tell_the_organiser(meeting: dict[str, Any], who: Attendee, partstat: str) -> None:
+    """A mail to the organiser when an attendee's answer changes (the same answer twice: none).
+
+    Plain text: the organiser's calendar holds the booking itself, not an invitation to reply to.
+    """
+    organiser = _organiser(await _live(meeting["id"]))
+    if organiser is None:
+        return
+    venue = await Venue.select(Venue.name, Venue.timezone).where(Venue.id == meeting["venue"])
+    zone = ZoneInfo(venue[0]["timezone"])
+    start, end = meeting["starts_at"].astimezone(zone), meeting["ends_at"].astimezone(zone)
+    when = f"le {start:%d/%m/%Y} de {start:%H:%M} à {end:%H:%M}"
+    verb = "a accepté" if partstat == "accepted" else "a décliné"
+    await Outbox(
+        kind="meeting_answer",
+        recipient=organiser["email"],
+        subject=f"{who.display_name} {verb} votre invitation : réunion {when}",
+        body=(
+            f"Bonjour {organiser['display_name']},\n\n{who.display_name} {verb} votre invitation "
+            f"à la réunion {when}, salle {meeting['workspace_name']}, {venue[0]['name']}.\n"
+        ),
+        booking=meeting["id"],
+    ).save()
 
 
 # --- invitations by email (iTIP) ----------------------------------------------------------

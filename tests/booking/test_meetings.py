@@ -665,3 +665,46 @@ async def test_moving_the_meeting_sends_a_new_sequence_to_everyone(
         assert event["sequence"] == booking.sequence + 1
         assert event["dtstart"].dt.hour == 14
         assert attendee_params(event)[email]["RSVP"] == "TRUE"
+
+
+async def test_the_organiser_is_told_of_each_changed_answer_once(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    meeting = await book_meeting(client, settings)
+    colleague = await make_user(
+        Role.AGENT, organisation=meeting.organisation, display_name="Bruno Leroy"
+    )
+    await client.post(
+        meeting.attendees_url, json={"user_id": str(colleague.id)}, headers=meeting.headers
+    )
+    await client.post(
+        meeting.attendees_url,
+        json={"email": "claire@partenaire.example", "name": "Claire Dupont"},
+        headers=meeting.headers,
+    )
+    requests = {m["recipient"]: m for m in await mails(meeting.booking_id, "meeting_request")}
+    bruno = answer_token_of(requests[colleague.email])
+    claire = answer_token_of(requests["claire@partenaire.example"])
+
+    for token, partstat in (
+        (bruno, "accepted"),
+        (bruno, "accepted"),  # the same answer again: nothing new to tell
+        (claire, "declined"),
+        (bruno, "declined"),
+    ):
+        answered = await client.post(
+            f"/api/v1/meeting-answers/{token}", json={"partstat": partstat}
+        )
+        assert answered.status_code == 200, answered.text
+
+    told = sorted(
+        await mails(meeting.booking_id, "meeting_answer"), key=lambda m: str(m["created_at"])
+    )
+    assert [m["recipient"] for m in told] == [meeting.holder.email] * 3
+    assert [str(m["subject"]).split(" votre")[0] for m in told] == [
+        "Bruno Leroy a accepté",
+        "Claire Dupont a décliné",
+        "Bruno Leroy a décliné",
+    ]
+    assert all(m["calendar"] is None for m in told)
+    assert "salle" in str(told[0]["body"])
