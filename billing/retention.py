@@ -135,7 +135,7 @@ async def pseudonymise_visits(ctx: dict[str, Any], now: datetime | None = None) 
         SELECT b.agent, date_trunc('month', b.local_date)::date FROM booking b
          WHERE b.agent IS NOT NULL AND {_settled("b")}
         UNION
-        SELECT u.agent, date_trunc('month', u.local_date)::date FROM usage_line u
+        SELECT u.agent, date_trunc('month', u.local_date)::date FROM usage_fact u
          WHERE u.agent IS NOT NULL AND {_settled("u")}
            AND EXISTS (SELECT 1 FROM billing_period p
                         WHERE p.month = u.period AND p.status = 'closed')
@@ -180,7 +180,8 @@ async def _pseudonymise(month: date, agents: list[uuid.UUID], cutoff: date) -> N
     args = (agents, pseudonyms, month, following, cutoff)
     async with Booking._meta.db.transaction():
         await Booking.raw(
-            statement("usage_line", "u")
+            # The lines without a visit; a billed visit's line is the visit, just below.
+            statement("usage_fact", "u")
             + """ AND EXISTS (SELECT 1 FROM billing_period p
                                WHERE p.month = u.period AND p.status = 'closed')""",
             *args,

@@ -55,39 +55,52 @@ class NumberSequence(Table, tablename="number_sequence"):
 
 
 class UsageLine(Table, tablename="usage_line"):
-    """One billable fact of a month, with both prices copied from the visit or the booking."""
+    """One billable fact of a month, with both prices copied from the visit or the booking.
+
+    A view (migration billing 2026-12-05T10:00), read-only like the table it replaced: the
+    rows of `usage_fact` (no-shows, late cancellations, anomalies, adjustments, and visits
+    billed before the view) and every billed visit (`billed_visit`), whose line has the
+    visit's id, the visit's parties and prices (frozen by a trigger on `visit`) and the names
+    kept for its month (`billed_workspace`, `billed_organisation`). A view's columns are
+    nullable as far as PostgreSQL's catalogue says, hence `null=True` on each.
+    """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    period = Date()  # first day of the month it is billed in
-    kind = Varchar(length=30)  # visit | no_show | late_cancellation | anomaly | adjustment
+    period = Date(null=True, default=None)  # first day of the month it is billed in
+    # visit | no_show | late_cancellation | anomaly | adjustment
+    kind = Varchar(length=30, null=True, default=None)
     visit = ForeignKey(references=Visit, on_delete=OnDelete.restrict, null=True, default=None)
     booking = ForeignKey(references=Booking, on_delete=OnDelete.restrict, null=True, default=None)
     anomaly = ForeignKey(references=Anomaly, on_delete=OnDelete.restrict, null=True, default=None)
     # Copies of the source visit's or booking's parties, for grouping. Their foreign-key
     # constraints are dropped by a migration: the source rows hold them already.
-    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=False)
+    organisation = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
+    )
     # None once the retention has replaced the agent by `agent_pseudonym`: the only change
     # the immutability trigger lets through (billing/retention.py).
     agent = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
     agent_pseudonym = Varchar(length=12, null=True, default=None)
-    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=False)
-    workspace = ForeignKey(references=Workspace, on_delete=OnDelete.restrict, null=False)
-    local_date = Date()
-    workspace_kind = Varchar(length=20)
-    unit = Varchar(length=10)
-    quantity = Integer()
-    organisation_price_cents = Integer()
-    organisation_vat_rate = Numeric(digits=(5, 4))
-    venue_price_cents = Integer()
-    venue_vat_rate = Numeric(digits=(5, 4))
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict, null=True, default=None)
+    workspace = ForeignKey(
+        references=Workspace, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    local_date = Date(null=True, default=None)
+    workspace_kind = Varchar(length=20, null=True, default=None)
+    unit = Varchar(length=10, null=True, default=None)
+    quantity = Integer(null=True, default=None)
+    organisation_price_cents = Integer(null=True, default=None)
+    organisation_vat_rate = Numeric(digits=(5, 4), null=True, default=None)
+    venue_price_cents = Integer(null=True, default=None)
+    venue_vat_rate = Numeric(digits=(5, 4), null=True, default=None)
     # The names as billed, for the documents' CSVs: a later rename never rewrites them.
     # The agent's name is not kept: it is read from the account, so that erasure and
     # pseudonymisation reach it.
-    venue_name = Text()
-    venue_commune = Text()
-    workspace_name = Text()
-    organisation_name = Text()
-    created_at = Timestamptz(default=TimestamptzNow())
+    venue_name = Text(null=True, default=None)
+    venue_commune = Text(null=True, default=None)
+    workspace_name = Text(null=True, default=None)
+    organisation_name = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), null=True)
 
 
 class Document(Table, tablename="document"):
@@ -147,6 +160,8 @@ class DocumentUsage(Table, tablename="document_usage"):
 
     document = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=False)
     line = ForeignKey(references=DocumentLine, on_delete=OnDelete.restrict, null=False)
+    # A usage line's id: a visit's id for a billed visit, hence no foreign-key constraint in
+    # the database (credit_notes.py reads the ids back from the usage_line view).
     usage = ForeignKey(references=UsageLine, on_delete=OnDelete.restrict, null=False)
     side = Varchar(length=12, default="organisation")  # organisation | venue
 

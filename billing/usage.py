@@ -56,7 +56,7 @@ _UNBILLED_BOOKINGS = (
    AND ((b.status = 'no_show' AND o.bill_no_shows)
         OR (b.status = 'late_cancelled' AND o.bill_late_cancellations))
    AND NOT EXISTS (SELECT 1 FROM visit v WHERE v.booking = b.id)
-   AND NOT EXISTS (SELECT 1 FROM usage_line u WHERE u.booking = b.id AND u.kind <> 'adjustment')
+   AND NOT EXISTS (SELECT 1 FROM usage_fact u WHERE u.booking = b.id AND u.kind <> 'adjustment')
 """
 )
 
@@ -79,26 +79,22 @@ async def collect(month: date) -> Collected:
     )
     if missing:
         raise MissingRate(missing)
+    # The billed visit is its own record: one narrow row says which month bills it, and the
+    # visit's trigger freezes what was billed (migration billing 2026-12-05T10:00).
+    # Visits billed before are skipped, whether in billed_visit or, billed before that
+    # table existed, in usage_fact (not written here: its anti-join stays a hash join).
     visits = await UsageLine.raw(
         """
         WITH inserted AS (
-            INSERT INTO usage_line (id, period, kind, visit, booking, anomaly, organisation, agent,
-                venue, workspace, local_date, workspace_kind, unit, quantity,
-                organisation_price_cents, organisation_vat_rate, venue_price_cents,
-                venue_vat_rate, venue_name, venue_commune, workspace_name, organisation_name,
-                created_at)
-            SELECT gen_random_uuid(), {}, 'visit', v.id, v.booking, NULL, v.organisation, v.agent,
-                   v.venue, v.workspace, v.local_date, w.kind, v.unit, v.quantity,
-                   v.organisation_rate_cents, v.organisation_vat_rate, v.venue_rate_cents,
-                   v.venue_vat_rate, vn.name, vn.commune, w.name, o.name, now()
-              FROM visit v JOIN workspace w ON w.id = v.workspace
-              JOIN venue vn ON vn.id = v.venue
-              JOIN organisation o ON o.id = v.organisation
+            INSERT INTO billed_visit (visit, period)
+            SELECT v.id, {} FROM visit v
              -- A meeting attendee's visit is never billed: the room is, once, as its booking.
              WHERE v.local_date < {} AND v.billable AND v.attendee IS NULL
-            -- Visits billed before are skipped by the unique index usage_line_one_per_visit.
-            -- (A NOT EXISTS here let the planner, trusting the statistics of a still empty
-            -- usage_line, rescan the growing table for every row: quadratic.)
+               AND NOT EXISTS (SELECT 1 FROM usage_fact u
+                                WHERE u.visit = v.id AND u.kind <> 'adjustment')
+            -- Visits already in billed_visit are skipped by its primary key. (A NOT EXISTS on
+            -- billed_visit lets the planner, trusting the statistics of a still empty table,
+            -- rescan the growing table for every row: quadratic, 300 s for 100,000 visits.)
             ON CONFLICT DO NOTHING
             RETURNING 1)
         SELECT count(*) AS n FROM inserted
@@ -106,10 +102,34 @@ async def collect(month: date) -> Collected:
         first,
         following,
     )
+    # The close reads the month back through the usage_line view at once: the planner must
+    # know how many visits it just billed (a first close would find the table "empty").
+    await UsageLine.raw("ANALYZE billed_visit")
+    # The names as billed, for every workspace and organisation (a few thousand rows): a
+    # rename after the close never rewrites the month. After the visits, in the same
+    # transaction: whatever workspace a billed visit names is already there to be read.
+    await UsageLine.raw(
+        """
+        INSERT INTO billed_workspace (period, workspace, workspace_kind, workspace_name,
+                                      venue_name, venue_commune)
+        SELECT {}, w.id, w.kind, w.name, vn.name, vn.commune
+          FROM workspace w JOIN venue vn ON vn.id = w.venue
+        ON CONFLICT DO NOTHING
+        """,
+        first,
+    )
+    await UsageLine.raw(
+        """
+        INSERT INTO billed_organisation (period, organisation, organisation_name)
+        SELECT {}, o.id, o.name FROM organisation o
+        ON CONFLICT DO NOTHING
+        """,
+        first,
+    )
     bookings = await UsageLine.raw(
         """
         WITH inserted AS (
-            INSERT INTO usage_line (id, period, kind, visit, booking, anomaly, organisation, agent,
+            INSERT INTO usage_fact (id, period, kind, visit, booking, anomaly, organisation, agent,
                 venue, workspace, local_date, workspace_kind, unit, quantity,
                 organisation_price_cents, organisation_vat_rate, venue_price_cents,
                 venue_vat_rate, venue_name, venue_commune, workspace_name, organisation_name,

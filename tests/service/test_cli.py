@@ -155,7 +155,7 @@ async def test_migrate_creates_the_database_and_every_table(
     finally:
         await connection.close()
     assert {"venue", "workspace", "app_user", "booking", "idempotency_record", "visit"} <= tables
-    assert {"document", "usage_line", "pass"} <= tables
+    assert {"document", "usage_fact", "billed_visit", "pass"} <= tables
     assert {"piccolo_user", "sessions"} <= tables
     assert migrations == len(MIGRATION_MODULES) + len(PACKAGED_MIGRATIONS)
 
