@@ -23,7 +23,8 @@ from typing import Any
 
 import asyncpg
 
-from passes import anomalies, check_ins, visits
+from booking.services.rates import ORGANISATION_RATE_IN_FORCE, VENUE_RATE_IN_FORCE
+from passes import anomalies, check_ins
 from passes.check_ins import Scanner, ScanWork
 from passes.errors import ScanIdReused
 from passes.keys import PublicKeyCache
@@ -47,11 +48,13 @@ from service.kernel.identity import Principal
 # Everything the verdict needs, in one round trip: the venue on its local date, the pass and
 # its holder, the holder's visit and best booking there that day. `status_then` is the
 # pass's status at `at` from its event history (offline); `status` is the current one.
-_SITUATION = """
-WITH ve AS (
+_VENUE = """
+ve AS (
     SELECT id, timezone, status, afternoon_start,
            ({}::timestamptz AT TIME ZONE timezone)::date AS local_date
       FROM venue WHERE id = {})
+"""
+_SITUATION_SELECT = """
 SELECT ve.id AS venue_id, ve.timezone, ve.status AS venue_status, ve.afternoon_start, ve.local_date,
        EXISTS (SELECT 1 FROM closure c WHERE c.venue = ve.id
                   AND ve.local_date BETWEEN c.starts_on AND c.ends_on) AS closed,
@@ -91,6 +94,59 @@ SELECT ve.id AS venue_id, ve.timezone, ve.status AS venue_status, ve.afternoon_s
   LEFT JOIN workspace gw ON gw.id = gb.workspace
   LEFT JOIN visit gv ON gv.attendee = ga.id
 """
+_SITUATION = f"WITH {_VENUE}\n{_SITUATION_SELECT}"
+
+
+# The commonest admitted scan, a booked first check-in (online, in, first of the day), read
+# and written in that same round trip, without a transaction: the visit is written only when
+# the situation is one `judge` admits online (a known agent, active, of an active
+# organisation, a pass neither revoked nor suspended, an approved venue open today; the
+# token itself was checked before), with a booking to check in, no visit yet and both rates
+# in force (passes.visits, booking.services.rates: their rule, as SQL); the booking is
+# checked in and the scan stored only when the visit was written. Anything else writes
+# nothing and the caller takes the general path with the situation read here. A replayed
+# scan_id fails the whole statement on scan_pkey.
+_GO_VENUE_RATE = VENUE_RATE_IN_FORCE.format(
+    "go.venue_id", "go.booking_workspace_kind", "go.booking_unit", "go.local_date"
+)
+_GO_ORGANISATION_RATE = ORGANISATION_RATE_IN_FORCE.format(
+    "go.booking_organisation", "go.booking_workspace_kind", "go.booking_unit", "go.local_date"
+)
+_SITUATION_AND_CHECK_IN = f"""
+WITH {_VENUE},
+s AS ({_SITUATION_SELECT}),
+go AS (
+    SELECT * FROM s
+     WHERE agent_id IS NOT NULL AND agent_active AND organisation_active IS TRUE
+       AND pass_status NOT IN ('revoked', 'suspended')
+       AND venue_status = 'approved' AND NOT closed
+       AND visit_id IS NULL AND booking_id IS NOT NULL),
+v AS (
+    INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
+                       quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
+                       venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
+                       billable, created_at)
+    SELECT {{}}, go.agent_id, go.booking_organisation, go.venue_id, go.booking_workspace,
+           go.booking_id, go.local_date, go.booking_unit, go.booking_quantity, false, {{}}, NULL,
+           vr.amount_cents, vr.vat_rate, orr.amount_cents, orr.vat_rate, true, now()
+      FROM go
+     CROSS JOIN LATERAL ({_GO_VENUE_RATE}) vr
+     CROSS JOIN LATERAL ({_GO_ORGANISATION_RATE}) orr
+    ON CONFLICT DO NOTHING
+    RETURNING id, booking),
+checked_in AS (
+    UPDATE booking SET status = 'checked_in', checked_in_at = {{}}, updated_at = now()
+     WHERE id = (SELECT booking FROM v) AND status = 'confirmed'
+     RETURNING id),
+stored AS (
+    INSERT INTO scan (scan_id, venue, device, scanned_by, serial, agent, direction, scanned_at,
+                      received_at, offline, local_admitted, admitted, reason, booking, visit)
+    SELECT {{}}, go.venue_id, {{}}, {{}}, {{}}, go.agent_id, 'in', {{}}, now(), false, NULL, true,
+           NULL, go.booking_id, v.id
+      FROM go, v
+    RETURNING scan_id)
+SELECT s.*, EXISTS (SELECT 1 FROM stored) AS checked_in FROM s
+"""
 
 
 async def _situation(venue_id: uuid.UUID, serial: int | None, at: datetime) -> dict[str, Any]:
@@ -98,6 +154,36 @@ async def _situation(venue_id: uuid.UUID, serial: int | None, at: datetime) -> d
     if not rows:
         raise NotFound(N_("No such venue."))
     return rows[0]
+
+
+async def _situation_checking_in(
+    scanner: Scanner, item: ScanInput, serial: int | None, at: datetime
+) -> tuple[dict[str, Any], uuid.UUID | None]:
+    """The situation, and the visit written with the scan when it was a booked first check-in.
+
+    For an online check-in whose token the verifier admitted (_SITUATION_AND_CHECK_IN).
+    """
+    visit_id = uuid.uuid4()
+    rows = await Scan.raw(
+        _SITUATION_AND_CHECK_IN,
+        at,
+        scanner.venue_id,
+        at,
+        serial,
+        at,
+        visit_id,
+        at,
+        at,
+        item.scan_id,
+        scanner.device_id,
+        scanner.user_id,
+        serial,
+        item.scanned_at,
+    )
+    if not rows:
+        raise NotFound(N_("No such venue."))
+    situation = rows[0]
+    return situation, visit_id if situation.pop("checked_in") else None
 
 
 async def _store(work: ScanWork, scanner: Scanner, item: ScanInput) -> None:
@@ -170,9 +256,19 @@ async def _process(
     )
     situation: dict[str, Any] | None = None
     trusted = False
+    checked_in: uuid.UUID | None = None
     # A token whose signature fails names nobody: no need to look anything up.
     if verdict.reason not in UNSIGNED:
-        situation = await _situation(scanner.venue_id, serial, at)
+        try:
+            if verdict.admitted and not offline and item.direction == "in":
+                situation, checked_in = await _situation_checking_in(scanner, item, serial, at)
+            else:
+                situation = await _situation(scanner.venue_id, serial, at)
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name != "scan_pkey":
+                raise
+            stored = await stored_outcomes([item.scan_id])
+            return _same_scan(stored[item.scan_id], scanner, item)
         reason, trusted = judge(item.token, key_set, verdict, situation, at, as_of=offline)
         outcome.admitted, outcome.reason = reason is None, reason
     if trusted:
@@ -183,15 +279,14 @@ async def _process(
         if situation["guest_id"] is not None:
             outcome.meeting_room = situation["guest_room"]
             outcome.meeting_host = situation["guest_host"]
+    if checked_in is not None:
+        assert situation is not None
+        assert outcome.admitted, f"checked in by SQL, refused by judge(): {outcome.reason}"
+        outcome.booking_id = situation["booking_id"]
+        outcome.visit_id = checked_in
+        outcome.walk_in = False
+        return outcome
     work = ScanWork(outcome)
-    try:
-        if await _booked_first_check_in(scanner, item, outcome, situation, at, offline, trusted):
-            return outcome
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name != "scan_pkey":
-            raise
-        stored = await stored_outcomes([item.scan_id])
-        return _same_scan(stored[item.scan_id], scanner, item)
     atomic = (
         Scan._meta.db.transaction()
         if _needs_transaction(item, outcome, situation, offline)
@@ -217,64 +312,6 @@ async def _process(
             raise
         raise NotFound(N_("No such venue.")) from None
     return outcome
-
-
-async def _booked_first_check_in(
-    scanner: Scanner,
-    item: ScanInput,
-    outcome: ScanOutcome,
-    situation: dict[str, Any] | None,
-    at: datetime,
-    offline: bool,
-    trusted: bool,
-) -> bool:
-    """The commonest admitted scan in one statement: online, in, booked, first of the day.
-
-    What `check_ins.check_in` and `_store` would write for it, when it needs nothing else
-    (no anomaly, both rates in force, no visit yet); False, having written nothing, for the
-    general path to decide (a concurrent first scan, a missing rate).
-    """
-    if (
-        offline
-        or item.direction != "in"
-        or not trusted
-        or situation is None
-        or not outcome.admitted
-        or outcome.reason is not None
-        or situation["visit_id"] is not None
-        or situation["booking_id"] is None
-    ):
-        return False
-    plan = visits.VisitPlan(
-        agent_id=situation["agent_id"],
-        organisation_id=situation["booking_organisation"],
-        venue_id=scanner.venue_id,
-        workspace_id=situation["booking_workspace"],
-        workspace_kind=situation["booking_workspace_kind"],
-        booking_id=situation["booking_id"],
-        local_date=situation["local_date"],
-        unit=situation["booking_unit"],
-        quantity=situation["booking_quantity"],
-        walk_in=False,
-        checked_in_at=at,
-    )
-    visit_id = await visits.create_with_scan(
-        plan,
-        check_in_booking=(
-            situation["booking_id"] if situation["booking_status"] == "confirmed" else None
-        ),
-        scan_id=item.scan_id,
-        device_id=scanner.device_id,
-        scanned_by=scanner.user_id,
-        serial=outcome.serial,
-        scanned_at=item.scanned_at,
-    )
-    if visit_id is None:
-        return False
-    outcome.booking_id = situation["booking_id"]
-    outcome.visit_id = visit_id
-    outcome.walk_in = False
-    return True
 
 
 def _same_scan(stored: ScanOutcome, scanner: Scanner, item: ScanInput) -> ScanOutcome:

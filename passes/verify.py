@@ -13,6 +13,7 @@ Token: "TL1:" + base45( header || signature )
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ def encode(header: bytes, signature: bytes) -> str:
     return PREFIX + base45.b45encode(header + signature).decode("ascii")
 
 
+# The server decodes each token twice (its serial to look up, then the verifier): the second
+# is a look-up here. Decoding is pure and its result immutable; failures are not remembered.
+@functools.lru_cache(maxsize=1024)
 def decode(token: str) -> tuple[TokenClaims, bytes, bytes]:
     """Split a token into its claims, the signed bytes and the signature (no checks of trust)."""
     token = token.strip()
@@ -113,6 +117,11 @@ def decode(token: str) -> tuple[TokenClaims, bytes, bytes]:
         not_after=datetime.fromtimestamp(not_after, UTC),
     )
     return claims, header, signature
+
+
+@functools.lru_cache(maxsize=64)
+def _ed25519(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def verify(
@@ -139,7 +148,7 @@ def verify(
     if key is None:
         return Verdict(False, Reason.UNKNOWN_KEY, claims)
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, header)
+        _ed25519(key.public_key).verify(signature, header)
     except (InvalidSignature, ValueError):
         return Verdict(False, Reason.BAD_SIGNATURE, claims)
     if key.not_after is not None and now > key.not_after:

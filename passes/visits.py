@@ -65,42 +65,9 @@ RETURNING id, (SELECT priced FROM priced) AS priced
 """
 
 
-# A booked first check-in that needs nothing else, with its scan row, in one statement and
-# so without a transaction (passes.scans): the visit is written only when both rates are in
-# force and no visit of the day exists yet, the booking is checked in and the scan stored
-# only when the visit was; otherwise nothing is written and the caller takes the general
-# path. A replayed scan_id fails the whole statement on scan_pkey.
-_CREATE_WITH_SCAN = f"""
-WITH vr AS ({VENUE_RATE_IN_FORCE}),
-orr AS ({ORGANISATION_RATE_IN_FORCE}),
-v AS (
-    INSERT INTO visit (id, agent, organisation, venue, workspace, booking, local_date, unit,
-                       quantity, walk_in, checked_in_at, checked_out_at, venue_rate_cents,
-                       venue_vat_rate, organisation_rate_cents, organisation_vat_rate,
-                       billable, created_at)
-    SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, false, {{}}, NULL,
-           vr.amount_cents, vr.vat_rate, orr.amount_cents, orr.vat_rate, true, now()
-      FROM vr, orr
-    ON CONFLICT DO NOTHING
-    RETURNING id),
-checked_in AS (
-    UPDATE booking SET status = 'checked_in', checked_in_at = {{}}, updated_at = now()
-     WHERE id = {{}} AND status = 'confirmed' AND EXISTS (SELECT 1 FROM v)
-     RETURNING id),
-s AS (
-    INSERT INTO scan (scan_id, venue, device, scanned_by, serial, agent, direction, scanned_at,
-                      received_at, offline, local_admitted, admitted, reason, booking, visit)
-    SELECT {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, 'in', {{}}, now(), false, NULL, true, NULL, {{}},
-           v.id
-      FROM v
-    RETURNING scan_id)
-SELECT (SELECT count(*) FROM s) AS stored
-"""
-
-
 def _priced_visit(plan: VisitPlan, visit_id: uuid.UUID) -> tuple[Any, ...]:
-    """The parameters both visit statements share, in their order: the venue's rate look-up,
-    the organisation's, then the visit's own columns."""
+    """The visit statement's parameters, in their order: the venue's rate look-up, the
+    organisation's, then the visit's own columns."""
     on = plan.local_date
     return (
         plan.venue_id,
@@ -121,38 +88,6 @@ def _priced_visit(plan: VisitPlan, visit_id: uuid.UUID) -> tuple[Any, ...]:
         plan.unit,
         plan.quantity,
     )
-
-
-async def create_with_scan(
-    plan: VisitPlan,
-    *,
-    check_in_booking: uuid.UUID | None,
-    scan_id: uuid.UUID,
-    device_id: uuid.UUID | None,
-    scanned_by: uuid.UUID | None,
-    serial: int | None,
-    scanned_at: datetime,
-) -> uuid.UUID | None:
-    """The visit of a booked first check-in and its scan, or None having written nothing."""
-    assert plan.booking_id is not None
-    assert not plan.walk_in
-    visit_id = uuid.uuid4()
-    rows = await Visit.raw(
-        _CREATE_WITH_SCAN,
-        *_priced_visit(plan, visit_id),
-        plan.checked_in_at,
-        plan.checked_in_at,
-        check_in_booking,
-        scan_id,
-        plan.venue_id,
-        device_id,
-        scanned_by,
-        serial,
-        plan.agent_id,
-        scanned_at,
-        plan.booking_id,
-    )
-    return visit_id if rows and rows[0]["stored"] else None
 
 
 async def create(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from booking.tables import Booking, Closure, Organisation, SeatOccupancy, VenueRate
+from booking.tables import Booking, Closure, Organisation, SeatOccupancy, User, VenueRate
 from passes import scan_controllers
 from passes import services as pass_services
 from passes.tables import Anomaly, Scan, Visit
@@ -523,3 +523,39 @@ async def test_a_visit_without_a_rate_in_force_is_kept_out_of_billing_until_deci
         visit["id"],
         "open",
     )
+
+
+async def test_a_booked_agent_whose_pass_or_account_is_stopped_is_refused_and_not_checked_in(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A booked first check-in is read and written in one statement: only what judge() admits."""
+    world = await booked_agent(settings)
+    network = await make_user(Role.NETWORK_ADMIN)
+    people = {}
+    for case in ("revoked", "suspended", "deactivated"):
+        agent = await make_user(Role.AGENT, organisation=world["organisation"])
+        booking = await make_booking(agent, world["desk"], today(), slot="day")
+        people[case] = (agent, booking, await make_pass(settings, agent))
+    principal = _principal(network)
+    await pass_services.change_status(principal, people["revoked"][0].id, "revoked", reason="lost")
+    await pass_services.change_status(principal, people["suspended"][0].id, "suspended")
+    await User.update({User.active: False}).where(User.id == people["deactivated"][0].id)
+
+    answers = {}
+    for case, (_, _, issued) in people.items():
+        response = await post_scan(client, world["venue"].id, world["headers"], body(issued.token))
+        assert response.status_code == 201, (case, response.text)
+        answers[case] = response.json()
+
+    assert {c: (a["admitted"], a["reason"]) for c, a in answers.items()} == {
+        "revoked": (False, "revoked"),
+        "suspended": (False, "suspended"),
+        "deactivated": (False, "revoked"),  # deactivating an account revokes its pass
+    }
+    assert await Visit.count() == 0
+    bookings = await Booking.select(Booking.status).where(
+        Booking.id.is_in([booking.id for _, booking, _ in people.values()])
+    )
+    assert [b["status"] for b in bookings] == ["confirmed"] * 3
+    stored = await Scan.select(Scan.admitted, Scan.visit)
+    assert stored == [{"admitted": False, "visit": None}] * 3
