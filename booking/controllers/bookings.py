@@ -56,7 +56,7 @@ class BookingController(Controller):
         principal: CurrentPrincipal,
         data: JSONBody[NewBooking],
     ) -> BookingOut:
-        booking_id = await placement.book(
+        booked = await placement.book_with_summary(
             principal,
             placement.BookingRequest(
                 workspace_id=data.workspace_id,
@@ -68,7 +68,7 @@ class BookingController(Controller):
             ),
             base_url=_base_url(request),
         )
-        return _out(await booking_lists.one(booking_id, _base_url(request)))
+        return _out(booked)
 
     @get(
         "/{booking_ref:str}",

@@ -22,23 +22,34 @@ def _month_bounds(day: date) -> tuple[date, date]:
     return first, following
 
 
-async def units_used(agent_id: uuid.UUID, month_of: date, organisation: dict[str, Any]) -> int:
-    """Allowance units the agent has booked or used in the month of `month_of`."""
+# The allowance units an agent has booked or used in a month, as SQL: run alone below, and as
+# a part of the statement that inserts a booking (placement), which must count exactly alike.
+# Arguments: `units_used_args`.
+UNITS_USED = """
+SELECT coalesce(sum(allowance_units), 0) AS used FROM booking
+ WHERE agent = {} AND local_date >= {} AND local_date < {}
+   AND (status IN ('confirmed', 'checked_in', 'completed')
+        OR (status = 'no_show' AND {})
+        OR (status = 'late_cancelled' AND {}))
+"""
+
+
+def units_used_args(
+    agent_id: uuid.UUID, month_of: date, organisation: dict[str, Any]
+) -> tuple[Any, ...]:
     first, following = _month_bounds(month_of)
-    rows = await Booking.raw(
-        """
-        SELECT coalesce(sum(allowance_units), 0) AS used FROM booking
-         WHERE agent = {} AND local_date >= {} AND local_date < {}
-           AND (status IN ('confirmed', 'checked_in', 'completed')
-                OR (status = 'no_show' AND {})
-                OR (status = 'late_cancelled' AND {}))
-        """,
+    return (
         agent_id,
         first,
         following,
         organisation["bill_no_shows"],
         organisation["bill_late_cancellations"],
     )
+
+
+async def units_used(agent_id: uuid.UUID, month_of: date, organisation: dict[str, Any]) -> int:
+    """Allowance units the agent has booked or used in the month of `month_of`."""
+    rows = await Booking.raw(UNITS_USED, *units_used_args(agent_id, month_of, organisation))
     return int(rows[0]["used"])
 
 

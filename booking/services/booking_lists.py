@@ -65,7 +65,8 @@ class BookingSummary:
     calendar_url: str
 
 
-def _localise(row: dict[str, Any], base_url: str) -> BookingSummary:
+def summary(row: dict[str, Any], base_url: str) -> BookingSummary:
+    """A row of `_SELECT` (or the same values) as people read it."""
     zone = ZoneInfo(row["timezone"])
     return BookingSummary(
         **{
@@ -79,7 +80,7 @@ def _localise(row: dict[str, Any], base_url: str) -> BookingSummary:
 
 async def one(booking_id: uuid.UUID, base_url: str) -> BookingSummary:
     rows = await Booking.raw(_SELECT + " WHERE b.id = {}", booking_id)
-    return _localise(rows[0], base_url)
+    return summary(rows[0], base_url)
 
 
 async def _page(
@@ -89,7 +90,7 @@ async def _page(
     rows = await Booking.raw(
         f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT {{}} OFFSET {{}}", *args, limit, offset
     )
-    return [_localise(row, base_url) for row in rows], int(total_rows[0]["n"])
+    return [summary(row, base_url) for row in rows], int(total_rows[0]["n"])
 
 
 async def for_agent(

@@ -15,6 +15,7 @@ import math
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,8 +33,9 @@ from booking.errors import (
     VenueClosed,
     WorkspaceUnavailable,
 )
-from booking.services import announcements, seats
-from booking.services.allowance import allowance_units, units_used
+from booking.services import announcements, booking_lists, seats
+from booking.services.allowance import UNITS_USED, allowance_units, units_used_args
+from booking.services.booking_lists import BookingSummary
 from booking.tables import (
     Booking,
     Closure,
@@ -255,6 +257,40 @@ async def resolve_agent(principal: Principal, agent_id: uuid.UUID | None) -> uui
     raise Forbidden(N_("Only agents and organisation admins book."))
 
 
+# The booking's insert, in one statement: the month's allowance units in use (counted now,
+# under the agent's lock taken by the transaction's previous statement, so no other booking of
+# this agent can be in flight), the booking only if the allowance allows it, a seat in each
+# half-day's counter for a shared desk (none otherwise), and the confirmation in the outbox.
+# The booking's exclusion constraints and the counters' CHECK fail the statement as they
+# failed its separate inserts, and in the same order: the counters take their seat from the
+# row `placed` returns, so after its constraints were checked. Nothing is written when the
+# allowance refuses: `placed` is then 0 and `used` says why.
+_PLACE = f"""
+WITH used AS ({UNITS_USED}),
+placed AS (
+    INSERT INTO booking (id, agent, organisation, venue, workspace, series, starts_at, ends_at,
+                         local_date, slot, unit, quantity, seats, exclusive, allowance_units,
+                         status, walk_in, sequence, created_by, created_at, updated_at,
+                         cancelled_by_venue)
+    SELECT {{}}::uuid, {{}}::uuid, {{}}::uuid, {{}}::uuid, {{}}::uuid, {{}}::uuid,
+           {{}}::timestamptz, {{}}::timestamptz, {{}}::date, {{}}::varchar, {{}}::varchar,
+           {{}}::integer, {{}}::integer, {{}}::boolean, {{}}::integer, 'confirmed', false, 0,
+           {{}}::uuid, {{}}::timestamptz, {{}}::timestamptz, false
+      FROM used WHERE used.used + {{}}::integer <= {{}}::integer
+    RETURNING id, local_date
+),
+taken AS ({seats.TAKE_SEATS_OF_PLACED}),
+announced AS (
+    INSERT INTO outbox (id, kind, recipient, subject, body, calendar, calendar_method, booking,
+                        created_at, attempts, next_attempt_at)
+    SELECT {{}}::uuid, {{}}::varchar, {{}}::varchar, {{}}::varchar, {{}}::text, {{}}::text,
+           {{}}::varchar, placed.id, {{}}::timestamptz, 0, {{}}::timestamptz
+      FROM placed
+)
+SELECT used.used, (SELECT count(*) FROM placed) AS placed FROM used
+"""
+
+
 async def book(
     principal: Principal,
     request: BookingRequest,
@@ -263,7 +299,23 @@ async def book(
     now: datetime | None = None,
     audited: bool = True,
 ) -> uuid.UUID:
-    """Book, or raise the domain error that says why not. Returns the booking id.
+    """Book, or raise the domain error that says why not. Returns the booking id."""
+    booked = await book_with_summary(
+        principal, request, base_url=base_url, now=now, audited=audited
+    )
+    return booked.id
+
+
+async def book_with_summary(
+    principal: Principal,
+    request: BookingRequest,
+    *,
+    base_url: str,
+    now: datetime | None = None,
+    audited: bool = True,
+) -> BookingSummary:
+    """Book, or raise the domain error that says why not. Returns the booking as it is read
+    (booking_lists.one), built from what the transaction wrote instead of read back.
 
     An admin's booking (for an agent) is audited unless `audited` is off (a series writes
     one row for all its occurrences)."""
@@ -320,40 +372,92 @@ async def book(
                 ):
                     # The organisation's policy: team meetings do not use the holder's allowance.
                     placement = replace(placement, allowance_units=0)
-                used = await units_used(agent_id, placement.local_date, organisation)
-                if used + placement.allowance_units > allowance:
-                    raise AllowanceExceeded(
-                        N_(
-                            "This needs %(units)s half-day(s); %(used)s of %(allowance)s are already used this month."
-                        ),
-                        units=placement.allowance_units,
-                        used=used,
-                        allowance=allowance,
-                    )
                 shared = workspace["kind"] in SHARED_KINDS
-                booking = Booking(
-                    agent=agent_id,
-                    organisation=organisation["id"],
-                    venue=venue["id"],
-                    workspace=workspace["id"],
-                    starts_at=placement.starts_at,
-                    ends_at=placement.ends_at,
-                    local_date=placement.local_date,
-                    slot=placement.slot,
-                    unit=placement.unit,
-                    quantity=placement.quantity,
-                    seats=1 if shared else workspace["capacity"],
-                    exclusive=not shared,
-                    allowance_units=placement.allowance_units,
-                    created_by=principal.user_id,
-                    series=request.series_id,
+                booking_id = uuid.uuid4()
+                written = datetime.now(UTC)
+                row = {
+                    "id": booking_id,
+                    "status": "confirmed",
+                    "agent_id": agent_id,
+                    "agent_name": agent["display_name"],
+                    "organisation_id": organisation["id"],
+                    "organisation_name": organisation["name"],
+                    "venue_id": venue["id"],
+                    "venue_name": venue["name"],
+                    "address": f"{venue['address']}, {venue['postcode']} {venue['commune']}",
+                    "workspace_id": workspace["id"],
+                    "workspace_name": workspace["name"],
+                    "workspace_kind": workspace["kind"],
+                    "local_date": placement.local_date,
+                    "slot": placement.slot,
+                    "unit": placement.unit,
+                    "quantity": placement.quantity,
+                    "starts_at": placement.starts_at,
+                    "ends_at": placement.ends_at,
+                    "timezone": venue["timezone"],
+                    "allowance_units": placement.allowance_units,
+                    "walk_in": False,
+                    "series_id": request.series_id,
+                    "sequence": 0,
+                    "created_at": written,
+                    "cancelled_at": None,
+                    "cancel_reason": None,
+                    "cancelled_by_venue": False,
+                }
+                confirmation = announcements.message(
+                    announcements.entry_of(
+                        {
+                            **row,
+                            "postcode": venue["postcode"],
+                            "commune": venue["commune"],
+                            "address": venue["address"],
+                            "latitude": Decimal(str(venue["latitude"])),
+                            "longitude": Decimal(str(venue["longitude"])),
+                            "email": agent["email"],
+                            "display_name": agent["display_name"],
+                            "updated_at": written,
+                        },
+                        base_url,
+                    ),
+                    cancel=False,
                 )
                 try:
-                    await booking.save()
-                    for half in placement.halves if shared else ():
-                        await seats.take_seat(
-                            workspace["id"], placement.local_date, half, workspace["capacity"]
-                        )
+                    placed = await Booking.raw(
+                        _PLACE,
+                        *units_used_args(agent_id, placement.local_date, organisation),
+                        booking_id,
+                        agent_id,
+                        organisation["id"],
+                        venue["id"],
+                        workspace["id"],
+                        request.series_id,
+                        placement.starts_at,
+                        placement.ends_at,
+                        placement.local_date,
+                        placement.slot,
+                        placement.unit,
+                        placement.quantity,
+                        1 if shared else workspace["capacity"],
+                        not shared,
+                        placement.allowance_units,
+                        principal.user_id,
+                        written,
+                        written,
+                        placement.allowance_units,
+                        allowance,
+                        workspace["id"],
+                        workspace["capacity"],
+                        list(placement.halves if shared else ()),
+                        uuid.uuid4(),
+                        confirmation.kind,
+                        confirmation.recipient,
+                        confirmation.subject,
+                        confirmation.body,
+                        confirmation.calendar,
+                        confirmation.calendar_method,
+                        written,
+                        written,
+                    )
                 except asyncpg.ExclusionViolationError as error:
                     if error.constraint_name == "booking_room_no_overlap":
                         raise RoomTaken() from None
@@ -362,12 +466,20 @@ async def book(
                     if error.constraint_name == "seat_occupancy_within_capacity":
                         raise CapacityExhausted() from None
                     raise
-                await announcements.announce(booking.id, cancel=False, base_url=base_url)
+                if not placed[0]["placed"]:
+                    raise AllowanceExceeded(
+                        N_(
+                            "This needs %(units)s half-day(s); %(used)s of %(allowance)s are already used this month."
+                        ),
+                        units=placement.allowance_units,
+                        used=int(placed[0]["used"]),
+                        allowance=allowance,
+                    )
                 if audited and audit.administrative(principal):
                     await audit.act(
                         "booking.create",
                         "booking",
-                        booking.id,
+                        booking_id,
                         after={
                             "agent": agent_id,
                             "workspace": workspace["id"],
@@ -375,7 +487,7 @@ async def book(
                             "ends_at": placement.ends_at,
                         },
                     )
-                return booking.id
+                return booking_lists.summary(row, base_url)
         except asyncpg.DeadlockDetectedError:
             if attempt == attempts - 1:
                 raise

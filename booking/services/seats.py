@@ -38,6 +38,20 @@ async def take_seat(workspace_id: uuid.UUID, local_date: date, half: str, capaci
     )
 
 
+# take_seat as a part of the statement that inserts a booking (placement): one seat in each
+# half given for the date of the row the statement's `placed` inserted, and none when it
+# inserted none. The same upsert: it locks each counter row (the halves in this order), and
+# past capacity its CHECK fails the whole statement. Arguments: workspace, capacity, halves.
+TAKE_SEATS_OF_PLACED = """
+INSERT INTO seat_occupancy (workspace, local_date, half, seats_taken, capacity)
+SELECT {}::uuid, placed.local_date, halves.half, 1, {}::integer
+  FROM placed, unnest({}::text[]) WITH ORDINALITY AS halves (half, n)
+ ORDER BY halves.n
+ON CONFLICT (workspace, local_date, half)
+DO UPDATE SET seats_taken = seat_occupancy.seats_taken + 1
+"""
+
+
 async def take_free_seat(
     workspace_id: uuid.UUID, local_date: date, half: str, capacity: int
 ) -> bool:
