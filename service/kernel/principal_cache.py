@@ -117,8 +117,7 @@ class PrincipalCache:
                 # Anything that changed before LISTEN took effect was remembered by nobody.
                 self._set_listening(True)
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), HEALTH_SECONDS)
+                    await _wait(lost, HEALTH_SECONDS)
                     if not lost.is_set():
                         await connection.fetchval("SELECT 1", timeout=HEALTH_TIMEOUT)
                 log.warning("principal_cache.listener_lost")
@@ -131,3 +130,18 @@ class PrincipalCache:
                 if connection is not None:
                     connection.terminate()
             await asyncio.sleep(HEALTH_SECONDS)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` have passed, whichever comes first.
+
+    Not `wait_for` under `suppress(TimeoutError)`: on Python 3.11, a cancellation that arrives
+    as the timeout fires comes out of `wait_for` as a TimeoutError, which the suppress then
+    swallowed, so `stop()` waited forever for a task that had lost its cancellation (seen in
+    CI). `asyncio.wait` lets a cancellation through and leaves the event's waiter to cancel.
+    """
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
