@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +78,33 @@ async def test_forged_expired_revoked_and_unknown_key_tokens_are_refused(
         "suspended": Reason.SUSPENDED,
         "garbage": Reason.MALFORMED,
     }
+
+
+async def test_a_remembered_signature_check_holds_only_for_the_key_it_was_made_with(
+    database_url: str, keyring: pass_keys.Keyring, tmp_path: Path
+) -> None:
+    # The server remembers signature checks (a pass is scanned again and again): the answer
+    # must follow the key published under the token's key id, and a forgery repeated stays one.
+    issued = await _agent_pass(keyring)
+    keys = await pass_keys.public_keys()
+    claims, header, signature = decode(issued.token)
+    impostor = pass_keys.Keyring.from_settings(None, tmp_path / "impostor", generate=True)
+    swapped = {
+        claims.key_id: replace(keys[claims.key_id], public_key=impostor.current.public_bytes)
+    }
+    forged = encode(header[:3] + (claims.serial + 1).to_bytes(4, "big") + header[7:], signature)
+
+    first = verify(issued.token, keys=keys, now=NOW)
+    under_another_key = verify(issued.token, keys=swapped, now=NOW)
+    again = verify(issued.token, keys=keys, now=NOW)
+    forged_twice = [verify(forged, keys=keys, now=NOW).reason for _ in range(2)]
+
+    assert (first.admitted, under_another_key.reason, again.admitted) == (
+        True,
+        Reason.BAD_SIGNATURE,
+        True,
+    )
+    assert forged_twice == [Reason.BAD_SIGNATURE, Reason.BAD_SIGNATURE]
 
 
 async def test_reissue_revokes_the_old_pass_and_feeds_the_change(
