@@ -17,7 +17,7 @@ def test_placeholders_are_numbered_in_order_and_literal_braces_stay() -> None:
 
 def test_a_named_or_formatted_placeholder_is_refused() -> None:
     for sql in ("SELECT {name}", "SELECT {0}", "SELECT {:>3}", "SELECT {!r}"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="only bare"):
             numbered(sql)
 
 
