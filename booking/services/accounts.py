@@ -11,6 +11,7 @@ the one indexed query that finds the person on every request.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# A person's name goes into mail subjects (where a line break is refused by the mail library
+# and would poison the message), calendar invitations, PDFs and CSV files: one line only.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 async def email_taken(email: str) -> bool:
     return await User.exists().where(WhereRaw("lower(email) = lower({})", email))
 
@@ -94,6 +100,10 @@ async def create_user(
 ) -> User:
     """Create a user tied to exactly the membership its role needs."""
     email = normalise_email(email)
+    if CONTROL_CHARACTERS.search(display_name):
+        raise InvalidValue(
+            N_("A name is one line, without control characters."), field="display_name"
+        )
     if role in VENUE_ROLES:
         if venue_id is None or organisation_id is not None:
             raise InvalidValue(N_("Venue roles belong to exactly one venue."), field="venue_id")

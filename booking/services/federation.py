@@ -68,14 +68,19 @@ class Identity:
             subject=str(sub),
             email=email.strip() if isinstance(email, str) and email.strip() else None,
             email_verified=verified is True or (verified is None and trust_email),
-            given_name=str(fields.get("given_name") or "").strip()[:100],
-            family_name=str(fields.get("family_name") or "").strip()[:100],
+            # An identity provider's name is taken as one line: control characters dropped.
+            given_name=_one_line(fields.get("given_name"))[:100],
+            family_name=_one_line(fields.get("family_name"))[:100],
             siret=re.sub(r"\s", "", siret) if isinstance(siret, str) else None,
         )
 
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
+
+
+def _one_line(value: Any) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value or "")).strip()
 
 
 async def person_for(identity: Identity) -> User:

@@ -158,3 +158,17 @@ async def test_the_enrolment_page_sets_the_rule_and_lists_who_joined(
     assert deactivated.status_code == 303
     stored = await User.select(User.active).where(User.id == agent.id).first()
     assert stored == {"active": False}
+
+
+def test_a_providers_name_with_line_breaks_is_taken_as_one_line() -> None:
+    # The provider is trusted for who signs in, not for what its claims contain: a name with
+    # a line break would reach mail subjects. It is cleaned (the person must still sign in).
+    identity = Identity.of(
+        "https://provider.example",
+        "sub-1",
+        {"email": "a@b.example", "given_name": "Claire\r\nBcc:", "family_name": "X\x00Y\t"},
+        trust_email=False,
+    )
+
+    assert (identity.given_name, identity.family_name) == ("Claire Bcc:", "X Y")
+    assert identity.display_name == "Claire Bcc: X Y"

@@ -461,3 +461,51 @@ async def test_a_csv_import_does_not_map_who_has_an_account_elsewhere(
     assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(4, "email")]
     assert await User.count().where(User.email == "ailleurs@other.example") == 1
     assert await Outbox.count().where(Outbox.recipient == "ailleurs@other.example") == 1
+
+
+async def test_a_name_with_a_line_break_is_refused_wherever_it_comes_in(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # A name goes into mail subjects, where a line break either injects a header or, with
+    # Python's mail library, fails the whole message; also into invitations, PDFs and CSV.
+    organisation = await make_organisation()
+    agent = await make_user(Role.AGENT, organisation=organisation)
+    admin = auth(settings, await make_user(Role.ORG_ADMIN, organisation=organisation))
+    network = auth(settings, await make_user(Role.NETWORK_ADMIN))
+    hostile = "Claire\r\nBcc: everyone@evil.example"
+    agents = f"/api/v1/organisations/{organisation.id}/agents"
+
+    answers = {
+        "invited": await client.post(
+            agents, json={"email": "claire@mel.example", "display_name": hostile}, headers=admin
+        ),
+        "renamed": await client.patch(
+            f"{agents}/{agent.id}", json={"display_name": "Eve\nBcc: x@evil.example"}, headers=admin
+        ),
+        "with a NUL": await client.post(
+            agents, json={"email": "nul@mel.example", "display_name": "Nul\x00"}, headers=admin
+        ),
+        "organisation": await client.post(
+            "/api/v1/organisations", json=organisation_body(name="Ville\r\nX"), headers=network
+        ),
+    }
+    imported = await client.post(
+        f"{agents}/import",
+        content=(
+            b'email;display_name\nclaire@mel.example;"Claire\r\nBcc: everyone@evil.example"\n'
+            b"dora@mel.example;Dora Martin\n"
+        ),
+        headers={**admin, "content-type": "text/csv"},
+    )
+
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "invited": 422,
+        "renamed": 422,
+        "with a NUL": 422,
+        "organisation": 422,
+    }
+    assert imported.status_code == 200, imported.text
+    assert [c["email"] for c in imported.json()["created"]] == ["dora@mel.example"]
+    assert [(e["row"], e["field"]) for e in imported.json()["errors"]] == [(2, "display_name")]
+    names = await User.select(User.display_name).where(User.organisation == organisation.id)
+    assert not [n for n in names if "\n" in n["display_name"] or "\x00" in n["display_name"]]
