@@ -121,6 +121,20 @@ def next_weekday(days_ahead: int = 1, weekday: int | None = None) -> date:
     return day
 
 
+def working_days(count: int, days_ahead: int = 1) -> list[date]:
+    """`count` distinct working days in a row, the first at least `days_ahead` days away.
+
+    Two calls of next_weekday with different distances can give the same day (from a
+    Friday, one and two days ahead are both Monday): tests that need two days use this."""
+    days = [next_weekday(days_ahead)]
+    while len(days) < count:
+        day = days[-1] + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        days.append(day)
+    return days
+
+
 async def make_door_device(venue: Venue, *, name: str = "Porte") -> tuple[Any, dict[str, str]]:
     """A door device of the venue and its Authorization header."""
     from passes.tables import DoorDevice

@@ -23,6 +23,7 @@ from tests.factories import (
     make_venue,
     make_workspace,
     next_weekday,
+    working_days,
 )
 
 P = "urn:tierslieux:problem:"
@@ -87,10 +88,11 @@ async def test_an_agent_subscribes_to_their_own_bookings(
     desk = await make_workspace(await make_venue())
     agent, headers = await _agent(settings)
     _, other_headers = await _agent(settings, name="Someone Else")
-    kept = await _book(client, headers, desk, next_weekday(1))
-    dropped = await _book(client, headers, desk, next_weekday(2))
+    first_day, second_day = working_days(2)
+    kept = await _book(client, headers, desk, first_day)
+    dropped = await _book(client, headers, desk, second_day)
     await client.post(f"/api/v1/bookings/{dropped}/cancel", headers=headers)
-    stranger = await _book(client, other_headers, desk, next_weekday(1), "afternoon")
+    stranger = await _book(client, other_headers, desk, first_day, "afternoon")
 
     created = await client.post("/api/v1/me/calendar-feeds", headers=headers)
 
@@ -445,7 +447,7 @@ async def test_free_busy_shows_taken_rooms_and_full_desk_halves_without_names(
     pair = await make_workspace(venue, name="Duo", capacity=2)
     agent, headers = await _agent(settings, "Camille Martin")
     other, other_headers = await _agent(settings, "Dominique Durand")
-    day, later = next_weekday(1), next_weekday(3)
+    day, _, later = working_days(3)
     meeting = await _book_room(client, headers, room, day, "10:00:00-12:00:00")
     cancelled = await _book_room(client, other_headers, room, day, "14:00:00-15:00:00")
     await client.post(f"/api/v1/bookings/{cancelled}/cancel", headers=other_headers)
