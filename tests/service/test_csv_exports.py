@@ -24,7 +24,7 @@ from litestar import Litestar
 from billing import credit_notes
 from billing.close import close_period
 from billing.tables import Document, UsageLine
-from booking.tables import Venue
+from booking.tables import User, Venue
 from service.kernel import audit
 from service.kernel.auth import Access
 from service.kernel.csv_export import FORMULA_STARTS, csv_text, neutralise
@@ -96,7 +96,10 @@ async def hostile_world(settings: Settings) -> dict[str, object]:
     venue = await make_venue(name=HYPERLINK, commune="+Lille", address="@SUM(A1)")
     desk = await make_workspace(venue, name="-2+3")
     organisation = await make_organisation(name="\t=1+1")
-    agent = await make_user(Role.AGENT, organisation=organisation, display_name="\r=cmd")
+    agent = await make_user(Role.AGENT, organisation=organisation, display_name="=cmd")
+    # Names typed since 2026-12-04 cannot hold a control character; a row stored before can,
+    # and every CSV must still neutralise it.
+    await User.update({User.display_name: "\r=cmd"}).where(User.id == agent.id)
     await make_visit(agent, venue, desk, date(2026, 10, 5))
     await make_visit(agent, venue, desk, date(2026, 10, 6))
     await close_period(OCTOBER, NETWORK, now=datetime(2026, 11, 3, tzinfo=UTC))
