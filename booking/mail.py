@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SENDER = "Pass Tiers-Lieux <reservations@pass-tiers-lieux.invalid>"
 
 
@@ -46,7 +48,10 @@ def build(message: dict[str, Any], sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message["recipient"]
-    email["Subject"] = message["subject"]
+    # A subject names people, rooms and venues: one typed with a line break (or stored before
+    # names were one line) must neither inject a header nor, refused by the mail library,
+    # fail the message at every attempt. Control characters become spaces.
+    email["Subject"] = " ".join(_CONTROL.sub(" ", message["subject"]).split())
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(domain="pass-tiers-lieux.invalid")
     email.set_content(message["body"])

@@ -100,6 +100,29 @@ async def test_the_outbox_is_delivered_by_smtp_with_the_invitation(
     assert row["sent_at"] == now
 
 
+async def test_a_subject_with_a_line_break_is_sent_as_one_line_and_injects_nothing(
+    database_url: str, settings: Settings, smtp_server: tuple[Inbox, int]
+) -> None:
+    # Rooms and venues are named by their admins, and an old row may hold a name typed
+    # before names were one line: the subject carries them.
+    inbox, port = smtp_server
+    now = _soon()
+    await _booking(settings, (now + timedelta(days=2)).date(), now)
+    await Outbox.update({Outbox.subject: "Salle\r\nBcc: everyone@evil.example\r\n\r\nHi"}).where(
+        Outbox.sent_at.is_null()
+    )
+    ctx = {"settings": replace(settings, smtp_url=f"smtp://127.0.0.1:{port}")}
+
+    sent = await deliver_outbox(ctx, now=now)
+
+    assert sent == 1
+    [message] = inbox.messages
+    parsed = email.message_from_bytes(message.as_bytes())
+    assert parsed["Subject"] == "Salle Bcc: everyone@evil.example Hi"
+    assert parsed["Bcc"] is None
+    assert message["X-RcptTo"] == (await Outbox.select(Outbox.recipient).first())["recipient"]
+
+
 async def test_a_failed_delivery_backs_off_and_keeps_the_error(
     database_url: str, settings: Settings
 ) -> None:
