@@ -11,7 +11,7 @@ import pytest
 from passes import keys as pass_keys
 from passes import services
 from passes.tables import Pass, PassStatusEvent
-from passes.verify import Reason, decode, encode, verify
+from passes.verify import PublicKey, Reason, TokenClaims, decode, encode, verify
 from service.kernel.identity import Principal, Role
 from service.kernel.settings import Settings
 from tests.factories import make_organisation, make_user
@@ -22,6 +22,20 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def keyring(tmp_path: Path) -> pass_keys.Keyring:
     return pass_keys.Keyring.from_settings(None, tmp_path, generate=True)
+
+
+async def _issued_and_keys(
+    keyring: pass_keys.Keyring,
+) -> tuple[Pass, dict[int, PublicKey], TokenClaims, bytes, bytes]:
+    """An agent's pass, the published keys, and its token taken apart."""
+    issued = await _agent_pass(keyring)
+    claims, header, signature = decode(issued.token)
+    return issued, await pass_keys.public_keys(), claims, header, signature
+
+
+def _with_serial(header: bytes, serial: int) -> bytes:
+    """The same signed header naming another serial (a forgery)."""
+    return header[:3] + serial.to_bytes(4, "big") + header[7:]
 
 
 async def _agent_pass(keyring: pass_keys.Keyring) -> Pass:
@@ -49,10 +63,8 @@ async def test_an_issued_token_verifies_offline_and_carries_no_personal_data(
 async def test_forged_expired_revoked_and_unknown_key_tokens_are_refused(
     database_url: str, keyring: pass_keys.Keyring, tmp_path: Path
 ) -> None:
-    issued = await _agent_pass(keyring)
-    keys = await pass_keys.public_keys()
-    claims, header, signature = decode(issued.token)
-    forged_header = header[:3] + (claims.serial + 1).to_bytes(4, "big") + header[7:]
+    issued, keys, claims, header, signature = await _issued_and_keys(keyring)
+    forged_header = _with_serial(header, claims.serial + 1)
     other_ring = pass_keys.Keyring.from_settings(None, tmp_path / "other", generate=True)
     foreign = encode(header, other_ring.current.sign(header))
     unknown_key = encode(b"\x01\x00\x09" + header[3:], signature)
@@ -85,14 +97,12 @@ async def test_a_remembered_signature_check_holds_only_for_the_key_it_was_made_w
 ) -> None:
     # The server remembers signature checks (a pass is scanned again and again): the answer
     # must follow the key published under the token's key id, and a forgery repeated stays one.
-    issued = await _agent_pass(keyring)
-    keys = await pass_keys.public_keys()
-    claims, header, signature = decode(issued.token)
+    issued, keys, claims, header, signature = await _issued_and_keys(keyring)
     impostor = pass_keys.Keyring.from_settings(None, tmp_path / "impostor", generate=True)
     swapped = {
         claims.key_id: replace(keys[claims.key_id], public_key=impostor.current.public_bytes)
     }
-    forged = encode(header[:3] + (claims.serial + 1).to_bytes(4, "big") + header[7:], signature)
+    forged = encode(_with_serial(header, claims.serial + 1), signature)
 
     first = verify(issued.token, keys=keys, now=NOW)
     under_another_key = verify(issued.token, keys=swapped, now=NOW)
