@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from service.kernel.text import one_line
+
 SENDER = "Pass Tiers-Lieux <reservations@pass-tiers-lieux.invalid>"
 
 
@@ -51,7 +51,7 @@ def build(message: dict[str, Any], sender: str) -> EmailMessage:
     # A subject names people, rooms and venues: one typed with a line break (or stored before
     # names were one line) must neither inject a header nor, refused by the mail library,
     # fail the message at every attempt. Control characters become spaces.
-    email["Subject"] = " ".join(_CONTROL.sub(" ", message["subject"]).split())
+    email["Subject"] = one_line(message["subject"])
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(domain="pass-tiers-lieux.invalid")
     email.set_content(message["body"])

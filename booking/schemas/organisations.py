@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from booking.services.organisations import Person
+from service.kernel.text import ONE_LINE_PATTERN
 
 # A name is one line: it goes into mail subjects, calendar invitations, PDFs and CSV files.
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Allowance = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 Kind = Literal["public_body", "company"]

@@ -11,7 +11,6 @@ the one indexed query that finds the person on every request.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from service.kernel.errors import InvalidCredentials, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import ORGANISATION_ROLES, VENUE_ROLES, Principal, Role
 from service.kernel.settings import Settings
+from service.kernel.text import CONTROL_CHARACTERS
 from service.kernel.throttle import LoginThrottle
 from service.kernel.tokens import issue_access_token
 
@@ -77,11 +77,6 @@ def new_pseudonym() -> str:
 def hash_token(token: str) -> str:
     """Opaque secrets (invitations, door devices, feed tokens) are stored as SHA-256 only."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-# A person's name goes into mail subjects (where a line break is refused by the mail library
-# and would poison the message), calendar invitations, PDFs and CSV files: one line only.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 async def email_taken(email: str) -> bool:

@@ -18,6 +18,7 @@ from service.kernel.errors import DomainError, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Role
 from service.kernel.problems import register
+from service.kernel.text import one_line
 
 SIRET = re.compile(r"^[0-9]{14}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -69,18 +70,14 @@ class Identity:
             email=email.strip() if isinstance(email, str) and email.strip() else None,
             email_verified=verified is True or (verified is None and trust_email),
             # An identity provider's name is taken as one line: control characters dropped.
-            given_name=_one_line(fields.get("given_name"))[:100],
-            family_name=_one_line(fields.get("family_name"))[:100],
+            given_name=one_line(str(fields.get("given_name") or ""))[:100],
+            family_name=one_line(str(fields.get("family_name") or ""))[:100],
             siret=re.sub(r"\s", "", siret) if isinstance(siret, str) else None,
         )
 
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
-
-
-def _one_line(value: Any) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value or "")).strip()
 
 
 async def person_for(identity: Identity) -> User:

@@ -47,6 +47,7 @@ from service.kernel import audit
 from service.kernel.errors import Conflict, Forbidden, InvalidValue, NotFound
 from service.kernel.i18n import N_
 from service.kernel.identity import Principal, Role
+from service.kernel.text import CONTROL_CHARACTERS
 
 LIVE_BOOKING = ("confirmed", "checked_in")
 PARTSTATS = ("accepted", "declined")
@@ -55,7 +56,6 @@ DOOR_MARGIN = timedelta(minutes=30)
 _ANSWER_PURPOSE = "meeting-answer"
 # Beyond normalise_email: one address, printable, no list separators or angle brackets.
 _EMAIL_SHAPE = re.compile(r"^[^\s<>,;:\"()\[\]\\@]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _open(meeting: dict[str, Any], now: datetime) -> None:
 
 
 def _guest_email(raw: str) -> str:
-    if len(raw) > 254 or _CONTROL.search(raw):
+    if len(raw) > 254 or CONTROL_CHARACTERS.search(raw):
         raise InvalidValue(N_("This is not an email address."), field="email")
     email = normalise_email(raw)
     if not _EMAIL_SHAPE.match(email):
@@ -225,7 +225,7 @@ async def _resolve(invitee: Invitee) -> tuple[str, uuid.UUID | None, str, str]:
         email = _guest_email(invitee.email)
         account = await User.select().where(User.email.ilike(email)).first()
         if account is None:
-            name = _CONTROL.sub("", (invitee.name or "").strip())
+            name = CONTROL_CHARACTERS.sub("", (invitee.name or "").strip())
             if not name:
                 raise InvalidValue(N_("Give the guest's name."), field="name")
             if len(name) > 200:
@@ -240,7 +240,10 @@ async def _resolve(invitee: Invitee) -> tuple[str, uuid.UUID | None, str, str]:
                 N_("Only agents of the network are invited as colleagues."), field=field
             )
         # Someone of the network without a pass (an admin, venue staff): a guest like any.
-        name = _CONTROL.sub("", (invitee.name or "").strip())[:200] or account["display_name"]
+        name = (
+            CONTROL_CHARACTERS.sub("", (invitee.name or "").strip())[:200]
+            or account["display_name"]
+        )
         return "guest", None, account["email"], name
     if not account["active"]:
         raise Inactive(N_("This person's account is deactivated."), field=field)
