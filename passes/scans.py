@@ -106,14 +106,16 @@ _SITUATION = numbered(f"WITH {_VENUE}\n{_SITUATION_SELECT}")
 # in force (passes.visits, booking.services.rates: their rule, as SQL); the booking is
 # checked in and the scan stored only when the visit was written. Anything else writes
 # nothing and the caller takes the general path with the situation read here. A replayed
-# scan_id fails the whole statement on scan_pkey.
+# scan_id fails the whole statement on scan_pkey. The scan's statements go straight through
+# asyncpg (fetch_rows), prepared once per connection: Piccolo's building of these texts (25
+# columns, 14 parameters) was about a tenth of a scan's CPU.
 _GO_VENUE_RATE = VENUE_RATE_IN_FORCE.format(
     "go.venue_id", "go.booking_workspace_kind", "go.booking_unit", "go.local_date"
 )
 _GO_ORGANISATION_RATE = ORGANISATION_RATE_IN_FORCE.format(
     "go.booking_organisation", "go.booking_workspace_kind", "go.booking_unit", "go.local_date"
 )
-_SITUATION_AND_CHECK_IN = f"""
+_SITUATION_AND_CHECK_IN = numbered(f"""
 WITH {_VENUE},
 s AS ({_SITUATION_SELECT}),
 go AS (
@@ -147,10 +149,7 @@ stored AS (
       FROM go, v
     RETURNING scan_id)
 SELECT s.*, EXISTS (SELECT 1 FROM stored) AS checked_in FROM s
-"""
-# The scan's statements go straight through asyncpg, prepared once per connection: Piccolo's
-# building of these texts (25 columns, 14 parameters) was about a tenth of a scan's CPU.
-_SITUATION_AND_CHECK_IN = numbered(_SITUATION_AND_CHECK_IN)
+""")
 _STORE = numbered(
     """
     INSERT INTO scan (scan_id, venue, device, scanned_by, serial, agent, direction,

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import string
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -125,22 +126,37 @@ DB = Engine(
 )
 
 
+@contextlib.asynccontextmanager
+async def _statement_connection() -> AsyncIterator[asyncpg.Connection]:
+    """Where a statement sent straight through asyncpg runs, as Piccolo would run it.
+
+    On the connection of the transaction opened with `DB.transaction()`, if any; otherwise
+    on one from the pool, with the pool's bounds (acquire timeout, the connection's
+    statement and command timeouts); with no pool open (a command-line tool, a test), on a
+    connection of its own."""
+    transaction = DB.current_transaction.get()
+    if transaction is not None:
+        yield transaction.connection
+        return
+    pool = DB.pool
+    if pool is None:
+        connection = await DB.get_new_connection()
+        try:
+            yield connection
+        finally:
+            await connection.close()
+        return
+    async with pool.acquire() as connection:
+        yield connection
+
+
 async def fetch_row(sql: str, *args: Any) -> asyncpg.Record | None:
     """The first row of one read-only statement (`$1` placeholders), straight through asyncpg.
 
     For the look-ups every request makes (who a token names): Piccolo's query building costs
     more CPU than the query itself, and asyncpg keeps the statement prepared per connection.
-    Not for use inside a transaction (it takes a connection of its own). The pool's bounds
-    apply: its acquire timeout, the connection's statement and command timeouts.
     """
-    pool = DB.pool
-    if pool is None:  # a command-line tool or a test with no pool open
-        connection = await DB.get_new_connection()
-        try:
-            return await connection.fetchrow(sql, *args)
-        finally:
-            await connection.close()
-    async with pool.acquire() as connection:
+    async with _statement_connection() as connection:
         return await connection.fetchrow(sql, *args)
 
 
@@ -165,22 +181,9 @@ async def fetch_rows(sql: str, *args: Any) -> list[dict[str, Any]]:
     """The rows of one statement (`$1` placeholders), straight through asyncpg.
 
     For the statements of the hottest paths (a door scan), where Piccolo's query building
-    cost more CPU than the statement's round trip: asyncpg keeps the statement prepared per
-    connection. Inside a transaction opened with `DB.transaction()` the statement runs on
-    its connection; otherwise on one from the pool, with the pool's bounds (acquire
-    timeout, the connection's statement and command timeouts), as Piccolo's queries do.
-    """
-    transaction = DB.current_transaction.get()
-    if transaction is not None:
-        return [dict(row) for row in await transaction.connection.fetch(sql, *args)]
-    pool = DB.pool
-    if pool is None:  # a command-line tool or a test with no pool open
-        connection = await DB.get_new_connection()
-        try:
-            return [dict(row) for row in await connection.fetch(sql, *args)]
-        finally:
-            await connection.close()
-    async with pool.acquire() as connection:
+    cost more CPU than the statement's round trip; asyncpg keeps the statement prepared per
+    connection."""
+    async with _statement_connection() as connection:
         return [dict(row) for row in await connection.fetch(sql, *args)]
 
 
